@@ -14,8 +14,11 @@ $(VENV)/.core: pyproject.toml
 	$(PIP) install -e .
 	touch $@
 
+# CPU torch first (a wheel on disk on the project's machines); without it pip would pull
+# a multi-GB CUDA build through transformers.
 $(VENV)/.test: $(VENV)/.core
-	$(PIP) install -e '.[test]'
+	$(PIP) install 'torch==2.13.0' || $(PIP) install torch
+	$(PIP) install -e '.[test,finetune,annotation]'
 	touch $@
 
 install: $(VENV)/.core

@@ -89,7 +89,44 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--n-boot", type=int, default=1000)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--json", action="store_true")
+    _register_commands(sub)
     return parser
+
+
+def _register_commands(sub) -> None:
+    """Add the subcommands that live outside this file.
+
+    Each module in :mod:`judgeaudit.commands` and each ``judgeaudit.commands`` entry point
+    (``annotate`` and ``finetune`` come from the ``annotation`` and ``finetune`` packages,
+    which judgeaudit itself never imports) has ``register(subparsers)``: it adds its parser
+    and sets ``handler=fn(args) -> int`` as a default.
+    """
+    import importlib
+    import pkgutil
+    from importlib.metadata import entry_points
+
+    from . import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
+    for ep in sorted(entry_points(group="judgeaudit.commands"), key=lambda e: e.name):
+        try:
+            register = ep.load()
+        except ImportError as exc:  # installed without that part: say so when it is used
+            _unavailable(sub, ep.name, str(exc))
+            continue
+        register(sub)
+
+
+def _unavailable(sub, name: str, why: str) -> None:
+    def handler(args):
+        raise ConfigError(f"the {name!r} command cannot load ({why}); reinstall judgeaudit from a "
+                          "checkout with: pip install -e '.[annotation,finetune]'")
+
+    p = sub.add_parser(name, help=f"(unavailable: {why})", add_help=False)
+    p.add_argument("rest", nargs="*")
+    p.set_defaults(handler=handler)
 
 
 def _version() -> str:
@@ -181,6 +218,9 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return int(handler(args) or 0)
         if args.command == "demo":
             from .sample import load_sample_campaign, SAMPLE_JUDGES
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository root and the public human-labelled data folder."""
+"""Shared fixtures: the repository root, the public human-labelled data folder, the
+optional-extra guard and a tiny offline model."""
 
 from __future__ import annotations
 
@@ -29,6 +30,31 @@ def shared_data() -> Path:
             pytest.fail(f"../shared/data is required under CI=true (looked in {path})")
         pytest.skip(f"public data folder not found at {path}; set JUDGEAUDIT_SHARED_DATA")
     return path
+
+
+def require_module(name: str, why: str = ""):
+    """Import ``name`` or skip the test; under CI=true a missing module fails instead.
+
+    CI installs every extra, so a skip there would hide a broken install step.
+    """
+    try:
+        return __import__(name)
+    except ImportError as exc:
+        msg = f"{name} is not installed ({exc}){': ' + why if why else ''}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg + " (CI=true installs every extra)")
+        pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 2-layer Llama model with a trained byte-level BPE tokenizer and a chat template,
+    built offline (see :mod:`judgeaudit.tinymodel`).  Read-only: copy it before training."""
+    require_module("torch")
+    require_module("transformers")
+    from judgeaudit.tinymodel import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-llama")
 
 
 def pytest_collection_modifyitems(config, items):
