@@ -271,7 +271,7 @@ def test_scorer_config_and_registry():
     assert "degeneracy" in available_scorers()
     assert isinstance(get_scorer("degeneracy", min_words=2), DegeneracyScorer)
     with pytest.raises(UnknownNameError, match="valid names: .*degeneracy"):
-        get_scorer("perplexity")
+        get_scorer("perplexityy")
     with pytest.raises(ConfigError, match="already registered"):
         register_scorer("degeneracy")(lambda **kw: None)
     for bad in (-1, 2.5, True):
