@@ -18,17 +18,22 @@ from .metrics.formulas import kendall_tau_b
 _COUNTS = ("tp", "fp", "fn", "tn")
 
 
-def add_group_sums(book, groups, resolved, refv, preds) -> dict:
-    """Record the per-group sums the section needs; returns the plan to read them back."""
+def add_group_sums(book, groups, resolved, refv, preds, *, weights=(None, None)) -> dict:
+    """Record the per-group sums the section needs; returns the plan to read them back.
+
+    ``weights`` is ``(labelled, judge_only)``: the weights of the human sums and of
+    the judge sums (None: every item once); see :func:`judgeaudit._weights.design_weights`.
+    """
+    wl, wj = weights
     names = sorted(set(groups.tolist()))
     for g in names:
         in_g = groups == g
-        book.add(("grp", g, "human", "pos"), resolved & in_g & (refv == 1))
-        book.add(("grp", g, "human", "n"), resolved & in_g)
+        book.add(("grp", g, "human", "pos"), resolved & in_g & (refv == 1), wl)
+        book.add(("grp", g, "human", "n"), resolved & in_g, wl)
         for judge_id, (pred, _status) in preds.items():
             ok = ~np.isnan(pred)
-            book.add(("grp", g, judge_id, "pos"), ok & in_g & (np.nan_to_num(pred) == 1))
-            book.add(("grp", g, judge_id, "n"), ok & in_g)
+            book.add(("grp", g, judge_id, "pos"), ok & in_g & (np.nan_to_num(pred) == 1), wj)
+            book.add(("grp", g, judge_id, "n"), ok & in_g, wj)
     return {"groups": names, "judges": sorted(preds)}
 
 
@@ -41,7 +46,7 @@ def _rates(book, who, groups):
             points.append(p / m if m else np.nan)
             boots.append(b[:, 0] / b[:, 1])
         pos.append(p)
-        n.append(m)
+        n.append(book.raw(("grp", g, who, "n")))
     return np.array(points), np.column_stack(boots), np.array(pos), np.array(n)
 
 

@@ -4,6 +4,11 @@ Every number an audit reports is a function of sums over items (confusion counts
 coincidences, group counts).  :class:`SumBook` gathers those sums column by column,
 reduces each to per-cluster sums at once, and bootstraps all of them with one
 matrix product, so every metric, stratum and judge shares the same resamples.
+
+A sum may be weighted (``add(key, values, weights=w)``: sum of ``values * w``, as in
+a Horvitz-Thompson total with ``w = 1 / pi``); the plain, unweighted count of the
+same values is kept beside it (:meth:`SumBook.raw`), since a result's ``n`` is the
+number of items seen, not an estimated population size.
 """
 
 from __future__ import annotations
@@ -16,18 +21,27 @@ from .metrics.intervals import result_from_bootstrap, wilson_interval
 
 
 class SumBook:
-    def __init__(self, bootstrap: ClusterBootstrap):
+    def __init__(self, bootstrap: ClusterBootstrap, *, weighted: bool = False):
         self.bs = bootstrap
+        self.weighted = weighted  # the audit weights its sums: no Wilson intervals, no count tests
         self._index: dict = {}
         self._cols: list = []
+        self._raw: list = []
         self.point = None
         self.boot = None
 
-    def add(self, key, values) -> None:
-        """Record ``sum(values)`` under ``key``; ``values`` has one entry per item."""
+    def add(self, key, values, weights=None) -> None:
+        """Record ``sum(values)`` (``sum(values * weights)`` with weights) under ``key``.
+
+        ``values`` and ``weights`` have one entry per item; :meth:`raw` keeps the
+        unweighted ``sum(values)``.
+        """
         if key in self._index:
             raise KeyError(f"sum {key!r} recorded twice")
         v = np.asarray(values, dtype=float)
+        self._raw.append(float(v.sum()))
+        if weights is not None:
+            v = v * np.asarray(weights, dtype=float)
         self._index[key] = len(self._cols)
         self._cols.append(np.bincount(self.bs.codes, weights=v, minlength=self.bs.n_clusters))
 
@@ -49,6 +63,10 @@ class SumBook:
         """``(point, boot)`` for several keys, stacked on the last axis."""
         idx = [self._index[k] for k in keys]
         return self.point[idx], self.boot[:, idx]
+
+    def raw(self, key) -> float:
+        """The unweighted sum recorded under ``key`` (equal to the point sum without weights)."""
+        return self._raw[self._index[key]]
 
 
 def to_result(point, boot, *, n: int, bs: ClusterBootstrap, confidence: float,

@@ -11,6 +11,11 @@ objectives) survive the choice of judge.
 
 All intervals come from one set of bootstrap resamples shared by every judge,
 stratum and metric, so differences between them are paired.
+
+With ``AuditConfig(weights=column)`` every sum over labelled items is weighted by
+``1 / pi`` (the inclusion probabilities of a labelling sample, see
+:mod:`judgeaudit._weights`), so metrics and rates estimate the whole population
+(Hajek estimators) rather than the oversampled sample.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ import pandas as pd
 from ._reference import binary_votes, choose_strata, labelled_items, majority_reference, order_strata
 from ._robustness import robustness_section
 from ._sums import SumBook, to_result
+from ._weights import INCLUSION_COLUMN, design_weights, with_sample_design
 from .errors import ConfigError
 from .metrics._resample import ClusterBootstrap
 from .metrics.formulas import alpha_from_coincidence, binary_from_counts, kappa_from_confusion
 
-__all__ = ["AuditConfig", "run_audit", "JUDGE_METRICS", "SCHEMA"]
+__all__ = ["AuditConfig", "run_audit", "with_sample_design", "INCLUSION_COLUMN", "JUDGE_METRICS", "SCHEMA"]
 
 SCHEMA = "judgeaudit.audit/1"
 JUDGE_METRICS = ("accuracy", "cohen_kappa", "krippendorff_alpha", "gwet_ac1", "fpr", "fnr",
@@ -74,6 +80,13 @@ class AuditConfig:
         conclusion robustness (``"checkpoint_id"``); None turns that section off.
     max_examples:
         Disagreements kept per judge for the report.
+    weights:
+        Column of the generations table holding each item's inclusion probability
+        ``pi`` in the labelling sample (``"inclusion_probability"``, attached by
+        :func:`with_sample_design`), or None (every labelled item counts once).  With
+        it, sums over labelled items are weighted by ``1 / pi``: metrics and rates
+        estimate the population, intervals come from the bootstrap (no Wilson) and
+        stratum-difference p-values from the bootstrap instead of a permutation test.
     """
 
     n_boot: int = 1000
@@ -86,6 +99,7 @@ class AuditConfig:
     coherence_scorer: str | None = None
     group_key: str | None = "checkpoint_id"
     max_examples: int = 10
+    weights: str | None = None
 
     def __post_init__(self):
         if self.n_boot < 1:
@@ -128,7 +142,9 @@ def _binary_results(book, key, metrics, *, n, bs, cfg):
             cm, bcm = _cm(tp, fp, fn, tn), _cm(btp, bfp, bfn, btn)
             point, bvals = kappa_from_confusion(cm), kappa_from_confusion(bcm)
         elif m == "krippendorff_alpha":
-            cm, bcm = _cm(tp, fp, fn, tn), _cm(btp, bfp, bfn, btn)
+            scale = _alpha_scale(sum(book.raw(key + (c,)) for c in ("tp", "fp", "fn", "tn")),
+                                 tp + fp + fn + tn, book.weighted)
+            cm, bcm = _cm(tp, fp, fn, tn) * scale, _cm(btp, bfp, bfn, btn) * scale
             point = alpha_from_coincidence(cm + np.swapaxes(cm, -1, -2))
             bvals = alpha_from_coincidence(bcm + np.swapaxes(bcm, -1, -2))
         elif m == "gwet_ac1":
@@ -137,10 +153,22 @@ def _binary_results(book, key, metrics, *, n, bs, cfg):
             point = binary_from_counts(tp, fp, fn, tn, m)
             bvals = binary_from_counts(btp, bfp, bfn, btn, m)
         reason = _undefined_reason(m, tp, fp, fn, tn) if np.isnan(point) else None
-        wilson = _PROPORTIONS[m](tp, fp, fn, tn) if m in _PROPORTIONS else None
+        wilson = _PROPORTIONS[m](tp, fp, fn, tn) if m in _PROPORTIONS and not book.weighted else None
         out[m] = to_result(point, bvals, n=n, bs=bs, confidence=cfg.confidence,
                            undefined=reason, wilson=wilson)
     return out
+
+
+def _alpha_scale(raw_total, weighted_total, weighted: bool) -> float:
+    """Factor that brings weighted coincidences back to the number of values paired.
+
+    Krippendorff's alpha has a small-sample factor ``(n - 1)`` that is not invariant
+    to the scale of the weights; a weighted audit scales its coincidences so that
+    they sum to the count of values actually paired (1.0 when unweighted).
+    """
+    if not weighted or not weighted_total:
+        return 1.0
+    return raw_total / weighted_total
 
 
 def _cm(tp, fp, fn, tn):
@@ -208,12 +236,12 @@ def _reference(tables, ids, task, cfg):
     return ref, status, f"annotator:{who}", all_votes, all_votes.drop(columns=[who])
 
 
-def _add_confusion(book, key, use, truth, said) -> None:
+def _add_confusion(book, key, use, truth, said, weights=None) -> None:
     """Record the 2x2 confusion sums of ``said`` against ``truth`` (both 0/1) where ``use``."""
-    book.add(key + ("tp",), use & (truth == 1) & (said == 1))
-    book.add(key + ("fp",), use & (truth == 0) & (said == 1))
-    book.add(key + ("fn",), use & (truth == 1) & (said == 0))
-    book.add(key + ("tn",), use & (truth == 0) & (said == 0))
+    book.add(key + ("tp",), use & (truth == 1) & (said == 1), weights)
+    book.add(key + ("fp",), use & (truth == 0) & (said == 1), weights)
+    book.add(key + ("fn",), use & (truth == 1) & (said == 0), weights)
+    book.add(key + ("tn",), use & (truth == 0) & (said == 0), weights)
 
 
 def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None = None) -> dict:
@@ -247,6 +275,9 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
     ref, ref_status, rule, all_votes, ceiling_votes = _reference(tables, ids, task, cfg)
     resolved = ~np.isnan(ref)
     refv = np.nan_to_num(ref)
+    wl = wc = weight_meta = None
+    if cfg.weights:
+        wl, wc, weight_meta = design_weights(items, cfg.weights, ref_status != "no_label")
 
     # Strata and bootstrap.
     strata_series, strata_source = choose_strata(tables, items, source=cfg.strata,
@@ -262,23 +293,23 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
                               f"table; columns: {', '.join(items.columns)}")
         clusters = items[cfg.cluster_key].astype(str).to_numpy()
     bs = ClusterBootstrap(clusters, n=len(ids), n_boot=cfg.n_boot, seed=cfg.seed)
-    book = SumBook(bs)
+    book = SumBook(bs, weighted=wl is not None)
 
     preds, scores = _judge_predictions(tables.verdicts, ids, task)
     for where, m in masks.items():
-        book.add(("ref", where, "pos"), resolved & m & (refv == 1))
-        book.add(("ref", where, "n"), resolved & m)
+        book.add(("ref", where, "pos"), resolved & m & (refv == 1), wl)
+        book.add(("ref", where, "n"), resolved & m, wl)
     for judge_id, (pred, _status) in preds.items():
         ok = ~np.isnan(pred)
         p = np.nan_to_num(pred)
         for where, m in masks.items():
-            _add_confusion(book, (judge_id, where), resolved & ok & m, refv, p)
+            _add_confusion(book, (judge_id, where), resolved & ok & m, refv, p, wl)
     pairs = list(itertools.combinations(sorted(preds), 2))
     for a, b in pairs:
         pa, pb = preds[a][0], preds[b][0]
         both = ~np.isnan(pa) & ~np.isnan(pb)
-        _add_confusion(book, ("pair", a, b), both, np.nan_to_num(pa), np.nan_to_num(pb))
-    ceiling_keys = _add_ceiling_sums(book, ceiling_votes, masks)
+        _add_confusion(book, ("pair", a, b), both, np.nan_to_num(pa), np.nan_to_num(pb), wc)
+    ceiling_keys = _add_ceiling_sums(book, ceiling_votes, masks, wl)
     robustness_plan = None
     if cfg.group_key and cfg.group_key not in items:
         raise ConfigError(f"group key {cfg.group_key!r} is not a column of the generations table; "
@@ -287,10 +318,12 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
         from ._robustness import add_group_sums
 
         robustness_plan = add_group_sums(book, items[cfg.group_key].astype(str).to_numpy(),
-                                         resolved, refv, preds)
+                                         resolved, refv, preds, weights=(wl, wc))
     book.run()
 
     def res(point, boot, n, **kw):
+        if book.weighted:
+            kw.pop("wilson", None)
         return to_result(point, boot, n=n, bs=bs, confidence=cfg.confidence, **kw).to_dict()
 
     reference = {}
@@ -298,8 +331,9 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
         (pos, n), boot = book.stack([("ref", where, "pos"), ("ref", where, "n")])
         with np.errstate(invalid="ignore", divide="ignore"):
             rate, brate = (pos / n if n else np.nan), boot[:, 0] / boot[:, 1]
-        entry = {"n": int(n), "positive_rate": res(rate, brate, n, wilson=(pos, n),
-                                                    undefined=None if n else "no resolved items")}
+        n_seen = int(book.raw(("ref", where, "n")))
+        entry = {"n": n_seen, "positive_rate": res(rate, brate, n_seen, wilson=(pos, n),
+                                                   undefined=None if n else "no resolved items")}
         if where == "overall":
             reference["overall"] = entry
         else:
@@ -309,7 +343,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
     for judge_id, (_pred, status) in preds.items():
         entry = {"overall": {}, "strata": {}, "confusion": {"strata": {}}, "verdicts": {"strata": {}}}
         for where, m in masks.items():
-            counts = {c: int(book.get((judge_id, where, c))[0]) for c in ("tp", "fp", "fn", "tn")}
+            counts = {c: int(book.raw((judge_id, where, c))) for c in ("tp", "fp", "fn", "tn")}
             n = sum(counts.values())
             metrics = {k: v.to_dict() for k, v in
                        _binary_results(book, (judge_id, where), JUDGE_METRICS, n=n, bs=bs, cfg=cfg).items()}
@@ -320,6 +354,13 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
                 entry["strata"][where] = metrics
                 entry["confusion"]["strata"][where] = counts
                 entry["verdicts"]["strata"][where] = sc
+            if book.weighted:  # the estimated population counts behind the weighted metrics
+                est = {c: float(book.get((judge_id, where, c))[0]) for c in ("tp", "fp", "fn", "tn")}
+                entry.setdefault("weighted_confusion", {"strata": {}})
+                if where == "overall":
+                    entry["weighted_confusion"]["overall"] = est
+                else:
+                    entry["weighted_confusion"]["strata"][where] = est
         _add_score_metrics(entry, scores.get(judge_id), status, ref, all_votes, masks, clusters, cfg)
         entry["stratum_differences"] = _stratum_differences(book, judge_id, strata, n_perm=cfg.n_boot,
                                                             seed=cfg.seed + 1, confidence=cfg.confidence)
@@ -327,7 +368,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
 
     agreement = []
     for a, b in pairs:
-        counts = [book.get(("pair", a, b, c))[0] for c in ("tp", "fp", "fn", "tn")]
+        counts = [book.raw(("pair", a, b, c)) for c in ("tp", "fp", "fn", "tn")]
         got = _binary_results(book, ("pair", a, b), ("cohen_kappa", "accuracy"), n=int(sum(counts)),
                               bs=bs, cfg=cfg)
         agreement.append({"a": a, "b": b, **{k: v.to_dict() for k, v in got.items()}})
@@ -351,6 +392,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
             "n_clusters": bs.n_clusters,
             "n_boot": cfg.n_boot, "seed": cfg.seed, "confidence": cfg.confidence,
             "config": asdict(cfg),
+            "weights": weight_meta,
             "judgeaudit_version": _version(),
             "environment": _environment(),
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -410,6 +452,10 @@ def _stratum_differences(book, judge_id, strata, *, n_perm: int, seed: int, conf
     are a multivariate hypergeometric draw of its size from the pooled counts, so the
     test is exact in distribution and costs O(n_perm).  It treats items as
     exchangeable (it ignores prompt clusters); ``p = (1 + #{|d*| >= |d|}) / (1 + n_perm)``.
+
+    A weighted audit has no integer counts to permute: its p-value is the bootstrap
+    one, ``min(1, 2 * min(P*(d* <= 0), P*(d* >= 0)))`` over the defined resamples
+    (the smallest two-sided level at which the percentile interval excludes 0).
     """
     rng = np.random.default_rng(seed)
     alpha = (1.0 - confidence) / 2.0
@@ -424,12 +470,14 @@ def _stratum_differences(book, judge_id, strata, *, n_perm: int, seed: int, conf
         ca, cb = counts[a], counts[b]
         pooled = (ca + cb).astype(np.int64)
         n_a = int(ca.sum())
-        perm_a = rng.multivariate_hypergeometric(pooled, n_a, size=n_perm) if n_a and pooled.sum() > n_a \
-            else None
+        perm_a = rng.multivariate_hypergeometric(pooled, n_a, size=n_perm) \
+            if not book.weighted and n_a and pooled.sum() > n_a else None
+        p_method = (f"bootstrap, two-sided ({n_perm} resamples; weighted audit)" if book.weighted
+                    else f"permutation of stratum labels over items ({n_perm})")
         for metric in DIFF_METRICS:
             diff = point[a][metric] - point[b][metric]
             entry = {"metric": metric, "a": a, "b": b, "diff": None, "ci_low": None, "ci_high": None,
-                     "p_value": None, "p_method": f"permutation of stratum labels over items ({n_perm})",
+                     "p_value": None, "p_method": p_method,
                      "n_boot_used": 0}
             if math.isnan(diff):
                 entry["undefined"] = "the metric is undefined in one of the two strata"
@@ -442,6 +490,8 @@ def _stratum_differences(book, judge_id, strata, *, n_perm: int, seed: int, conf
             if d.size:
                 lo, hi = np.quantile(d, [alpha, 1.0 - alpha])
                 entry.update(ci_low=float(lo), ci_high=float(hi))
+            if book.weighted and d.size:
+                entry["p_value"] = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
             if perm_a is not None:
                 pa = perm_a.T
                 dp = _metric_from_counts(metric, *pa) - _metric_from_counts(metric, *(pooled[:, None] - pa))
@@ -453,7 +503,7 @@ def _stratum_differences(book, judge_id, strata, *, n_perm: int, seed: int, conf
     return out
 
 
-def _add_ceiling_sums(book, votes: pd.DataFrame, masks) -> dict | None:
+def _add_ceiling_sums(book, votes: pd.DataFrame, masks, weights=None) -> dict | None:
     """Sums for the human-human ceiling: coincidences (alpha) and pairwise confusions."""
     annot = [c for c in votes.columns if votes[c].notna().any()]
     if len(annot) < 2:
@@ -471,11 +521,11 @@ def _add_ceiling_sums(book, votes: pd.DataFrame, masks) -> dict | None:
     pairs = list(itertools.combinations(annot, 2))
     for where, mask in masks.items():
         for name, t in terms.items():
-            book.add(("ceiling", where, name), t * mask)
+            book.add(("ceiling", where, name), t * mask, weights)
         for i, j in pairs:
             a, b = votes[i].to_numpy(float), votes[j].to_numpy(float)
             both = ~np.isnan(a) & ~np.isnan(b) & mask
-            _add_confusion(book, ("ceiling", where, i, j), both, a, b)
+            _add_confusion(book, ("ceiling", where, i, j), both, a, b, weights)
     return {"annotators": annot, "pairs": pairs}
 
 
@@ -485,21 +535,24 @@ def _ceiling_results(book, keys, masks, res) -> dict | None:
     out = {"annotators": keys["annotators"], "strata": {}}
     for where in masks:
         (o00, o01, o11, units), boot = book.stack([("ceiling", where, k) for k in ("o00", "o01", "o11", "units")])
-        o = np.array([[o00, o01], [o01, o11]])
-        bo = np.stack([np.stack([boot[:, 0], boot[:, 1]], -1), np.stack([boot[:, 1], boot[:, 2]], -1)], -2)
+        scale = _alpha_scale(sum(book.raw(("ceiling", where, k)) * f for k, f in (("o00", 1), ("o01", 2), ("o11", 1))),
+                             o00 + 2 * o01 + o11, book.weighted)
+        o = np.array([[o00, o01], [o01, o11]]) * scale
+        bo = np.stack([np.stack([boot[:, 0], boot[:, 1]], -1), np.stack([boot[:, 1], boot[:, 2]], -1)], -2) * scale
         alpha = alpha_from_coincidence(o)
         reason = None if not np.isnan(alpha) else (
             "fewer than one unit with two or more labels" if units == 0 else "only one category present")
-        entry = {"n_units": int(units),
-                 "krippendorff_alpha": res(alpha, alpha_from_coincidence(bo), int(units), undefined=reason),
+        n_units = int(book.raw(("ceiling", where, "units")))
+        entry = {"n_units": n_units,
+                 "krippendorff_alpha": res(alpha, alpha_from_coincidence(bo), n_units, undefined=reason),
                  "pairwise_kappa": []}
         for i, j in keys["pairs"]:
             (tp, fp, fn, tn), b = book.stack([("ceiling", where, i, j, c) for c in ("tp", "fp", "fn", "tn")])
             k = kappa_from_confusion(_cm(tp, fp, fn, tn))
-            n = int(tp + fp + fn + tn)
+            n = int(sum(book.raw(("ceiling", where, i, j, c)) for c in ("tp", "fp", "fn", "tn")))
             r = res(k, kappa_from_confusion(_cm(*b.T)), n,
                     undefined=None if not np.isnan(k) else _undefined_reason("cohen_kappa", tp, fp, fn, tn))
-            agree = (tp + tn) / n if n else float("nan")
+            agree = (tp + tn) / (tp + fp + fn + tn) if n else float("nan")
             entry["pairwise_kappa"].append({"a": i, "b": j, **r, "agreement": None if not n else float(agree)})
         if where == "overall":
             out["overall"] = entry

@@ -530,8 +530,14 @@ def write_table(df, path, kind, *, allowed_values=None) -> Path:
     temporary file is removed and ``path`` is left as it was.
     """
     path = Path(path)
+    _format(path)
+    return write_frame_atomic(validate(df, kind, path=path, allowed_values=allowed_values), path)
+
+
+def write_frame_atomic(df, path) -> Path:
+    """Write an already validated frame atomically, format from the suffix (see :func:`write_table`)."""
+    path = Path(path)
     suffix = _format(path)
-    df = validate(df, kind, path=path, allowed_values=allowed_values)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
