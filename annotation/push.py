@@ -1,0 +1,191 @@
+"""Push items to Label Studio as tasks: create or update the project, import in batches.
+
+Idempotent: every task carries its ``item_id`` in its data, and a push first reads which
+item ids the project already holds (one export request), so a rerun adds nothing twice.
+Each batch is one import request, which Label Studio stores in one transaction: if the
+server stops in the middle of a push, a batch is either in or out, and a rerun imports
+exactly the missing ones.
+
+Only the item id, prompt and response travel to annotators, so labelling stays blind to
+the model, objective and judge verdicts.  Pre-annotations from a judge are possible
+(``predictions=``) but off by default: shown a judge's answer, annotators drift toward
+it (anchoring), and the labels would no longer be an independent reference for auditing
+that judge.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+
+import pandas as pd
+
+from judgeaudit.errors import ConfigError, ValidationError
+
+from .client import LabelStudioClient
+from .labelconfig import ITEM_KEY, PROMPT_KEY, RESPONSE_KEY, LabelSchema, label_config
+
+__all__ = ["PushResult", "items_from_tables", "push_items", "ensure_project", "existing_item_ids"]
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push did: the project, how many tasks it created and how many were there."""
+
+    project_id: int
+    project_title: str
+    created: int
+    already_present: int
+    duplicates_in_input: int
+    batches: int
+    project_created: bool
+
+
+def items_from_tables(generations: pd.DataFrame, prompts: pd.DataFrame | None = None,
+                      sample: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``item_id, prompt, response`` rows to label, from a generations table (its prompt
+    text from ``prompts`` by ``prompt_id``, or a ``prompt`` column), restricted to the
+    ``item_id`` of ``sample`` when given (in the sample's order)."""
+    gens = generations
+    if "prompt" not in gens.columns:
+        if prompts is None:
+            raise ConfigError("the generations table has no 'prompt' column: pass the prompts table "
+                              "(--prompts) so each task can show its prompt")
+        text = dict(zip(prompts["prompt_id"], prompts["text"]))
+        missing = sorted(set(gens["prompt_id"]) - set(text))
+        if missing:
+            raise ValidationError(f"{len(missing)} prompt_id(s) of the generations are not in the "
+                                  f"prompts table, e.g. {missing[:3]}", column="prompt_id")
+        gens = gens.assign(prompt=gens["prompt_id"].map(text))
+    items = gens[["item_id", "prompt", "response"]]
+    if sample is not None:
+        if "item_id" not in sample.columns:
+            raise ValidationError("the sample table needs an 'item_id' column", column="item_id")
+        by_id = items.drop_duplicates("item_id").set_index("item_id")
+        unknown = [i for i in sample["item_id"] if i not in by_id.index]
+        if unknown:
+            raise ValidationError(f"{len(unknown)} sampled item_id(s) are not in the generations, "
+                                  f"e.g. {unknown[:3]}", column="item_id")
+        items = by_id.loc[list(dict.fromkeys(sample["item_id"]))].reset_index()
+    return items.reset_index(drop=True)
+
+
+def ensure_project(client: LabelStudioClient, title: str, config_xml: str, *,
+                   description: str = "", settings=None):
+    """``(project, created)``: the project titled ``title``, created when missing; its
+    labelling config is updated when it differs from ``config_xml``."""
+    if not 3 <= len(title) <= 50:
+        raise ConfigError(f"project title {title!r} has {len(title)} characters; Label Studio "
+                          "accepts 3 to 50")
+    project = client.find_project(title)
+    settings = dict(settings or {})
+    if project is None:
+        fields = {"title": title, "label_config": config_xml, "description": description,
+                  "show_collab_predictions": False, "show_skip_button": True,
+                  "maximum_annotations": 1} | settings
+        return client.create_project(**fields), True
+    changes = {k: v for k, v in settings.items() if project.get(k) != v}
+    if project.get("label_config", "").strip() != config_xml.strip():
+        changes["label_config"] = config_xml
+    if changes:
+        project = client.update_project(project["id"], **changes)
+    return project, False
+
+
+def existing_item_ids(client: LabelStudioClient, project_id: int) -> list:
+    """The ``item_id`` of every task in the project (tasks without one are left out)."""
+    return [t[ITEM_KEY] for t in client.task_data(project_id) if t.get(ITEM_KEY) is not None]
+
+
+def _prediction(verdict_label, score, judge_id: str, field: str) -> dict:
+    pred = {"model_version": judge_id,
+            "result": [{"from_name": field, "to_name": RESPONSE_KEY, "type": "choices",
+                        "value": {"choices": [verdict_label]}}]}
+    if score is not None and not (isinstance(score, float) and math.isnan(score)):
+        pred["score"] = float(score)
+    return pred
+
+
+def _predictions_by_item(predictions, judge_id, schema: LabelSchema, field: str) -> dict:
+    if predictions is None:
+        return {}
+    spec = schema.field_named(field)
+    if spec is None:
+        raise ConfigError(f"pre-annotations are for field {field!r}, which the schema lacks")
+    rows = predictions[(predictions["judge_id"] == judge_id) & (predictions["status"] == "ok")]
+    if rows.empty:
+        have = sorted(set(predictions["judge_id"]))
+        raise ConfigError(f"no usable verdicts of judge {judge_id!r} for pre-annotations; "
+                          f"judges in the verdicts table: {', '.join(have) or '(none)'}")
+    return {r.item_id: _prediction(r.label, r.score, judge_id, field)
+            for r in rows.itertuples(index=False) if r.label in spec.values}
+
+
+def push_items(client: LabelStudioClient, items: pd.DataFrame, *, project: str,
+               schema: LabelSchema, batch_size: int = 500, description: str = "",
+               predictions: pd.DataFrame | None = None, judge_id: str | None = None,
+               prediction_field: str = "harmfulness", extra_data=(), review: bool = False,
+               progress=None) -> PushResult:
+    """Create tasks for the ``items`` (``item_id, prompt, response``) the project lacks.
+
+    Parameters
+    ----------
+    project:
+        The project's title; created with the schema's labelling config when missing.
+    batch_size:
+        Tasks per import request.
+    predictions, judge_id:
+        Off by default.  A verdicts table and the judge whose labels become
+        pre-annotations of ``prediction_field`` (anchoring: see the module docstring).
+    extra_data:
+        Further columns of ``items`` to put into each task's data (shown to annotators
+        only if the labelling config refers to them).
+    progress:
+        ``fn(done, total)`` called after each batch.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+    need = [ITEM_KEY, PROMPT_KEY, RESPONSE_KEY, *extra_data]
+    missing = [c for c in need if c not in items.columns]
+    if missing:
+        raise ValidationError(f"items to push lack column(s) {missing}; found {list(items.columns)}")
+    if (predictions is None) != (judge_id is None):
+        raise ConfigError("pre-annotations need both a verdicts table and a judge id")
+    preds = _predictions_by_item(predictions, judge_id, schema, prediction_field)
+    proj, created = ensure_project(client, project, label_config(schema, review=review),
+                                   description=description)
+    present = set(existing_item_ids(client, proj["id"]))
+    ids = items[ITEM_KEY].astype(str)
+    first = ~ids.duplicated()
+    todo = items[first.to_numpy() & ~ids.isin(present).to_numpy()]
+    tasks = []
+    for row in todo[need].itertuples(index=False):
+        data = {k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else
+                    v if isinstance(v, (int, float, bool)) else str(v))
+                for k, v in zip(need, row)}
+        task = {"data": data}
+        if data[ITEM_KEY] in preds:
+            task["predictions"] = [preds[data[ITEM_KEY]]]
+        tasks.append(task)
+    batches = 0
+    for start in range(0, len(tasks), batch_size):
+        client.import_tasks(proj["id"], tasks[start:start + batch_size])
+        batches += 1
+        if progress is not None:
+            progress(min(start + batch_size, len(tasks)), len(tasks))
+    return PushResult(project_id=int(proj["id"]), project_title=project, created=len(tasks),
+                      already_present=int((first & ids.isin(present)).sum()),
+                      duplicates_in_input=int((~first).sum()), batches=batches,
+                      project_created=created)
+
+
+def stderr_progress(label: str):
+    """A progress callback printing to stderr, silent when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def report(done, total):
+        print(f"\r{label}: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    return report
