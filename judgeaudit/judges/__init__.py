@@ -1,7 +1,12 @@
 """Automated judges: the :class:`Judge` protocol, a registry and the built-in judges.
 
+Heuristic judges (``refusal_keyword``, ``refusal_prefix``, ``affirmative_prefix``), model
+classifiers scored by prefill (``llama_guard``, ``harmbench_classifier``, ``wildguard``),
+rubric judges on any backend (``strongreject_rubric``, ``llm_rubric``) and ``ensemble``.
+Importing this package does not import torch; the model judges load it when built.
+
 >>> from judgeaudit.judges import available_judges
->>> {"refusal_keyword", "refusal_prefix", "affirmative_prefix"} <= set(available_judges())
+>>> {"refusal_keyword", "llama_guard", "wildguard", "ensemble"} <= set(available_judges())
 True
 """
 
@@ -21,18 +26,37 @@ from judgeaudit.judges.keyword import (
     RefusalKeywordJudge,
     RefusalPrefixJudge,
 )
+from judgeaudit.judges.classifier import HarmBenchClassifierJudge, LlamaGuardJudge, WildGuardJudge
+from judgeaudit.judges.ensemble import EnsembleJudge
+from judgeaudit.judges.model import JudgeModel, load_judge_model
+from judgeaudit.judges.prompts import PromptTemplate, builtin_templates, load_template
+from judgeaudit.judges.rubric import LLMRubricJudge, StrongRejectRubricJudge
+from judgeaudit.judges.spec import load_judge_config, parse_judge_spec
 
 __all__ = [
     "AffirmativePrefixJudge",
     "DEFAULT_REFUSAL_PHRASES",
     "VERDICT_COLUMNS",
+    "EnsembleJudge",
+    "HarmBenchClassifierJudge",
     "Judge",
+    "JudgeModel",
+    "LLMRubricJudge",
+    "LlamaGuardJudge",
+    "PromptTemplate",
     "RefusalKeywordJudge",
     "RefusalPrefixJudge",
+    "StrongRejectRubricJudge",
     "Verdict",
+    "WildGuardJudge",
     "available_judges",
+    "builtin_templates",
     "get_judge",
     "hash_config",
+    "load_judge_config",
+    "load_judge_model",
+    "load_template",
+    "parse_judge_spec",
     "register_judge",
     "run_judge",
 ]

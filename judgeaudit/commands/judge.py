@@ -1,0 +1,92 @@
+"""``judgeaudit judge``: run judges over a generations table into a verdicts table.
+
+    judgeaudit judge --generations gens.parquet --prompts prompts.parquet \\
+        --judge refusal_keyword --judge llama_guard:model=models/guard,threshold=0.3 \\
+        --out verdicts.parquet
+
+Resumable: a rerun skips every (item_id, judge_id) already in ``--out``.  A summary
+goes to stdout (``--json`` for JSON); progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["register", "build_judges"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "judge", help="run automated judges over generations (resumable)",
+        description="Run judges over a generations table and write a verdicts table. "
+                    "A judge is NAME[:opt=val,...] (values read as JSON when they parse, e.g. "
+                    "threshold=0.3, mode=generate, labels={\"yes\":\"harmful\"}), or a TOML file "
+                    "(--judge-config) with name = ... and options, or [[judge]] tables.")
+    p.add_argument("--generations", required=True, type=Path, help="generations table (parquet, jsonl, csv)")
+    p.add_argument("--prompts", type=Path, help="prompts table; without it judges see an empty request")
+    p.add_argument("--judge", action="append", default=[], metavar="NAME[:opt=val,...]",
+                   help="a judge to run (repeatable)")
+    p.add_argument("--judge-config", type=Path, metavar="FILE.toml",
+                   help="judge options from TOML; with one --judge NAME, its options are merged "
+                        "(command-line options win)")
+    p.add_argument("--out", required=True, type=Path, help="verdicts table to write or resume")
+    p.add_argument("--batch-size", type=int, default=16, help="items per judge call (default 16)")
+    p.add_argument("--chunk-size", type=int, default=256, help="items between two writes of --out (default 256)")
+    p.add_argument("--retry-errors", action="store_true", help="judge again rows whose status is error")
+    p.add_argument("--encoding", default=None, help="text encoding of CSV input")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(handler=_run)
+
+
+def build_judges(specs: list[str], config_file: Path | None = None) -> list:
+    """Judges from ``--judge`` specs and an optional TOML config file."""
+    from judgeaudit.errors import ConfigError
+    from judgeaudit.judges import get_judge, load_judge_config, parse_judge_spec
+
+    parsed = [parse_judge_spec(s) for s in specs]
+    entries = load_judge_config(config_file) if config_file is not None else []
+    unnamed = [e for e in entries if not e.get("name")]
+    named = [e for e in entries if e.get("name")]
+    if unnamed:
+        if len(parsed) != 1:
+            raise ConfigError(f"{config_file} has options but no name = \"...\"; give exactly one "
+                              "--judge NAME to apply them to, or add name = ...")
+        name, options = parsed[0]
+        parsed = [(name, {**unnamed[0], **options})]
+    jobs = parsed + [(e["name"], {k: v for k, v in e.items() if k != "name"}) for e in named]
+    if not jobs:
+        raise ConfigError("no judge given; pass --judge NAME (e.g. --judge refusal_keyword) or --judge-config")
+    judges = []
+    for name, options in jobs:
+        try:
+            judges.append(get_judge(str(name), **options))
+        except TypeError as exc:
+            raise ConfigError(f"judge {name!r}: {exc}; see help(judgeaudit.judges) for its options") from None
+    return judges
+
+
+def _run(args: argparse.Namespace) -> int:
+    from judgeaudit.judges.resume import judge_to_file
+    from judgeaudit.tables import read_table
+
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    generations = read_table(args.generations, "generations", encoding=args.encoding)
+    prompts = read_table(args.prompts, "prompts", encoding=args.encoding) if args.prompts else None
+    if prompts is None:
+        log("no --prompts given: the judges see an empty request for every item")
+    judges = build_judges(args.judge, args.judge_config)
+    summary = judge_to_file(judges, generations, args.out, prompts, batch_size=args.batch_size,
+                            chunk_size=args.chunk_size, retry_errors=args.retry_errors, progress=log)
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        print(f"wrote {summary.out}")
+        for judge_id, statuses in summary.status_counts.items():
+            done = summary.judged.get(judge_id, 0)
+            labels = ", ".join(f"{k} {v}" for k, v in summary.label_counts.get(judge_id, {}).items())
+            status = ", ".join(f"{k} {v}" for k, v in statuses.items())
+            print(f"{judge_id}: judged {done} now; status: {status}; labels: {labels or 'none'}")
+    return 0
