@@ -1,0 +1,68 @@
+"""Run a grid of objectives x seeds (each run saving its budget and capability
+checkpoints) and write one manifest for ``judgeaudit generate --manifest``.
+
+Layout of the output folder::
+
+    OUT/manifest.json            every checkpoint of every run (paths relative to OUT)
+    OUT/grid.json                the resolved grid config and each run's summary
+    OUT/runs/OBJECTIVE-seedN/    config.json, environment.json, data_report.json,
+                                 history.jsonl, result.json, state/, checkpoints/NAME/
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from judgeaudit.generation.base import CheckpointSpec, write_manifest
+
+from .checkpoints import write_json
+from .config import FinetuneConfig
+from .trainer import RunResult, StepInfo, _result_dict, train_run
+
+__all__ = ["run_grid", "run_name"]
+
+log = logging.getLogger("finetune")
+
+
+def run_name(objective: str, seed: int) -> str:
+    return f"{objective}-seed{seed}"
+
+
+def _relative(spec: CheckpointSpec, out: Path) -> CheckpointSpec:
+    def rel(p):
+        if p is None or not Path(p).is_absolute():
+            return p
+        try:
+            return os.path.relpath(p, out) if Path(p).resolve().is_relative_to(out.resolve()) else p
+        except ValueError:
+            return p
+
+    return dataclasses.replace(spec, path=rel(spec.path), adapter_path=rel(spec.adapter_path))
+
+
+def run_grid(config: FinetuneConfig, *, output=None, objectives: Sequence[str] | None = None,
+             seeds: Sequence[int] | None = None, progress: bool = True,
+             callbacks: Sequence[Callable[[StepInfo], None]] = ()) -> list[RunResult]:
+    """Train every objective x seed of ``config`` (or the subsets given) and write the manifest.
+
+    Runs already finished are not retrained (each resumes from its state, which is
+    at the end); a run that was killed resumes from its last saved state.  The
+    manifest is rewritten after every run, so it always lists what exists.
+    """
+    out = Path(output or config.output)
+    out.mkdir(parents=True, exist_ok=True)
+    results: list[RunResult] = []
+    for objective in objectives or config.objectives:
+        for seed in seeds or config.seeds:
+            log.info("run %s seed %d", objective, seed)
+            result = train_run(config, objective, seed, run_dir=out / "runs" / run_name(objective, seed),
+                               callbacks=callbacks, progress=progress)
+            results.append(result)
+            write_manifest([_relative(s, out) for r in results for s in r.checkpoints], out / "manifest.json")
+            write_json(out / "grid.json", {"config": config.to_dict(),
+                                           "runs": [_result_dict(r) for r in results]})
+    return results
