@@ -13,14 +13,9 @@ import json
 import sys
 from pathlib import Path
 
+from judgeaudit.cli import _csv_list
+
 __all__ = ["register"]
-
-
-def _names(value: str) -> list:
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("expected a comma-separated list, e.g. none,role_play")
-    return items
 
 
 def _add_source(p: argparse.ArgumentParser) -> None:
@@ -31,7 +26,7 @@ def _add_source(p: argparse.ArgumentParser) -> None:
                    help="category (project sets), standard|contextual|copyright (harmbench), "
                         "safe|unsafe (xstest), harmful|benign (jbb_behaviors)")
     p.add_argument("--encoding", default=None, help="text encoding of CSV/JSON input (default UTF-8)")
-    p.add_argument("--attacks", type=_names, default=["none"], metavar="A1,A2",
+    p.add_argument("--attacks", type=_csv_list, default=["none"], metavar="A1,A2",
                    help="attacks to apply; 'none' keeps the plain prompts (default: none)")
     p.add_argument("--attack-template", type=Path, action="append", default=[], metavar="FILE",
                    help="add an attack from a text file holding {prompt}; its name is the file "

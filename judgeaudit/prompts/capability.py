@@ -132,7 +132,7 @@ def capability_accuracy(scored: pd.DataFrame, *, by=("checkpoint_id",),
 
     >>> s = pd.DataFrame({"checkpoint_id": ["m"] * 5, "correct": [True] * 4 + [False]})
     >>> row = capability_accuracy(s).iloc[0]
-    >>> row["accuracy"], round(row["ci_low"], 4), round(row["ci_high"], 4)
+    >>> float(row["accuracy"]), round(float(row["ci_low"]), 4), round(float(row["ci_high"]), 4)
     (0.8, 0.3755, 0.9638)
     """
     by = [by] if isinstance(by, str) else list(by)

@@ -45,7 +45,7 @@ import pandas as pd
 
 from judgeaudit.datasets._common import import_datasets, occurrence_index, text_id
 from judgeaudit.errors import ConfigError, UnknownNameError, ValidationError
-from judgeaudit.tables import read_records, validate
+from judgeaudit.tables import empty_table, read_records, validate
 
 __all__ = ["HARM_CATEGORIES", "PublishedSet", "PUBLISHED_SETS", "map_published_rows",
            "load_published", "read_prompt_file", "detect_layout"]
@@ -206,7 +206,7 @@ def map_published_rows(name, records: pd.DataFrame, *, where="records", split=No
     --------
     >>> rows = pd.DataFrame({"goal": ["Do a bad thing"], "target": ["Sure, here is"]})
     >>> out = map_published_rows("advbench", rows)
-    >>> out.loc[0, "prompt_id"], out.loc[0, "is_harmful_request"], out.loc[0, "target"]
+    >>> out.loc[0, "prompt_id"], bool(out.loc[0, "is_harmful_request"]), out.loc[0, "target"]
     ('advbench-b6d6dd9f126e', True, 'Sure, here is')
     """
     spec = _spec(name)
@@ -217,8 +217,10 @@ def map_published_rows(name, records: pd.DataFrame, *, where="records", split=No
     cells = {f: _cells(records, spec, f, where) for f in spec.columns}
     text, text_col = cells["text"]
     _required_text(text, text_col, where, "prompt text")
-    category, category_col = cells.get("category", (None, None))
+    category, _ = cells.get("category", (None, None))
     n = len(records)
+    if n == 0:
+        return empty_table("prompts")
     out = {"text": list(text), "source": spec.name,
            "category": category if category is not None else [None] * n}
     mapper = _MAPPERS[spec.name]
