@@ -7,6 +7,7 @@ calls.  Every call here is a documented endpoint with ``Authorization: Token ...
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -65,7 +66,8 @@ class LabelStudioClient:
                 payload = resp.read()
         except urllib.error.HTTPError as exc:
             raise self._http_error(method, path, exc) from None
-        except (urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout,
+                TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ServerUnavailableError(
                 f"cannot reach Label Studio at {self.connection.url} ({method} {path}: {reason}); "
