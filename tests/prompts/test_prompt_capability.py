@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from judgeaudit.errors import ConfigError, ValidationError
 from judgeaudit.prompts import capability_accuracy, load_prompt_set, score_answer, score_capability
@@ -98,3 +100,18 @@ def test_score_capability_needs_reference_and_check():
     assert (e.value.row, e.value.column) == (1, "check") and "numeric reference" in str(e.value)
     with pytest.raises(ValidationError, match="score_capability"):
         capability_accuracy(pd.DataFrame({"x": [1]}))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=80), st.sampled_from(["number", "contains", "regex"]))
+def test_scoring_never_crashes_on_any_response(response, check):
+    reference = {"number": "42", "contains": "Paris|Rome", "regex": r"(?i)^\W*yes\W*$"}[check]
+    assert score_answer(response, reference, check) in (True, False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(-10**7, 10**7), st.text(alphabet="abc .,!?", max_size=20))
+def test_the_last_number_is_the_answer(n, words):
+    # "<words> <n><punctuation>" always scores n, whatever came before
+    assert score_answer(f"7 {words} {n}.", str(n), "number")
+    assert score_answer(f"{n:,}", str(n), "number")  # thousands separators

@@ -6,6 +6,8 @@ import json
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from judgeaudit.errors import ConfigError, UnknownNameError, ValidationError
 from judgeaudit.prompts import (
@@ -164,3 +166,37 @@ def test_empty_set_is_an_error(tmp_path):
 def test_a_folder_without_a_name_is_an_error(tmp_path):
     with pytest.raises(ValidationError, match="is a folder"):
         load_prompt_set(tmp_path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=60))
+def test_any_json_file_loads_or_fails_with_a_validation_error(tmp_path_factory, raw):
+    path = tmp_path_factory.mktemp("fuzz") / "p.json"
+    path.write_bytes(raw)
+    try:
+        out = load_prompt_set(path)
+    except ValidationError:
+        return
+    assert len(out) > 0 and out["prompt_id"].is_unique
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=60))
+def test_any_csv_file_loads_or_fails_with_a_validation_error(tmp_path_factory, raw):
+    path = tmp_path_factory.mktemp("fuzz") / "harmful_behaviors.csv"
+    path.write_bytes(b"goal,target\n" + raw)
+    try:
+        out = load_prompt_set("advbench", path=path)
+    except ValidationError:
+        return
+    assert len(out) > 0 and out["prompt_id"].is_unique
+
+
+def test_importing_prompts_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, judgeaudit.prompts, judgeaudit.commands.prompts; "
+            "print(' '.join(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
