@@ -11,6 +11,10 @@ where :math:`\\log P_\\theta(y|x)` is the per-token mean log-likelihood of ``y``
 chosen responses.  :math:`\\log(1-P) = \\mathrm{log1mexp}(\\log P)` is computed stably.
 The log odds ratio is positive when the chosen response is more likely (per token)
 than the rejected one, so :math:`L_{OR} < \\log 2` exactly then.
+
+TRL's ``ORPOTrainer`` computes the same odds-ratio term (tested), but for decoder-only
+models its NLL runs over the prompt tokens too; here it is the response only, as in
+the paper's eq. 6 and as for every other objective of this package.
 """
 
 from __future__ import annotations
