@@ -28,6 +28,11 @@ def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoding", default=None, help="text encoding of CSV/JSON input (default UTF-8)")
     p.add_argument("--attacks", type=_csv_list, default=["none"], metavar="A1,A2",
                    help="attacks to apply; 'none' keeps the plain prompts (default: none)")
+    p.add_argument("--per-category", type=int, default=None, metavar="N",
+                   help="keep N prompts of each category (seeded; before attacks)")
+    p.add_argument("--sample", type=int, default=None, metavar="N",
+                   help="keep N prompts in all (seeded; before attacks)")
+    p.add_argument("--seed", type=int, default=0, help="seed of --per-category / --sample (default 0)")
     p.add_argument("--attack-template", type=Path, action="append", default=[], metavar="FILE",
                    help="add an attack from a text file holding {prompt}; its name is the file "
                         "stem (repeatable)")
@@ -53,9 +58,11 @@ def register(subparsers) -> None:
 
 
 def _table(args):
-    from judgeaudit.prompts import apply_attacks, load_prompt_set, wrapper_from_file
+    from judgeaudit.prompts import apply_attacks, load_prompt_set, sample_prompts, wrapper_from_file
 
     plain = load_prompt_set(args.name, path=args.path, split=args.split, encoding=args.encoding)
+    if args.per_category is not None or args.sample is not None:
+        plain = sample_prompts(plain, per_category=args.per_category, n=args.sample, seed=args.seed)
     attacks = list(args.attacks) + [wrapper_from_file(f) for f in args.attack_template]
     return apply_attacks(plain, attacks)
 

@@ -8,6 +8,7 @@
 * :func:`apply_attacks` adds wrapped copies of every prompt (ids ``<prompt_id>~<attack>``);
   :func:`available_attacks` lists the wrappers, :func:`register_wrapper` adds one, and
   :func:`wrapper_from_file` reads a template with a ``{prompt}`` placeholder.
+* :func:`sample_prompts` keeps a seeded, stratified subset (``per_category=``, ``n=``).
 * :func:`score_capability` scores answers to the capability probes.
 
 >>> from judgeaudit.prompts import load_prompt_set, apply_attacks
@@ -26,6 +27,7 @@ from judgeaudit.prompts.published import (
     map_published_rows,
     read_prompt_file,
 )
+from judgeaudit.prompts.sampling import sample_prompts
 from judgeaudit.prompts.sets import (
     BUILTIN_CATEGORIES,
     PromptSetInfo,
@@ -54,6 +56,6 @@ __all__ = [
     "PUBLISHED_SETS", "PromptSetInfo", "PublishedSet", "TemplateWrapper", "WRAPPERS", "Wrapper",
     "apply_attacks", "available_attacks", "available_prompt_sets", "capability_accuracy",
     "detect_layout", "get_wrapper", "load_prompt_set", "map_published_rows", "prompt_set_info",
-    "prompts_dir", "read_prompt_file", "register_prompt_set", "register_wrapper", "score_answer",
+    "prompts_dir", "read_prompt_file", "register_prompt_set", "register_wrapper", "sample_prompts", "score_answer",
     "score_capability", "template_wrapper", "wrapper_from_file",
 ]

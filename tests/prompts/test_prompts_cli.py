@@ -72,7 +72,20 @@ def test_errors_are_one_line_with_status_2(capsys, argv, message):
 
 
 @pytest.mark.parametrize("module", ["judgeaudit.prompts", "judgeaudit.prompts.wrappers", "judgeaudit.prompts.sets",
-                                    "judgeaudit.prompts.published", "judgeaudit.prompts.capability"])
+                                    "judgeaudit.prompts.published", "judgeaudit.prompts.capability",
+                                    "judgeaudit.prompts.sampling"])
 def test_docstring_examples(module):
     failures, tried = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert tried > 0 and failures == 0
+
+
+def test_export_a_seeded_pilot(tmp_path, capsys):
+    out = tmp_path / "pilot.parquet"
+    argv = ["prompts", "export", "benign_lookalike", "--per-category", "2", "--seed", "3",
+            "--attacks", "none,refusal_suppression", "--out", str(out)]
+    assert main(argv) == 0
+    first = read_table(out, "prompts")
+    assert len(first) == 40 and (first.groupby("category").size() == 4).all()
+    assert main(argv) == 0
+    assert list(read_table(out, "prompts")["prompt_id"]) == list(first["prompt_id"])
+    assert "wrote 40 prompts" in capsys.readouterr().out
