@@ -161,7 +161,7 @@ def _status(args) -> int:
     from judgeaudit.tables import read_records
 
     from .pull import pull_labels
-    from .status import campaign_status, review_items
+    from .status import campaign_status, review_items, review_title
 
     schema = _schema(args)
     client = _client(args)
@@ -178,7 +178,7 @@ def _status(args) -> int:
         from .push import push_items
 
         review = review_items(st.disagreements, res.tasks)
-        title = args.review_project or f"{args.project} (review)"
+        title = args.review_project or review_title(args.project)
         pushed = push_items(client, review, project=title, schema=schema, review=True,
                             extra_data=("review_note",))
         out["review"] = {"project": title, "project_id": pushed.project_id, "created": pushed.created,

@@ -217,11 +217,29 @@ class LocalServer:
                 raise JudgeAuditError(f"Label Studio exited with status {proc.returncode} while "
                                       f"starting; see {self.log_path}")
             if _healthy(self.url):
+                self._check_token(creds)
                 return self.status()
             time.sleep(0.5)
         self.stop()
         raise JudgeAuditError(f"Label Studio did not answer at {self.url} within {timeout:.0f} s; "
                               f"see {self.log_path}")
+
+    def _check_token(self, creds: dict) -> None:
+        """Label Studio creates the admin only in an empty database: a data folder from
+        another credentials file keeps its own account, and the token would be refused."""
+        req = urllib.request.Request(self.url + "/api/current-user/whoami",
+                                     headers={"Authorization": f"Token {creds['token']}"})
+        try:
+            urllib.request.urlopen(req, timeout=30).close()
+        except urllib.error.HTTPError as exc:
+            if exc.code in (401, 403):
+                self.stop()
+                raise ConfigError(
+                    f"the Label Studio data in {self.data_dir} belongs to another admin account than "
+                    f"{self.credentials_path} (was that file replaced or deleted?); restore it, or move "
+                    f"{self.data_dir} away to start with an empty database") from None
+        except (urllib.error.URLError, OSError):
+            pass  # health answered; a slow first request is not a credentials problem
 
     def stop(self, *, timeout: float = 20.0) -> bool:
         """Stop the server's process group; ``False`` when none was running."""

@@ -20,7 +20,7 @@ from judgeaudit.metrics import cohen_kappa, krippendorff_alpha
 
 from .labelconfig import REVIEW_KEY
 
-__all__ = ["CampaignStatus", "campaign_status", "disagreements", "review_items"]
+__all__ = ["CampaignStatus", "campaign_status", "disagreements", "review_items", "review_title"]
 
 ALL = "all"
 
@@ -134,3 +134,10 @@ def review_items(disputed: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
     out = base.loc[base.index.intersection(notes.index)].copy()
     out[REVIEW_KEY] = notes.reindex(out.index)
     return out.reset_index()
+
+
+def review_title(project: str) -> str:
+    """The review project's title: ``<project> (review)``, the project's title cut so that
+    the whole fits Label Studio's 50 characters."""
+    suffix = " (review)"
+    return project[:50 - len(suffix)].rstrip() + suffix
