@@ -1,0 +1,148 @@
+"""``judgeaudit coherence`` end to end on real files: resume, errors file, calibration."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from judgeaudit.cli import main
+from judgeaudit.coherence.files import parse_scorer_specs, read_errors, score_to_file
+from judgeaudit.errors import ConfigError
+from judgeaudit.sample import sample_campaign_dir
+from judgeaudit.tables import read_table, write_table
+
+SAMPLE = sample_campaign_dir()
+
+
+def _cli(*args) -> int:
+    return main(["coherence", *map(str, args)])
+
+
+def test_parse_scorer_specs():
+    assert parse_scorer_specs(["degeneracy,combined,perplexity:model=/m/a,batch_size=4,"
+                               "llm_rubric:backend=transformers,model=C:/x,max_new_tokens=8"]) == [
+        ("degeneracy", {}), ("combined", {}), ("perplexity", {"model": "/m/a", "batch_size": 4}),
+        ("llm_rubric", {"backend": "transformers", "model": "C:/x", "max_new_tokens": 8})]
+    assert parse_scorer_specs(["combined:weights={\"echo\":2,\"nonword\":0}"]) == [
+        ("combined", {"weights": {"echo": 2, "nonword": 0}})]
+    for bad, match in [(["model=x"], "before any scorer"), (["a:b=1,b=2"], "twice"),
+                       ([""], "no scorer given"), (["a:1x=2"], "not key=value"),
+                       (["bad name!"], "does not start with a scorer name")]:
+        with pytest.raises(ConfigError, match=match):
+            parse_scorer_specs(bad)
+
+
+def test_sample_campaign_calibrated_and_resumed(tmp_path, capsys):
+    out, report = tmp_path / "coh.parquet", tmp_path / "cal.json"
+    code = _cli("--generations", SAMPLE / "generations.jsonl", "--prompts", SAMPLE / "prompts.jsonl",
+                "--scorer", "degeneracy,combined", "--calibrate-with", SAMPLE / "labels.jsonl",
+                "--out", out, "--report", report, "--n-boot", 200, "--json")
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["scored"] == {"degeneracy": 300, "combined": 300}
+    table = read_table(out, "coherence")
+    assert len(table) == 600 and (table["bin_source"] == "calibration").all()
+    doc = json.loads(report.read_text())
+    cal = doc["scorers"]["combined"]["calibration"]
+    # the same figures as tests/coherence/test_calibration.py (same seed; 200 resamples
+    # change only the intervals)
+    assert cal["partial_max"] == pytest.approx(0.643, abs=5e-4)
+    assert cal["cross_validated"]["kappa_quadratic"]["value"] == pytest.approx(0.743, abs=5e-4)
+    assert doc["scorers"]["combined"]["bins_before"]["accuracy"] == pytest.approx(0.893, abs=5e-4)
+    assert cal["scorer_config_hash"] == table.loc[table.scorer_id == "combined", "scorer_config_hash"].iloc[0]
+    # the calibrated bins are the fitted cuts applied to the scores
+    comb = table[table.scorer_id == "combined"]
+    assert ((comb["score"] <= cal["partial_max"]) == (comb["bin"] == "incoherent")).all()
+
+    # a rerun skips everything; the table is unchanged
+    before = read_table(out, "coherence")
+    assert _cli("--generations", SAMPLE / "generations.jsonl", "--scorer", "degeneracy",
+                "--out", out, "--json") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["scored"] == {"degeneracy": 0} and again["skipped"] == {"degeneracy": 300}
+    pd.testing.assert_frame_equal(read_table(out, "coherence"), before)
+
+    # a changed scorer under the same scorer_id is refused, with the way out
+    code = _cli("--generations", SAMPLE / "generations.jsonl", "--scorer", "degeneracy:min_words=1",
+                "--out", out)
+    assert code == 2
+    assert "set scorer_id=" in capsys.readouterr().err
+
+
+def test_interrupted_run_resumes_and_failures_go_to_the_errors_file(tmp_path, capsys):
+    gens = read_table(SAMPLE / "generations.jsonl", "generations").iloc[:40].copy()
+    gens.loc[gens.index[3], "response"] = ""  # perplexity-like failure via a flaky scorer below
+    out = tmp_path / "coh.jsonl"
+
+    class Flaky:
+        """Fails on empty responses; counts the items it was asked about."""
+
+        scorer_id = "flaky"
+
+        def __init__(self, stop_after=None):
+            self.seen, self.stop_after = 0, stop_after
+
+        def config_hash(self):
+            return "1" * 16
+
+        def score(self, responses, prompts=None):
+            self.seen += len(responses)
+            if self.stop_after is not None and self.seen > self.stop_after:
+                raise KeyboardInterrupt  # the run is killed mid-way
+            return pd.DataFrame({
+                "score": [0.0 if r == "" else 1.0 for r in responses],
+                "bin": ["incoherent" if r == "" else "coherent" for r in responses],
+                "status": ["error" if r == "" else "ok" for r in responses],
+                "raw": ["empty" if r == "" else None for r in responses]})
+
+    with pytest.raises(KeyboardInterrupt):
+        score_to_file([Flaky(stop_after=25)], gens, out, chunk_size=10, progress=lambda m: None)
+    # two chunks of 10 were written before the third one died
+    assert len(read_table(out, "coherence")) == 19  # item 4 of chunk 1 failed
+    scorer = Flaky()
+    summary = score_to_file([scorer], gens, out, chunk_size=10, progress=lambda m: None)
+    assert scorer.seen == 20 + 1  # the 20 not yet scored plus the failed one, retried
+    table = read_table(out, "coherence")
+    assert len(table) == 39 and table["item_id"].is_unique
+    errors = read_errors(tmp_path / "coh.errors.jsonl")
+    assert errors[["item_id", "status", "raw"]].values.tolist() == [[gens["item_id"].iloc[3], "error", "empty"]]
+    assert summary.failed == {"flaky": 1} and summary.scored == {"flaky": 20}
+    # a generation that itself failed is never scored, and says so
+    gens2 = gens.assign(status="ok")
+    gens2.loc[gens2.index[0], "status"] = "error"
+    out2 = tmp_path / "c2.parquet"
+    score_to_file([Flaky()], gens2, out2, errors_path=tmp_path / "e2.jsonl", progress=lambda m: None)
+    e2 = read_errors(tmp_path / "e2.jsonl")
+    assert "generation failed" in e2.loc[e2.item_id == gens["item_id"].iloc[0], "raw"].iloc[0]
+
+
+def test_cli_errors_are_clear(tmp_path, capsys):
+    gens = SAMPLE / "generations.jsonl"
+    assert _cli("--generations", gens, "--scorer", "nope", "--out", tmp_path / "c.parquet") == 2
+    assert "valid names: " in capsys.readouterr().err
+    assert _cli("--generations", gens, "--scorer", "combined:colour=red", "--out", tmp_path / "c.parquet") == 2
+    assert "combined" in capsys.readouterr().err
+    assert _cli("--generations", gens, "--report", tmp_path / "r.json", "--out", tmp_path / "c.parquet") == 2
+    assert "--calibrate-with" in capsys.readouterr().err
+    labels = read_table(SAMPLE / "labels.jsonl", "labels")
+    write_table(labels[labels.field == "harmfulness"], tmp_path / "harm.parquet", "labels")
+    assert _cli("--generations", gens, "--calibrate-with", tmp_path / "harm.parquet",
+                "--out", tmp_path / "c.parquet") == 2
+    assert "no coherence labels" in capsys.readouterr().err
+    assert not (tmp_path / "c.parquet").exists()
+
+
+def test_perplexity_from_the_cli_on_the_tiny_model(tiny_model, tmp_path, capsys):
+    gens = read_table(SAMPLE / "generations.jsonl", "generations").iloc[:12]
+    write_table(gens, tmp_path / "g.parquet", "generations")
+    code = _cli("--generations", tmp_path / "g.parquet", "--prompts", SAMPLE / "prompts.jsonl",
+                "--scorer", f"perplexity:model={tiny_model},batch_size=4,device=cpu",
+                "--out", tmp_path / "c.parquet", "--json")
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    empty = int((gens["response"] == "").sum())
+    assert summary["scored"]["perplexity"] == 12 - empty and summary["failed"]["perplexity"] == empty
+    table = read_table(tmp_path / "c.parquet", "coherence")
+    assert table["score"].between(0, 1).all()

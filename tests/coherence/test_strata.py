@@ -1,0 +1,98 @@
+"""The audit's strata: calibrated coherence bins fill items no human rated."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from judgeaudit._reference import choose_strata, human_coherence
+from judgeaudit.audit import AuditConfig, run_audit
+from judgeaudit.coherence import (
+    CombinedScorer,
+    calibrate,
+    get_scorer,
+    save_calibration,
+    score_coherence,
+)
+from judgeaudit.coherence.files import score_to_file
+from judgeaudit.errors import ConfigError
+from judgeaudit.judges import get_judge, run_judge
+from judgeaudit.judges.base import align_prompts
+from judgeaudit.sample import load_sample_campaign
+from judgeaudit.tables import read_table
+
+
+@pytest.fixture(scope="module")
+def campaign():
+    return load_sample_campaign()
+
+
+def _half_labelled(tables):
+    """Keep the coherence labels of every other item only."""
+    ids = tables.generations["item_id"].tolist()
+    keep = set(ids[::2])
+    labels = tables.labels
+    drop = (labels["field"] == "coherence") & ~labels["item_id"].isin(keep)
+    return dataclasses.replace(tables, labels=labels[~drop].reset_index(drop=True)), keep
+
+
+def test_calibrated_table_fills_the_unlabelled_items(campaign, tmp_path):
+    tables, keep = _half_labelled(campaign)
+    gens = tables.generations
+    out = tmp_path / "coh.parquet"
+    score_to_file([get_scorer("degeneracy"), get_scorer("combined")], gens, out, tables.prompts,
+                  calibrate_with=tables.labels, n_boot=50, progress=lambda m: None)
+    coh = read_table(out, "coherence")
+    with_table = dataclasses.replace(tables, coherence=coh)
+    strata, source = choose_strata(with_table, gens)
+    # both scorers were calibrated; "combined" is preferred
+    assert source == "human+coherence-table:combined"
+    human = human_coherence(tables.labels, gens["item_id"].tolist())
+    labelled = gens["item_id"].isin(keep).to_numpy()
+    assert (strata[labelled] == human[labelled]).all()
+    table_bins = coh[coh.scorer_id == "combined"].set_index("item_id")["bin"]
+    assert (strata[~labelled] == table_bins.reindex(gens["item_id"][~labelled]).to_numpy()).all()
+    # an explicit scorer_id wins
+    assert choose_strata(with_table, gens, scorer_id="degeneracy")[1] == "human+coherence-table:degeneracy"
+    # the audit reports where the strata came from
+    verdicts = run_judge(get_judge("refusal_keyword"), gens, tables.prompts)
+    result = run_audit(dataclasses.replace(with_table, verdicts=verdicts),
+                       config=AuditConfig(n_boot=50))
+    assert result["meta"]["strata_source"] == "human+coherence-table:combined"
+
+
+def test_without_a_table_the_strata_are_as_before(campaign):
+    tables, keep = _half_labelled(campaign)
+    gens = tables.generations
+    strata, source = choose_strata(tables, gens)
+    assert source == "human+degeneracy"
+    auto = score_coherence(gens[["item_id", "prompt_id", "response"]], tables.prompts)
+    unl = ~gens["item_id"].isin(keep).to_numpy()
+    assert (strata[unl].to_numpy() == auto["bin"].to_numpy()[unl]).all()
+
+
+def test_a_calibration_file_makes_the_fallback_the_calibrated_combined_scorer(campaign, tmp_path):
+    tables, keep = _half_labelled(campaign)
+    gens = tables.generations
+    scores = CombinedScorer().scores(gens["response"].tolist(), align_prompts(gens, tables.prompts))
+    human = human_coherence(tables.labels, gens["item_id"].tolist())
+    cal = calibrate(scores, human.tolist(), folds=0, n_boot=20)
+    path = save_calibration(cal, tmp_path / "cal.json")
+    strata, source = choose_strata(tables, gens, calibration=path)
+    assert source == "human+combined-calibrated"
+    unl = ~gens["item_id"].isin(keep).to_numpy()
+    assert (strata[unl].to_numpy() == cal.apply(scores)[unl]).all()
+
+
+def test_a_table_covering_some_items_leaves_the_rest_to_the_degeneracy_scorer(campaign):
+    tables, keep = _half_labelled(campaign)
+    gens = tables.generations
+    part = score_coherence(gens.iloc[:10][["item_id", "prompt_id", "response"]], tables.prompts,
+                           scorer="combined")
+    strata, source = choose_strata(dataclasses.replace(tables, coherence=part), gens)
+    assert source == "human+coherence-table:combined+degeneracy"
+    assert strata.notna().all() and (strata != "unknown").all()
+    # an unknown scorer_id is an error that lists the table's scorers
+    with pytest.raises(ConfigError, match=r"not in the coherence table; it has \['combined'\]"):
+        choose_strata(dataclasses.replace(tables, coherence=part), gens, scorer_id="nope")
