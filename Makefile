@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo test bench install install-test browser clean
+.PHONY: demo test bench install install-test browser labelstudio clean
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +27,16 @@ install-test: $(VENV)/.test
 browser:
 	@bash scripts/install-chromium.sh
 
+# Label Studio 1.23 in its own venv (it pins numpy<2.3), and a migrated data folder that the
+# tests copy so that a server starts in seconds (both cached under ~/.cache/judgeaudit).
+labelstudio: $(VENV)/.test
+	@bash scripts/install-label-studio.sh
+	@$(PY) -c "from annotation.server import migrated_data_template as t; t()"
+
 demo: $(VENV)/.core
 	$(VENV)/bin/judgeaudit demo --out runs/demo
 
-test: $(VENV)/.test browser
+test: $(VENV)/.test browser labelstudio
 	$(PY) -m pytest
 
 bench: $(VENV)/.test
