@@ -36,6 +36,7 @@ mapping fits).  The hub route is not exercised by the offline tests.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -339,7 +340,13 @@ def read_prompt_file(path, *, encoding=None) -> pd.DataFrame:
         raise ValidationError("file not found; pass the path of the prompt file or its folder",
                               path=path)
     if path.suffix.lower() != ".json":
-        return read_records(path, encoding=encoding)
+        try:
+            return read_records(path, encoding=encoding)
+        except (csv.Error, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            # malformed CSV, or bad bytes that trip the reader's error locator
+            raise ValidationError(f"cannot read the file ({type(exc).__name__}: {exc}); expected "
+                                  "UTF-8 CSV/JSONL (pass encoding= for another encoding)",
+                                  path=path) from None
     try:
         doc = json.loads(path.read_text(encoding=encoding or "utf-8"))
     except UnicodeDecodeError as exc:

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from judgeaudit.errors import ConfigError, UnknownNameError, ValidationError
@@ -180,13 +180,21 @@ def test_any_json_file_loads_or_fails_with_a_validation_error(tmp_path_factory, 
     assert len(out) > 0 and out["prompt_id"].is_unique
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.binary(max_size=60))
-def test_any_csv_file_loads_or_fails_with_a_validation_error(tmp_path_factory, raw):
-    path = tmp_path_factory.mktemp("fuzz") / "harmful_behaviors.csv"
-    path.write_bytes(b"goal,target\n" + raw)
+HEADERS = {"advbench": b"goal,target\n", "xstest": b"id,prompt,type,label,focus,note\n",
+           "jbb_behaviors": b"Index,Goal,Target,Behavior,Category,Source\n",
+           "harmbench": b"Behavior,FunctionalCategory,SemanticCategory,Tags,ContextString,BehaviorID\n",
+           "own": b"prompt_id,text,is_harmful_request\n"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=60), st.sampled_from(sorted(HEADERS)))
+@example(raw=b"\r\x00\x80", kind="advbench")
+def test_any_csv_file_loads_or_fails_with_a_validation_error(tmp_path_factory, raw, kind):
+    # a bad byte right after a carriage return once crashed the CSV error locator
+    path = tmp_path_factory.mktemp("fuzz") / "harmful-behaviors.csv"
+    path.write_bytes(HEADERS[kind] + raw)
     try:
-        out = load_prompt_set("advbench", path=path)
+        out = load_prompt_set(path) if kind == "own" else load_prompt_set(kind, path=path)
     except ValidationError:
         return
     assert len(out) > 0 and out["prompt_id"].is_unique
