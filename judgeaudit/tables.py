@@ -168,7 +168,10 @@ _GENERATIONS = (
     Column("prompt_id", "str"), Column("checkpoint_id", "str"),
     Column("sample_index", "int", required=False, default=0),
     Column("response", "str", nonempty=False),  # "" is a real (degenerate) output
-    _opt("gen_config_hash", "str"), _opt("stratum", "str"))
+    _opt("gen_config_hash", "str"), _opt("stratum", "str"),
+    # a request that failed after retries: status "error", response "", error says why
+    Column("status", "str", required=False, default="ok", allowed=("ok", "error")),
+    _opt("error", "str"))
 _VERDICTS = (Column("item_id", "str"), Column("judge_id", "str"), _opt("label", "str"),
              _opt("score", "float"), _opt("raw", "str", nonempty=False),
              Column("status", "str", required=False, default="ok", allowed=VERDICT_STATUSES),
@@ -587,7 +590,8 @@ class AuditTables:
 
 
 def tables_from_files(*, labels, verdicts, generations, coherence=None, prompts=None,
-                      field="harmfulness", positive=None, encoding=None, name=None) -> AuditTables:
+                      field="harmfulness", positive=None, encoding=None, name=None,
+                      exclude_items=()) -> AuditTables:
     """Read the project's own table files (parquet, .jsonl or .csv) into :class:`AuditTables`.
 
     Without ``generations``, each item id found in the labels, verdicts or coherence
@@ -595,11 +599,16 @@ def tables_from_files(*, labels, verdicts, generations, coherence=None, prompts=
     come only from coherence labels or the coherence table).  The task is
     :meth:`Task.for_field` of ``field`` and ``positive``.  Missing optional tables are
     empty; the result is cross-checked with :meth:`AuditTables.validate`.
+    Rows of ``exclude_items`` (e.g. a labelling sample's gold items) are dropped from
+    the labels, verdicts and coherence tables first.
     """
     files = {"labels": labels, "verdicts": verdicts, "generations": generations,
              "coherence": coherence, "prompts": prompts}
     tabs = {k: empty_table(k) if f is None else read_table(f, k, encoding=encoding)
             for k, f in files.items()}
+    if len(exclude_items):
+        for k in ("labels", "verdicts", "coherence"):
+            tabs[k] = tabs[k][~tabs[k]["item_id"].isin(set(exclude_items))].reset_index(drop=True)
     if generations is None:
         ids = list(dict.fromkeys(pd.concat([tabs[k]["item_id"] for k in ("labels", "verdicts", "coherence")])))
         tabs["generations"] = validate(pd.DataFrame({"item_id": ids, "prompt_id": ids, "checkpoint_id": "unknown",

@@ -35,6 +35,8 @@ from judgeaudit.errors import ConfigError, ValidationError
 __all__ = [
     "Message", "GenerationConfig", "Backend", "BACKENDS", "register_backend", "get_backend",
     "available_backends", "PromptPolicy", "CheckpointSpec", "load_manifest", "write_manifest",
+    "POLICY_MODES", "policy_applies", "build_conversation", "Completion", "complete",
+    "truncate_at_stop", "sample_seeds",
 ]
 
 Message = Mapping[str, str]
@@ -50,9 +52,10 @@ def _hash(obj: Any) -> str:
 class GenerationConfig:
     """Sampling settings shared by all backends.
 
-    ``temperature=0`` means greedy decoding.  ``seed`` makes sampling repeatable; the
-    sample with index ``i`` of a prompt uses seed ``seed + i`` where a backend can
-    seed per request.
+    ``temperature=0`` means greedy decoding.  ``seed`` makes sampling repeatable:
+    :func:`run_generation` gives each (prompt, sample index) its own request seed
+    (:func:`sample_seeds`), so a draw does not depend on batching or on resuming.
+    ``stop``: the text is cut before the first stop string (it is not included).
     """
 
     max_new_tokens: int = 256
@@ -260,3 +263,90 @@ def write_manifest(specs: Sequence[CheckpointSpec], path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+POLICY_MODES = ("recorded", "apply", "withhold")
+"""Run-time overrides of :attr:`PromptPolicy.apply_at_test` (``recorded`` keeps it)."""
+
+
+def policy_applies(policy: PromptPolicy, mode: str = "recorded") -> bool:
+    """Whether ``policy``'s system prompt / condition prefix is used under ``mode``."""
+    if mode not in POLICY_MODES:
+        raise ConfigError(f"unknown prompt policy mode {mode!r}; use one of {', '.join(POLICY_MODES)}")
+    return policy.apply_at_test if mode == "recorded" else mode == "apply"
+
+
+def build_conversation(text: str, policy: PromptPolicy | None = None, *, mode: str = "recorded",
+                       system_prompt: str | None = None) -> list[dict]:
+    """The chat messages sent for one prompt under a checkpoint's prompt policy.
+
+    When the policy applies, its ``system_prompt`` becomes a system message and its
+    ``condition_prefix`` is put verbatim before ``text`` (include any separator, such as
+    a newline, in the prefix itself: fine-tuning and generation must put the same text).
+    ``system_prompt`` (a run-wide one) is used when the policy gives none or is withheld.
+
+    >>> build_conversation("Hi", PromptPolicy("Be safe.", "[A] ", True))
+    [{'role': 'system', 'content': 'Be safe.'}, {'role': 'user', 'content': '[A] Hi'}]
+    >>> build_conversation("Hi", PromptPolicy("Be safe.", "[A] ", True), mode="withhold")
+    [{'role': 'user', 'content': 'Hi'}]
+    """
+    policy = policy or PromptPolicy()
+    system, user = system_prompt, str(text)
+    if policy_applies(policy, mode):
+        system = policy.system_prompt if policy.system_prompt is not None else system
+        user = (policy.condition_prefix or "") + user
+    messages = [{"role": "system", "content": system}] if system else []
+    return messages + [{"role": "user", "content": user}]
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One backend result: the text, or an error recorded instead of dropped.
+
+    ``status`` is ``"ok"`` or ``"error"`` (then ``text`` is ``""`` and ``error`` says why).
+    """
+
+    text: str
+    status: str = "ok"
+    error: str | None = None
+
+
+def complete(backend: Backend, conversations: Sequence[Sequence[Message]], config: GenerationConfig,
+             *, seeds: Sequence[int] | None = None) -> list[Completion]:
+    """Per-conversation :class:`Completion` from any backend.
+
+    A backend with ``generate_results`` (the HTTP one) reports each failed request on
+    its own; for the others a completed call is all ``"ok"``.
+    """
+    results = getattr(backend, "generate_results", None)
+    if results is not None:
+        return list(results(conversations, config, seeds=seeds))
+    return [Completion(text) for text in backend.generate(conversations, config, seeds=seeds)]
+
+
+def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
+    """``text`` up to (not including) the earliest occurrence of any stop string.
+
+    >>> truncate_at_stop("one. two. three", [". t", "hree"])
+    'one'
+    """
+    cut = len(text)
+    for s in stop:
+        if s:
+            i = text.find(s)
+            if 0 <= i < cut:
+                cut = i
+    return text[:cut]
+
+
+def sample_seeds(config: GenerationConfig, sample_indices: Sequence[int], prompt_keys: Sequence[str]) -> list[int]:
+    """The seed of each request: ``config.seed``, the sample index and the prompt.
+
+    Mixing the prompt in keeps two prompts' samples from sharing random draws; the
+    result does not depend on batching, so a resumed run draws what a full run would.
+    """
+    out = []
+    for i, key in zip(sample_indices, prompt_keys):
+        digest = hashlib.sha256(f"{config.seed}\x1f{int(i)}\x1f{key}".encode("utf-8")).digest()
+        out.append(int.from_bytes(digest[:4], "little") & 0x7FFFFFFF)
+    return out
