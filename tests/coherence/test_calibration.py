@@ -156,8 +156,9 @@ def test_sample_campaign_calibration_figures():
     items are too few to earn a bin of their own), in sample accuracy 0.897,
     quadratic kappa 0.763 [0.659, 0.845]; 5-fold cross-validated accuracy 0.873, kappa
     0.642 [0.526, 0.746], quadratic kappa 0.743 [0.634, 0.831].  The 19 human-incoherent
-    items binned coherent are word salad and self-contradiction, which surface
-    features cannot see.
+    items binned coherent are salads of word-like token pieces ("ly", "ção", "##ing")
+    and answers cut off mid-sentence ("Step 1: Get the. Step 2: Then you."), which
+    look like words to the surface features.
     """
     tables = load_sample_campaign()
     gens = tables.generations
