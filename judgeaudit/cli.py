@@ -46,6 +46,9 @@ def _add_audit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--coherence-scorer", default=None, help="scorer_id of the coherence table to stratify by")
     g.add_argument("--group-key", default="checkpoint_id",
                    help="generations column naming each item's group for conclusion robustness; 'none' turns it off")
+    g.add_argument("--weights", type=Path, default=None, metavar="SAMPLE",
+                   help="sample table of `annotate sample`: weight labelled items by 1/inclusion probability "
+                        "so metrics estimate the whole population; its gold items are left out")
     g.add_argument("--judges", type=_csv_list, default=None, metavar="J1,J2",
                    help="also run these built-in judges over the responses (e.g. refusal_keyword,refusal_prefix)")
     p.add_argument("--out", required=True, type=Path, help="output folder for audit.json, report.html, summary.md")
@@ -168,7 +171,18 @@ def _load_tables(args):
     return tables.tables_from_files(
         labels=args.labels, verdicts=args.verdicts, generations=args.generations,
         coherence=args.coherence, prompts=args.prompts, field=args.field or "harmfulness",
-        positive=tuple(args.positive) if args.positive else None, encoding=args.encoding)
+        positive=tuple(args.positive) if args.positive else None, encoding=args.encoding,
+        exclude_items=_sample_design(args)[1])
+
+
+def _sample_design(args):
+    """``(sample table, its gold item ids)`` of ``--weights``, or ``(None, ())``."""
+    if getattr(args, "weights", None) is None:
+        return None, ()
+    from ._weights import read_sample_table
+
+    sample = read_sample_table(args.weights)
+    return sample, tuple(sample.loc[sample["is_gold"].to_numpy(bool), "item_id"])
 
 
 def _add_builtin_judges(tbl, judge_names):
@@ -199,6 +213,12 @@ def _audit_and_write(tbl, args, *, dataset):
                       strata=getattr(args, "strata", "auto"),
                       coherence_scorer=getattr(args, "coherence_scorer", None),
                       group_key=none(getattr(args, "group_key", "checkpoint_id")))
+    sample, _gold = _sample_design(args)
+    if sample is not None:
+        from ._weights import INCLUSION_COLUMN, with_sample_design
+
+        tbl = with_sample_design(tbl, sample)
+        cfg = dataclasses.replace(cfg, weights=INCLUSION_COLUMN)
     if tbl.verdicts.empty:
         raise ConfigError("there are no judge verdicts to audit; pass --judges refusal_keyword "
                           "(built-in judges) or a verdicts table / --judge-cols")
