@@ -49,6 +49,13 @@ class ChoiceField:
         if len(self.values) < 2 or len(set(self.values)) != len(self.values):
             raise ConfigError(f"label field {self.name!r} needs two or more distinct values, "
                               f"got {list(self.values)}")
+        meaning = {}
+        for v in self.values:  # each value and its displayed text must name that value only
+            for key in (v, self.display(v)):
+                meaning.setdefault(key, set()).add(v)
+        if any(len(vs) > 1 for vs in meaning.values()):
+            raise ConfigError(f"label field {self.name!r}: values {list(self.values)} are not told "
+                              "apart once '_' is shown as a space")
 
     def display(self, value: str) -> str:
         """What the annotator sees for ``value``: ``not_harmful`` -> ``not harmful``."""
@@ -87,19 +94,26 @@ class LabelSchema:
         hand) are ignored.
         """
         values, notes = {}, None
+        if result is not None and not isinstance(result, list):
+            raise ValidationError(f"{where}: an annotation result must be a list of regions, "
+                                  f"got {type(result).__name__}")
         for region in result or ():
+            if not isinstance(region, dict) or not isinstance(region.get("value") or {}, dict):
+                raise ValidationError(f"{where}: a result region must be an object with a 'value' "
+                                      f"object, got {str(region)[:80]!r}")
             name, val = region.get("from_name"), region.get("value") or {}
             if name == "notes" and self.notes:
                 texts = val.get("text") or []
+                texts = texts if isinstance(texts, list) else [texts]
                 notes = "\n".join(str(t) for t in texts) if texts else None
                 continue
             spec = self.field_named(name)
             if spec is None or "choices" not in val:
                 continue
             choices = val["choices"]
-            if len(choices) != 1:
-                raise ValidationError(f"{where}: field {name!r} has {len(choices)} choices, "
-                                      "expected exactly one")
+            if not isinstance(choices, list) or len(choices) != 1:
+                raise ValidationError(f"{where}: field {name!r} needs exactly one choice, "
+                                      f"got {str(choices)[:80]}")
             raw = str(choices[0])
             lookup = {v: v for v in spec.values} | {spec.display(v): v for v in spec.values}
             if raw not in lookup:

@@ -14,7 +14,7 @@ import pytest
 from annotation import default_schema, push_items
 from judgeaudit.cli import main
 
-from helpers import task_ids
+from .ls_helpers import task_ids
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -13,7 +13,7 @@ import pytest
 from judgeaudit.cli import main
 from judgeaudit.tables import write_table
 
-from helpers import choice, ensure_users
+from .ls_helpers import choice, ensure_users
 
 
 @pytest.fixture()

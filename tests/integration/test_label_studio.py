@@ -17,7 +17,7 @@ from annotation.push import ensure_project
 from judgeaudit.errors import ConfigError
 from judgeaudit.tables import FIELDS
 
-from helpers import choice, ensure_users, make_items, task_ids
+from .ls_helpers import choice, ensure_users, make_items, task_ids
 
 SCHEMA = default_schema()
 

@@ -12,7 +12,7 @@ import pytest
 from annotation import default_schema, push_items
 from annotation.client import ServerUnavailableError
 
-from helpers import make_items
+from .ls_helpers import make_items
 
 
 def test_server_killed_mid_push_then_rerun_finishes_exactly(label_studio, ls_client, project_title):
