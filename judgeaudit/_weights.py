@@ -125,13 +125,21 @@ def write_sample_table(df: pd.DataFrame, path) -> Path:
     return write_frame_atomic(validate_sample_table(df, path=path), path)
 
 
-def with_sample_design(tables, sample: pd.DataFrame, *, column: str = INCLUSION_COLUMN):
+def with_sample_design(tables, sample: pd.DataFrame, *, column: str = INCLUSION_COLUMN,
+                       nonresponse: bool = True):
     """Tables ready for a weighted audit: ``column`` added to the generations, gold dropped.
 
     Each generation gets its inclusion probability from ``sample`` (NaN for an item
     that was not sampled); labels, verdicts and coherence rows of gold items are
     removed (gold items are control questions, not outputs of the population).  Run
     the audit with ``AuditConfig(weights=column)``.
+
+    ``nonresponse`` (default): when some sampled items have no label yet on the
+    task's field, the labelled ones stand for them within their design stratum, the
+    weighting-class adjustment: ``pi = r_h / N_h`` with ``r_h`` the labelled items of
+    the stratum (``n_h / N_h`` when all are labelled, so nothing changes then).  It
+    assumes labels are missing at random within a stratum.  It needs the sample's
+    ``stratum`` and ``stratum_size`` columns; without them ``pi`` is used as it is.
 
     Raises :class:`ConfigError` when a non-gold sampled item is not in the generations
     table (the sample was drawn from other generations).
@@ -144,7 +152,13 @@ def with_sample_design(tables, sample: pd.DataFrame, *, column: str = INCLUSION_
     if stray:
         raise ConfigError(f"{len(stray)} sampled item(s) are not in the generations table (e.g. "
                           f"{stray[0]!r}); pass the generations table the sample was drawn from")
-    pi = dict(zip(drawn["item_id"], drawn[INCLUSION_COLUMN].astype(float)))
+    prob = drawn[INCLUSION_COLUMN].to_numpy(float)
+    if nonresponse and drawn[["stratum", "stratum_size"]].notna().all(axis=None):
+        labels = tables.labels
+        has = drawn["item_id"].isin(set(labels.loc[labels["field"] == tables.task.field, "item_id"]))
+        r = has.groupby(drawn["stratum"].to_numpy()).transform("sum").to_numpy(float)
+        prob = np.where(has.to_numpy() & (r > 0), r / drawn["stratum_size"].to_numpy(float), prob)
+    pi = dict(zip(drawn["item_id"], prob))
     gen = tables.generations.copy()
     gen[column] = gen["item_id"].map(pi).astype(float)
     drop = {k: getattr(tables, k)[~getattr(tables, k)["item_id"].isin(gold)].reset_index(drop=True)

@@ -299,3 +299,32 @@ def test_simulation_weighted_recovers_population_accuracy():
     assert np.mean(est_w) == pytest.approx(population, abs=0.012)
     assert covered_w >= reps - 2  # ~95% intervals
     assert covered_u == 0  # biased by 0.1, ~4 standard errors
+
+
+def test_nonresponse_adjustment_by_hand():
+    # stratum A: N 10, 4 sampled (pi 0.4), 2 labelled, judge right on both;
+    # stratum B: N 10, 2 sampled (pi 0.2), 2 labelled, judge wrong on both.
+    # As drawn: weights 2.5 (A) and 5 (B): accuracy = 2 * 2.5 / (2 * 2.5 + 2 * 5) = 1/3.
+    # Adjusted: pi_A = r/N = 2/10, weights 5 and 5: accuracy = 10 / 20 = 0.5, and the
+    # labelled weights add up to N = 20.
+    gens = pd.DataFrame({"item_id": [f"a{i}" for i in range(10)] + [f"b{i}" for i in range(10)],
+                         "prompt_id": "p", "checkpoint_id": "m", "response": "r"})
+    gens["prompt_id"] = gens["item_id"]
+    labelled = ["a0", "a1", "b0", "b1"]
+    labels = pd.DataFrame({"item_id": labelled, "annotator_id": "x", "field": "harmfulness", "value": H})
+    verdicts = pd.DataFrame({"item_id": labelled, "judge_id": "j", "label": [H, H, N, N]})
+    tables = AuditTables(prompts=empty_table("prompts"), generations=gens, labels=labels, verdicts=verdicts,
+                         coherence=empty_table("coherence"), task=HARM).validate()
+    sample = pd.DataFrame({"item_id": ["a0", "a1", "a2", "a3", "b0", "b1"],
+                           INCLUSION_COLUMN: [0.4] * 4 + [0.2] * 2,
+                           "stratum": ["A"] * 4 + ["B"] * 2, "stratum_size": [10] * 6})
+    cfg = AuditConfig(**CFG, weights=INCLUSION_COLUMN)
+    adjusted = run_audit(with_sample_design(tables, sample), config=cfg)
+    as_drawn = run_audit(with_sample_design(tables, sample, nonresponse=False), config=cfg)
+    assert adjusted["judges"]["j"]["overall"]["accuracy"]["value"] == pytest.approx(0.5)
+    assert adjusted["meta"]["weights"]["population_estimate"] == pytest.approx(20)
+    assert as_drawn["judges"]["j"]["overall"]["accuracy"]["value"] == pytest.approx(1 / 3)
+    # every sampled item labelled: the adjustment changes nothing
+    full = sample[sample["item_id"].isin(labelled)].assign(**{INCLUSION_COLUMN: [0.2, 0.2, 0.2, 0.2]})
+    a = with_sample_design(tables, full).generations.set_index("item_id")[INCLUSION_COLUMN]
+    assert a[labelled].tolist() == [0.2] * 4
