@@ -37,6 +37,7 @@ mapping fits).  The hub route is not exercised by the offline tests.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,10 +47,10 @@ import pandas as pd
 
 from judgeaudit.datasets._common import import_datasets, occurrence_index, text_id
 from judgeaudit.errors import ConfigError, UnknownNameError, ValidationError
-from judgeaudit.tables import empty_table, read_records, validate
+from judgeaudit.tables import SCHEMAS, empty_table, read_records, validate
 
 __all__ = ["HARM_CATEGORIES", "PublishedSet", "PUBLISHED_SETS", "map_published_rows",
-           "load_published", "read_prompt_file", "detect_layout"]
+           "load_published", "read_prompt_file", "detect_layout", "tidy_extra_columns"]
 
 HARM_CATEGORIES = ("violent_weapons", "cyber_intrusion", "fraud_scams", "harassment", "self_harm",
                    "drugs", "hate", "privacy_doxxing", "misinformation", "chem_bio",
@@ -236,7 +237,22 @@ def map_published_rows(name, records: pd.DataFrame, *, where="records", split=No
     df = df[keep].reset_index(drop=True)
     front = ["prompt_id", "text", "source", "category", "is_harmful_request", "attack"]
     df = df[front + [c for c in df.columns if c not in front]]
-    return validate(df, "prompts", path=where)
+    return tidy_extra_columns(validate(df, "prompts", path=where))
+
+
+def tidy_extra_columns(df: pd.DataFrame, *, blank_is_missing: bool = False) -> pd.DataFrame:
+    """Text columns beyond the prompts schema as ``str`` or ``None`` (never NaN), so
+    frames from different files or pandas versions concatenate and compare alike;
+    ``blank_is_missing`` (for CSV, which cannot tell them apart) turns ``""`` into ``None``."""
+    schema = set(SCHEMAS["prompts"].names)
+    df = df.copy()
+    for col in df.columns:
+        if col in schema or not (df[col].dtype == object or pd.api.types.is_string_dtype(df[col])):
+            continue
+        values = df[col].astype(object)
+        missing = values.isna() | ((values == "") if blank_is_missing else False)
+        df[col] = values.where(~missing, None)
+    return df
 
 
 def _spec(name) -> PublishedSet:
@@ -400,13 +416,17 @@ def _local_files(spec: PublishedSet, path: Path, split):
     return found
 
 
-def load_published(name, *, path=None, split=None, encoding=None) -> pd.DataFrame:
+def load_published(name, *, path=None, split=None, encoding=None, hub_id=None) -> pd.DataFrame:
     """Load published set ``name`` from ``path`` (a file or folder) or, without one, the hub.
 
     ``split``: HarmBench ``standard`` / ``contextual`` / ``copyright``; XSTest ``safe`` /
-    ``unsafe``; JBB-Behaviors ``harmful`` / ``benign`` (default: all rows).
+    ``unsafe``; JBB-Behaviors ``harmful`` / ``benign`` (default: all rows).  ``hub_id``
+    replaces the set's hub id: a mirror, or a local folder laid out like the hub
+    repository (what ``datasets.load_dataset`` accepts), with the same configs and splits.
     """
     spec = _spec(name)
+    if hub_id is not None:
+        spec = dataclasses.replace(spec, hub_id=str(hub_id))
     if split is not None and split not in spec.splits:
         raise UnknownNameError(f"{spec.name} split", split, spec.splits or ("(none)",))
     frames = []
@@ -428,7 +448,7 @@ def load_published(name, *, path=None, split=None, encoding=None) -> pd.DataFram
         raise ValidationError(f"the {spec.name} prompt set is empty"
                               f"{f' for split {split!r}' if split else ''}; check the file",
                               path=path if path is not None else f"hf://{spec.hub_id}")
-    return validate(out, "prompts", path=path or f"hf://{spec.hub_id}")
+    return tidy_extra_columns(validate(out, "prompts", path=path or f"hf://{spec.hub_id}"))
 
 
 def _from_hub(spec: PublishedSet, split):

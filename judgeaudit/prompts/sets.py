@@ -35,6 +35,7 @@ from judgeaudit.prompts.published import (
     detect_layout,
     load_published,
     read_prompt_file,
+    tidy_extra_columns,
 )
 from judgeaudit.tables import SCHEMAS, validate
 
@@ -109,7 +110,8 @@ def _own_table(path, *, split=None, encoding=None, what="prompt file") -> pd.Dat
             f"load_prompt_set('advbench', path=...)); available columns: "
             f"{', '.join(map(repr, map(str, df.columns))) or '(none)'}", path=path,
             column="prompt_id" if "prompt_id" not in df.columns else "text")
-    table = validate(df, "prompts", path=path)
+    table = tidy_extra_columns(validate(df, "prompts", path=path),
+                               blank_is_missing=path.suffix.lower() == ".csv")
     if split is not None:
         cats = sorted({c for c in table["category"] if c})
         if split not in cats:

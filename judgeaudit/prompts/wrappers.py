@@ -35,6 +35,7 @@ import pandas as pd
 
 from judgeaudit._registry import Registry
 from judgeaudit.errors import ConfigError, UnknownNameError, ValidationError
+from judgeaudit.prompts.published import tidy_extra_columns
 from judgeaudit.tables import validate
 
 __all__ = [
@@ -256,7 +257,7 @@ def apply_attacks(prompts: pd.DataFrame, attacks: Iterable[str | Wrapper] | str)
     out = pd.concat(blocks, keys=range(len(blocks)), names=["_attack", "_row"])
     out = out.sort_index(level=["_row", "_attack"]).reset_index(drop=True)
     _check_collisions(out)
-    return validate(out, "prompts", path="prompts")
+    return tidy_extra_columns(validate(out, "prompts", path="prompts"))
 
 
 def _wrapped(w, text: str) -> str:
