@@ -161,8 +161,8 @@ def bin_agreement(auto_bins, human_bins, *, clusters=None, n_boot: int = 1000,
 def _candidates(scores: np.ndarray, max_candidates: int) -> np.ndarray:
     u = np.unique(scores)
     mids = (u[:-1] + u[1:]) / 2.0
-    if len(mids) > max_candidates - 1:
-        mids = np.unique(np.quantile(mids, np.linspace(0, 1, max_candidates - 1)))
+    if len(mids) > max_candidates - 2:
+        mids = np.unique(np.quantile(mids, np.linspace(0, 1, max_candidates - 2)))
     return np.concatenate([[u[0] - 1e-6], mids, [u[-1]]])
 
 
@@ -175,10 +175,11 @@ def _objective(cm: np.ndarray, objective: str) -> np.ndarray:
 
 def _fit(scores: np.ndarray, codes: np.ndarray, objective: str, max_candidates: int):
     cand = _candidates(scores, max_candidates)
-    onehot = np.eye(3)[codes]                        # (n, 3): human class of each item
-    below = scores[None, :] <= cand[:, None]         # (m, n)
-    cum = below.astype(float) @ onehot               # (m, 3): items <= cut, by human class
-    total = onehot.sum(axis=0)
+    order = np.argsort(scores, kind="stable")
+    # running[k] = items among the k lowest scores, by human class; cum[c] = items <= cut c
+    running = np.vstack([np.zeros(3), np.cumsum(np.eye(3)[codes[order]], axis=0)])
+    cum = running[np.searchsorted(scores[order], cand, side="right")]    # (m, 3)
+    total = running[-1]
     i, j = np.triu_indices(len(cand))                # i <= j: incoherent_max <= partial_max
     # confusion[pair, human, auto] with auto codes coherent 0, partial 1, incoherent 2
     cm = np.stack([total - cum[j], cum[j] - cum[i], cum[i]], axis=-1)
@@ -223,7 +224,8 @@ def calibrate(scores, human_bins, *, objective: str = "quadratic_kappa", folds: 
     n_boot:
         Bootstrap resamples for the kappa intervals.
     max_candidates:
-        Most candidate cut points searched (quantiles of the midpoints beyond that).
+        Most candidate cut points searched (at least 3; quantiles of the midpoints
+        beyond that).
 
     Returns
     -------
@@ -241,6 +243,8 @@ def calibrate(scores, human_bins, *, objective: str = "quadratic_kappa", folds: 
     """
     if objective not in OBJECTIVES:
         raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if max_candidates < 3:
+        raise ConfigError(f"max_candidates must be at least 3, got {max_candidates}")
     s = np.asarray(scores, dtype=float).ravel()
     codes = _codes(list(human_bins))
     if len(codes) != len(s):

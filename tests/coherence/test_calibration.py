@@ -57,9 +57,10 @@ def test_noisy_synthetic_cut_points_are_recovered_closely():
     assert abs(cal.incoherent_max - 0.25) < 0.04 and abs(cal.partial_max - 0.6) < 0.04
     cv = cal.cross_validated
     assert cv is not None and cv.n == 2000 and cal.folds == 5
-    # held out, the fit cannot be better than on the data it saw (same bins, new cuts)
-    assert cv.kappa_quadratic.value <= cal.in_sample.kappa_quadratic.value + 1e-9
-    assert cv.kappa_quadratic.value > 0.7
+    # 1,600 items per fit pin the cuts down: the held-out estimate is close to the
+    # in-sample one (pooled out-of-fold bins come from five pairs of cuts, so they may
+    # even agree a little better)
+    assert abs(cv.kappa_quadratic.value - cal.in_sample.kappa_quadratic.value) < 0.02
     assert sum(sum(r.values()) for r in cv.confusion.values()) == 2000
     # seeded: the same seed gives the same figures, another seed other folds
     again = calibrate(s, human, folds=5, seed=3, n_boot=100)
