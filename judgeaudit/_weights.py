@@ -27,7 +27,7 @@ from .errors import ConfigError, ValidationError
 from .tables import Column, _coerce_column, _format, read_records, write_frame_atomic
 
 __all__ = ["SAMPLE_COLUMNS", "INCLUSION_COLUMN", "validate_sample_table", "read_sample_table",
-           "write_sample_table", "with_sample_design", "design_weights"]
+           "write_sample_table", "with_sample_design", "design_weights", "alpha_scale"]
 
 INCLUSION_COLUMN = "inclusion_probability"
 
@@ -205,3 +205,15 @@ def design_weights(items: pd.DataFrame, column: str, labelled) -> tuple:
             "judge_only_sums": "census (every item once)" if census is None else "weighted (1/pi)",
             "unweighted_sections": ["auroc", "spearman", "kendall_tau", "examples"]}
     return w, census, meta
+
+
+def alpha_scale(raw_total, weighted_total, weighted: bool) -> float:
+    """Factor that brings weighted coincidences back to the number of values paired.
+
+    Krippendorff's alpha has a small-sample factor ``(n - 1)`` that is not invariant
+    to the scale of the weights; a weighted audit scales its coincidences so that
+    they sum to the count of values actually paired (1.0 when unweighted).
+    """
+    if not weighted or not weighted_total:
+        return 1.0
+    return raw_total / weighted_total

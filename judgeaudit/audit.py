@@ -31,7 +31,7 @@ import pandas as pd
 from ._reference import binary_votes, choose_strata, labelled_items, majority_reference, order_strata
 from ._robustness import robustness_section
 from ._sums import SumBook, to_result
-from ._weights import INCLUSION_COLUMN, design_weights, with_sample_design
+from ._weights import INCLUSION_COLUMN, alpha_scale as _alpha_scale, design_weights, with_sample_design
 from .errors import ConfigError
 from .metrics._resample import ClusterBootstrap
 from .metrics.formulas import alpha_from_coincidence, binary_from_counts, kappa_from_confusion
@@ -157,18 +157,6 @@ def _binary_results(book, key, metrics, *, n, bs, cfg):
         out[m] = to_result(point, bvals, n=n, bs=bs, confidence=cfg.confidence,
                            undefined=reason, wilson=wilson)
     return out
-
-
-def _alpha_scale(raw_total, weighted_total, weighted: bool) -> float:
-    """Factor that brings weighted coincidences back to the number of values paired.
-
-    Krippendorff's alpha has a small-sample factor ``(n - 1)`` that is not invariant
-    to the scale of the weights; a weighted audit scales its coincidences so that
-    they sum to the count of values actually paired (1.0 when unweighted).
-    """
-    if not weighted or not weighted_total:
-        return 1.0
-    return raw_total / weighted_total
 
 
 def _cm(tp, fp, fn, tn):
@@ -356,11 +344,8 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
                 entry["verdicts"]["strata"][where] = sc
             if book.weighted:  # the estimated population counts behind the weighted metrics
                 est = {c: float(book.get((judge_id, where, c))[0]) for c in ("tp", "fp", "fn", "tn")}
-                entry.setdefault("weighted_confusion", {"strata": {}})
-                if where == "overall":
-                    entry["weighted_confusion"]["overall"] = est
-                else:
-                    entry["weighted_confusion"]["strata"][where] = est
+                wc_entry = entry.setdefault("weighted_confusion", {"strata": {}})
+                (wc_entry if where == "overall" else wc_entry["strata"])[where] = est
         _add_score_metrics(entry, scores.get(judge_id), status, ref, all_votes, masks, clusters, cfg)
         entry["stratum_differences"] = _stratum_differences(book, judge_id, strata, n_perm=cfg.n_boot,
                                                             seed=cfg.seed + 1, confidence=cfg.confidence)
