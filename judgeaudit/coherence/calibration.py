@@ -337,11 +337,12 @@ def load_calibration(path, *, scorer_id: str | None = None) -> LoadedCalibration
         if sid not in scorers:
             raise ConfigError(f"{path}: no calibration for scorer {sid!r}; it has {sorted(scorers)}")
         doc = scorers[sid]
-    try:
-        lo, hi = float(doc["incoherent_max"]), float(doc["partial_max"])
-    except (TypeError, KeyError, ValueError):
-        raise ValidationError("expected a calibration with numeric incoherent_max and "
-                              "partial_max", path=path) from None
+    values = [doc.get(k) if isinstance(doc, dict) else None for k in ("incoherent_max", "partial_max")]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+               for v in values):
+        raise ValidationError("expected a calibration with finite numbers incoherent_max and "
+                              "partial_max", path=path)
+    lo, hi = float(values[0]), float(values[1])
     if not lo <= hi:
         raise ValidationError(f"incoherent_max {lo} exceeds partial_max {hi}", path=path)
     return LoadedCalibration(lo, hi, doc.get("scorer_id"), doc.get("scorer_config_hash"))

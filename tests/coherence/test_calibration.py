@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 from judgeaudit._reference import human_coherence
@@ -140,6 +142,11 @@ def test_save_and_load_a_calibration(tmp_path):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(ValidationError, match="not valid JSON"):
         load_calibration(tmp_path / "bad.json")
+    for text in ('{"incoherent_max": Infinity, "partial_max": 0.2}', '[1, 2]',
+                 '{"incoherent_max": true, "partial_max": 0.2}'):
+        (tmp_path / "inf.json").write_text(text)
+        with pytest.raises(ValidationError, match="finite numbers"):
+            load_calibration(tmp_path / "inf.json")
     (tmp_path / "odd.json").write_text('{"incoherent_max": 0.8, "partial_max": 0.2}')
     with pytest.raises(ValidationError, match="exceeds"):
         load_calibration(tmp_path / "odd.json")
@@ -182,3 +189,19 @@ def test_sample_campaign_calibration_figures():
         pytest.approx(0.634, abs=5e-4), pytest.approx(0.831, abs=5e-4))
     assert cal.in_sample.confusion["incoherent"]["coherent"] == 19
     assert cv.kappa_quadratic.n_clusters == 75
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.sampled_from(["incoherent_max", "partial_max", "scorers",
+                                                       "calibration", "combined", "x"]), inner,
+                                      max_size=4), max_leaves=12))
+def test_load_calibration_reads_a_file_or_says_why_not(tmp_path_factory, doc):
+    path = tmp_path_factory.mktemp("cal") / "c.json"
+    path.write_text(json.dumps(doc))
+    try:
+        cal = load_calibration(path)
+    except (ValidationError, ConfigError):
+        return
+    assert np.isfinite(cal.incoherent_max) and cal.incoherent_max <= cal.partial_max

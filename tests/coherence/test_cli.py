@@ -6,6 +6,8 @@ import json
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from judgeaudit.cli import main
 from judgeaudit.coherence.files import parse_scorer_specs, read_errors, score_to_file
@@ -146,3 +148,15 @@ def test_perplexity_from_the_cli_on_the_tiny_model(tiny_model, tmp_path, capsys)
     assert summary["scored"]["perplexity"] == 12 - empty and summary["failed"]["perplexity"] == empty
     table = read_table(tmp_path / "c.parquet", "coherence")
     assert table["score"].between(0, 1).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("ab_:=,{}[]\"' 1.")) | st.characters(),
+                        max_size=30), min_size=1, max_size=3))
+def test_scorer_specs_parse_or_fail_with_a_config_error(values):
+    try:
+        specs = parse_scorer_specs(values)
+    except ConfigError:
+        return
+    assert specs and all(isinstance(name, str) and name and isinstance(opts, dict)
+                         for name, opts in specs)
