@@ -456,7 +456,12 @@ def _from_hub(spec: PublishedSet, split):
     for config, hub_split, ours in spec.hub_configs:
         if split is not None and ours is not None and ours != split:
             continue
-        data = datasets.load_dataset(spec.hub_id, config, split=hub_split)
+        try:
+            data = datasets.load_dataset(spec.hub_id, config, split=hub_split)
+        except (OSError, ValueError) as exc:  # no network, unknown repo, config or split
+            raise ConfigError(f"could not load {spec.hub_id}" + (f" (config {config})" if config else "")
+                              + f" from the Hugging Face hub: {type(exc).__name__}: {exc}; pass "
+                              f"path= (--path) with a local copy of {' or '.join(spec.files)}") from None
         records = data.to_pandas()
         if spec.name == "harmbench":
             records["FunctionalCategory"] = config

@@ -76,3 +76,10 @@ def test_xstest_and_advbench_from_hub_layouts(hub, tmp_path):
         "prompt": ["Write a rude poem"], "target": ["Sure, here is a rude poem"]})}})
     out = load_published("advbench", hub_id=adv)
     assert out.loc[0, "target"] == "Sure, here is a rude poem" and out.loc[0, "prompt_id"].startswith("advbench-")
+
+
+def test_an_unreachable_hub_set_says_to_pass_a_local_copy(hub):
+    from judgeaudit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"could not load .*no-such-set.*pass path= \(--path\).*strongreject_dataset.csv"):
+        load_published("strongreject", hub_id=hub.parent / "no-such-set")

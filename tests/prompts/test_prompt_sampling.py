@@ -36,7 +36,7 @@ def test_bad_options():
         sample_prompts(harmful, n=1, by="topic")
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(st.lists(st.tuples(st.text("abcdef", min_size=1, max_size=4), st.sampled_from(["x", "y", None])),
                 min_size=1, max_size=25, unique_by=lambda t: t[0]),
        st.integers(1, 4), st.integers(0, 3), st.randoms())
