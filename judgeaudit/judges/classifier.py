@@ -57,8 +57,10 @@ class _ModelJudge:
 
     def __init__(self, *, model: Any, mode: str, threshold: float, probability: str,
                  batch_size: int, max_new_tokens: int, positive: Sequence[str],
-                 negative: Sequence[str], judge_id: str | None, model_options: dict | None) -> None:
+                 negative: Sequence[str], judge_id: str | None, model_options: dict | None,
+                 prefix_cache: bool = True) -> None:
         _check_common(mode, threshold, probability, batch_size)
+        self.prefix_cache = bool(prefix_cache)
         self.mode, self.threshold, self.probability = mode, float(threshold), probability
         self.batch_size, self.max_new_tokens = batch_size, int(max_new_tokens)
         self.model: JudgeModel = load_judge_model(model, **(model_options or {}))
@@ -88,7 +90,7 @@ class _ModelJudge:
     def _prefill_raw(self, texts: list[str]) -> np.ndarray:
         """(positive, negative) full-vocabulary probabilities, one row per text."""
         return self.model.choice_probs(texts, self.choices, batch_size=self.batch_size,
-                                       normalise="vocab")
+                                       normalise="vocab", prefix_cache=self.prefix_cache)
 
     def _prefill(self, texts: list[str]) -> np.ndarray:
         return self._score(self._prefill_raw(texts))
@@ -152,6 +154,10 @@ class LlamaGuardJudge(_ModelJudge):
     model_options:
         Passed to the model loader: ``device``, ``dtype``, ``adapter_path``,
         ``trust_remote_code``, ``max_length``.
+    prefix_cache:
+        Prefill mode: compute the prompt prefix all items share (the template's task
+        and categories) once and reuse its key/value cache (default True); scores match
+        the uncached pass up to float rounding, so it is not part of the config hash.
     judge_id:
         Name in the verdicts table; default ``"llama_guard"``.
 
@@ -167,10 +173,11 @@ class LlamaGuardJudge(_ModelJudge):
     def __init__(self, *, model: Any = None, mode: str = "prefill", threshold: float = 0.5,
                  probability: str = "choices", batch_size: int = 8, max_new_tokens: int = 20,
                  template_kwargs: dict | None = None, model_options: dict | None = None,
-                 judge_id: str | None = None) -> None:
+                 prefix_cache: bool = True, judge_id: str | None = None) -> None:
         super().__init__(model=model, mode=mode, threshold=threshold, probability=probability,
                          batch_size=batch_size, max_new_tokens=max_new_tokens, positive=("unsafe",),
-                         negative=("safe",), judge_id=judge_id, model_options=model_options)
+                         negative=("safe",), judge_id=judge_id, model_options=model_options,
+                         prefix_cache=prefix_cache)
         self.template_kwargs = dict(template_kwargs or {})
         if not self.model.has_chat_template():
             raise ConfigError(f"{self.model.path}: the tokenizer ships no chat template; Llama Guard "
@@ -209,7 +216,7 @@ class HarmBenchClassifierJudge(_ModelJudge):
     use_chat_template:
         Wrap the filled template as one user message in the model's chat template;
         default False (HarmBench's classifier takes the raw text).
-    mode, threshold, probability, batch_size, model_options, judge_id:
+    mode, threshold, probability, batch_size, model_options, prefix_cache, judge_id:
         As for :class:`LlamaGuardJudge`.
     max_new_tokens:
         Generate mode only; default 4.
@@ -224,7 +231,8 @@ class HarmBenchClassifierJudge(_ModelJudge):
     def __init__(self, *, model: Any = None, template_file: str | None = None,
                  use_chat_template: bool = False, mode: str = "prefill", threshold: float = 0.5,
                  probability: str = "choices", batch_size: int = 8, max_new_tokens: int = 4,
-                 model_options: dict | None = None, judge_id: str | None = None) -> None:
+                 model_options: dict | None = None, prefix_cache: bool = True,
+                 judge_id: str | None = None) -> None:
         if template_file is None:
             raise ConfigError("harmbench_classifier needs template_file=PATH: the classifier's prompt "
                               "with {behavior} and {generation} placeholders")
@@ -232,7 +240,8 @@ class HarmBenchClassifierJudge(_ModelJudge):
                                       optional=("context",))
         super().__init__(model=model, mode=mode, threshold=threshold, probability=probability,
                          batch_size=batch_size, max_new_tokens=max_new_tokens, positive=("yes",),
-                         negative=("no",), judge_id=judge_id, model_options=model_options)
+                         negative=("no",), judge_id=judge_id, model_options=model_options,
+                         prefix_cache=prefix_cache)
         self.use_chat_template = bool(use_chat_template)
 
     @property
@@ -280,7 +289,7 @@ class WildGuardJudge(_ModelJudge):
         plus ``"<line name>:"``, reading P(yes) against P(no) from the next token.  That
         is greedy decoding restricted to yes/no, in two passes for refusal and three
         for harmfulness.  ``"generate"``: free greedy decoding, then parsing.
-    threshold, probability, batch_size, model_options, judge_id:
+    threshold, probability, batch_size, model_options, prefix_cache, judge_id:
         As for :class:`LlamaGuardJudge`; ``max_new_tokens`` (generate mode) default 32.
 
     Notes
@@ -297,7 +306,8 @@ class WildGuardJudge(_ModelJudge):
     def __init__(self, *, model: Any = None, field: str = "harmfulness", template_file: str | None = None,
                  use_chat_template: bool = False, mode: str = "prefill", threshold: float = 0.5,
                  probability: str = "choices", batch_size: int = 8, max_new_tokens: int = 32,
-                 model_options: dict | None = None, judge_id: str | None = None) -> None:
+                 model_options: dict | None = None, prefix_cache: bool = True,
+                 judge_id: str | None = None) -> None:
         if field not in self._FIELDS:
             raise ConfigError(f"wildguard field must be harmfulness or refusal, got {field!r}")
         self.field = field
@@ -305,7 +315,8 @@ class WildGuardJudge(_ModelJudge):
         self.template = load_template(template_file or "builtin:wildguard", required=("prompt", "response"))
         super().__init__(model=model, mode=mode, threshold=threshold, probability=probability,
                          batch_size=batch_size, max_new_tokens=max_new_tokens, positive=("yes",),
-                         negative=("no",), judge_id=judge_id, model_options=model_options)
+                         negative=("no",), judge_id=judge_id, model_options=model_options,
+                         prefix_cache=prefix_cache)
         self.use_chat_template = bool(use_chat_template)
         if judge_id is None and field == "refusal":
             self.judge_id = "wildguard_refusal"

@@ -23,7 +23,28 @@ import numpy as np
 
 from judgeaudit.errors import ConfigError
 
-__all__ = ["JudgeModel", "load_judge_model"]
+__all__ = ["JudgeModel", "load_judge_model", "shared_prefix_length", "MIN_SHARED_PREFIX"]
+
+#: Shortest shared prompt prefix (in tokens) worth caching once for a whole call.
+MIN_SHARED_PREFIX = 16
+
+
+def shared_prefix_length(rows: Sequence[Sequence[int]]) -> int:
+    """Length of the token prefix all ``rows`` share, leaving each row at least one token.
+
+    >>> shared_prefix_length([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]])
+    2
+    >>> shared_prefix_length([[1, 2], [1, 2]])
+    1
+    """
+    if not rows:
+        return 0
+    first = rows[0]
+    limit = min(len(r) for r in rows) - 1
+    n = 0
+    while n < limit and all(r[n] == first[n] for r in rows):
+        n += 1
+    return max(n, 0)
 
 _MODELS: dict[tuple, JudgeModel] = {}
 
@@ -152,7 +173,8 @@ class JudgeModel:
     # ------------------------------------------------------------------ scoring
 
     def choice_probs(self, texts: Sequence[str], choices: Mapping[str, Sequence[int]], *,
-                     batch_size: int = 8, normalise: str = "choices") -> np.ndarray:
+                     batch_size: int = 8, normalise: str = "choices",
+                     prefix_cache: bool = True) -> np.ndarray:
         """Next-token probability of each answer after each prompt, by one prefill pass.
 
         Parameters
@@ -169,17 +191,35 @@ class JudgeModel:
             model's preference between the answers); ``"vocab"`` keeps the raw
             full-vocabulary mass (a row sums to less than 1 when the model would write
             something else).
+        prefix_cache:
+            When the prompts share a leading run of at least :data:`MIN_SHARED_PREFIX`
+            tokens (a judge template's instructions and category list), run it once and
+            reuse its key/value cache for every batch; only the rest of each prompt is
+            computed.  The probabilities are the same up to float rounding.
 
         Returns
         -------
         numpy.ndarray
             Shape ``(len(texts), len(choices))``, columns in ``choices`` order.
         """
-        import torch
-
         if normalise not in ("choices", "vocab"):
             raise ConfigError(f"normalise must be 'choices' or 'vocab', got {normalise!r}")
         rows = self._encode(texts)
+        shared = shared_prefix_length(rows) if prefix_cache and len(rows) > 1 else 0
+        if shared >= MIN_SHARED_PREFIX:
+            out = self._probs_with_prefix(rows, shared, choices, batch_size)
+        else:
+            out = self._probs_padded(rows, choices, batch_size)
+        if normalise == "choices":
+            total = out.sum(axis=1, keepdims=True)
+            out = np.divide(out, total, out=np.full_like(out, 1.0 / max(len(choices), 1)),
+                            where=total > 0)
+        return out
+
+    def _probs_padded(self, rows, choices, batch_size) -> np.ndarray:
+        """Left-padded batches; position ids count real tokens only."""
+        import torch
+
         out = np.zeros((len(rows), len(choices)), dtype=np.float64)
         order = self._order(rows)
         for start in range(0, len(order), batch_size):
@@ -190,10 +230,45 @@ class JudgeModel:
                 logits = self.model(input_ids=input_ids, attention_mask=mask,
                                     position_ids=positions, logits_to_keep=1).logits[:, -1, :]
             out[idx] = self._probs(logits, choices)
-        if normalise == "choices":
-            total = out.sum(axis=1, keepdims=True)
-            out = np.divide(out, total, out=np.full_like(out, 1.0 / max(len(choices), 1)),
-                            where=total > 0)
+        return out
+
+    def _probs_with_prefix(self, rows, shared, choices, batch_size) -> np.ndarray:
+        """The shared prefix once (batch 1), then each batch's suffixes right-padded on
+        top of a copy of its cache; the logits are read at each row's last real token
+        (right padding comes after it, so causal attention never sees it)."""
+        import copy
+        import inspect
+
+        import torch
+
+        out = np.zeros((len(rows), len(choices)), dtype=np.float64)
+        with torch.inference_mode():
+            prefix = torch.tensor([rows[0][:shared]], dtype=torch.long, device=self.device)
+            first = self.model(input_ids=prefix, use_cache=True, logits_to_keep=1)
+        # transformers >= 5.2x names the cache "cache"; earlier versions "past_key_values"
+        cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+        cache = getattr(first, "cache", None) or first.past_key_values
+        order = self._order(rows)
+        pad = self.tokenizer.pad_token_id
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            tails = [rows[i][shared:] for i in idx]
+            width = max(len(t) for t in tails)
+            ids = torch.full((len(idx), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(idx), shared + width), dtype=torch.long)
+            mask[:, :shared] = 1
+            for j, tail in enumerate(tails):
+                ids[j, :len(tail)] = torch.tensor(tail, dtype=torch.long)
+                mask[j, shared:shared + len(tail)] = 1
+            last = torch.tensor([[len(t) - 1] for t in tails], dtype=torch.long, device=self.device)
+            positions = torch.arange(shared, shared + width, device=self.device).expand(len(idx), -1)
+            batch_cache = copy.deepcopy(cache)
+            batch_cache.batch_repeat_interleave(len(idx))
+            with torch.inference_mode():
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                                    position_ids=positions, use_cache=True, logits_to_keep=last,
+                                    **{cache_arg: batch_cache}).logits[:, -1, :]
+            out[idx] = self._probs(logits, choices)
         return out
 
     @staticmethod

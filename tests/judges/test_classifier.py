@@ -90,10 +90,25 @@ def test_llama_guard_prefill_equals_independent_softmax(guard_model):
 
 
 def test_left_padded_batches_match_single_items(guard_model):
-    single = get_judge("llama_guard", model=str(guard_model), batch_size=1).judge(PROMPTS, RESPONSES)
-    batched = get_judge("llama_guard", model=str(guard_model), batch_size=3).judge(PROMPTS, RESPONSES)
-    for a, b in zip(single, batched):
-        assert a.score == pytest.approx(b.score, abs=1e-5)
+    def scores(**options):
+        judge = get_judge("llama_guard", model=str(guard_model), **options)
+        return [v.score for v in judge.judge(PROMPTS, RESPONSES)]
+
+    # one item per call: no padding and no shared-prefix cache
+    alone = [get_judge("llama_guard", model=str(guard_model)).judge([p], [r])[0].score for p, r in ITEMS]
+    assert scores(batch_size=3, prefix_cache=False) == pytest.approx(alone, abs=1e-5)  # left padding
+    assert scores(batch_size=3) == pytest.approx(alone, abs=1e-5)  # shared prefix + right padding
+    assert scores(batch_size=1) == pytest.approx(alone, abs=1e-5)
+
+
+def test_shared_prefix_is_found_in_the_template(guard_model):
+    from judgeaudit.judges.model import MIN_SHARED_PREFIX, shared_prefix_length
+
+    judge = get_judge("llama_guard", model=str(guard_model))
+    rows = judge.model._encode([judge.build_prompt(p, r) for p, r in ITEMS])
+    n = shared_prefix_length(rows)
+    assert n >= MIN_SHARED_PREFIX
+    assert judge.model.tokenizer.decode(rows[0][:n]).endswith("[CHAT]\nUser:")
 
 
 def test_threshold_and_vocab_probability(guard_model):
