@@ -12,8 +12,8 @@ Preference pairs (for DPO and ORPO), when a data set has no rejected column:
 
 * ``"corrupt"``: the rejected side is the chosen answer made wrong on purpose. A
   number becomes a different number (answer + an offset in 1..9, sign chosen at
-  random); text gets its words in a shuffled order (a one-word answer is repeated
-  three times).  Deterministic given the seed.
+  random); text gets its words in a shuffled order (an answer without two different
+  words is repeated three times).  Deterministic given the seed.
 * ``"base_sample"``: the rejected side is the base model's own greedy answer to the
   prompt; where it equals the chosen answer (so the pair would teach nothing) the
   corrupted answer is used instead, and that is counted.
@@ -88,7 +88,7 @@ def corrupt_answer(answer: str, rng: random.Random) -> str:
         value = int(text)
     except ValueError:
         words = text.split()
-        if len(words) < 2:
+        if len(set(words)) < 2:  # nothing to shuffle: repeat instead
             return " ".join([text] * 3)
         shuffled = words[:]
         while shuffled == words:

@@ -38,3 +38,14 @@ def tiny_lm(tiny_model):
     from judgeaudit._hf import load_causal_lm
 
     return load_causal_lm(tiny_model, device="cpu", dtype="float32")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Training tests run torch on one thread: the model is tiny, and a shared 2-core
+    machine runs other tests at the same time (more threads only contend)."""
+    torch = require_module("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
