@@ -150,7 +150,7 @@ def test_perplexity_from_the_cli_on_the_tiny_model(tiny_model, tmp_path, capsys)
     assert table["score"].between(0, 1).all()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.text(alphabet=st.sampled_from(list("ab_:=,{}[]\"' 1.")) | st.characters(),
                         max_size=30), min_size=1, max_size=3))
 def test_scorer_specs_parse_or_fail_with_a_config_error(values):

@@ -116,7 +116,7 @@ def test_combined_is_monotone_in_every_badness(values, which, bump):
     assert 0.0 <= combined_score(row)[0] <= 1.0
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.lists(st.text(max_size=300), min_size=1, max_size=5), st.one_of(st.none(), st.text()))
 def test_combined_is_the_product_of_the_feature_scores_for_any_text(texts, prompt):
     prompts = [prompt] * len(texts)
