@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from annotation.sampling import SamplingConfig, design_strata, draw_sample, read_gold
 from annotation.sampling_next import next_sample, plan_next, stratum_state
@@ -200,3 +201,28 @@ def test_two_rounds_then_weighted_audit_recovers_the_population():
     bias_u = abs(np.mean(estimates_u) - population_acc)
     assert bias_w < 0.05
     assert bias_u > 2 * bias_w
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.lists(st.tuples(st.integers(1, 40), st.integers(0, 40), st.integers(0, 40),
+                               st.sampled_from(["c1", "c2"]), st.sampled_from(["g1", "g2", "g3"])),
+                     min_size=1, max_size=6),
+       budget=st.integers(1, 120), kinds=st.sampled_from([("accuracy",), ("rate",), ("accuracy", "rate")]))
+def test_plan_next_properties(data, budget, kinds):
+    rows, scored, correct = [], [], []
+    for k, (size, n, right, c, g) in enumerate(data):
+        n = min(n, size)
+        rows.append({"stratum": f"h{k}", "coherence_bin": c, "group": g, "N": size, "n": n, "labelled": n,
+                     "positive": min(right, n)})
+        scored.append(float(n))
+        correct.append(float(min(right, n)))
+    state = state_frame(rows)
+    judges = {"j": pd.DataFrame({"scored": scored, "correct": correct}, index=state.index)}
+    added, widths = plan_next(state, judges, budget, targets=kinds)
+    room = (state["N"] - state["n"]).clip(lower=0)
+    # never more than a stratum has left, and the whole budget is used while there is room
+    assert all(0 < a <= room[h] for h, a in added.items())
+    assert sum(added.values()) == min(budget, int(room.sum()))
+    # adding items never widens an interval
+    both = widths.dropna(subset=["half_width_before"])
+    assert (both["half_width_after"] <= both["half_width_before"] + 1e-12).all()
