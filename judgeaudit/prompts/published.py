@@ -132,7 +132,7 @@ PUBLISHED_SETS = {s.name: s for s in (
         "xstest", "XSTest v2 prompts (Roettger et al., 2024): 250 safe prompts that look "
         "unsafe and 200 unsafe contrast prompts", "https://github.com/paul-rottger/exaggerated-safety",
         "walledai/XSTest", ((None, "test", None),), ("xstest_prompts.csv", "xstest_v2_prompts.csv"),
-        {"text": _alias("prompt"), "id": _alias("id"), "category": _alias("type"),
+        {"text": _alias("prompt"), "id": _alias("id", "id_v2"), "category": _alias("type"),
          "label": _alias("label"), "focus": _alias("focus"), "note": _alias("note")},
         ("text", "category", "label"), frozenset({"prompt", "type", "label"}), ("safe", "unsafe")),
     PublishedSet(

@@ -188,7 +188,8 @@ def _resolve(attacks) -> list:
         except UnknownNameError:
             raise UnknownNameError("attack", a, available_attacks()) from None
         if w is not None and not isinstance(w, Wrapper):
-            raise ConfigError(f"expected an attack name or a wrapper, got {type(a).__name__}")
+            raise ConfigError(f"expected an attack name or a wrapper (with name, description and "
+                              f"wrap(text)), got {type(a).__name__}")
         key = "none" if w is None else _check_name(w.name)
         if key in seen:
             raise ConfigError(f"attack {key!r} is given twice")

@@ -208,3 +208,15 @@ def test_importing_prompts_stays_light():
             "print(' '.join(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_project_sets_copy_no_published_prompt(shared_data, harmful, lookalike):
+    import re
+
+    def norm(s):
+        return re.sub(r"\W+", " ", s.lower()).strip()
+
+    published = pd.concat([load_prompt_set("xstest", path=shared_data / "xstest")["text"],
+                           load_prompt_set("jbb_behaviors", path=shared_data / "jailbreakbench")["text"]])
+    ours = pd.concat([harmful["text"], lookalike["text"], load_prompt_set("capability")["text"]])
+    assert not set(ours.map(norm)) & set(published.map(norm))
