@@ -12,6 +12,7 @@ the train-time system prompt or condition prefix.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -30,6 +31,17 @@ def _unwrap(model):
     return getattr(model, "module", model)
 
 
+@contextmanager
+def _evaluating(model):
+    """Eval mode inside the block; the model's previous mode after it."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 def greedy_answers(model, tokenizer, conversations: Sequence[list], *, max_new_tokens: int = 16,
                    batch_size: int = 32) -> list[str]:
     """Greedy completions (new text only) for chat ``conversations``, batched, left-padded."""
@@ -37,11 +49,9 @@ def greedy_answers(model, tokenizer, conversations: Sequence[list], *, max_new_t
 
     model = _unwrap(model)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     out: list[str] = []
     pad = tokenizer.pad_token_id
-    try:
+    with _evaluating(model):
         for start in range(0, len(conversations), batch_size):
             prompts = [encode_prompt(tokenizer, c) for c in conversations[start:start + batch_size]]
             width = max(map(len, prompts))
@@ -55,8 +65,6 @@ def greedy_answers(model, tokenizer, conversations: Sequence[list], *, max_new_t
                                      max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
                                      eos_token_id=tokenizer.eos_token_id)
             out.extend(tokenizer.batch_decode(gen[:, width:], skip_special_tokens=True))
-    finally:
-        model.train(was_training)
     return out
 
 
@@ -117,9 +125,7 @@ class TokenAccuracyEval:
         items, _ = tokenize_examples(self.examples, tokenizer, chat_conversation, paired=False,
                                      max_length=self.max_length)
         hit = total = 0
-        was_training = model.training
-        model.eval()
-        try:
+        with _evaluating(model):
             for start in range(0, len(items), self.batch_size):
                 batch = collate(items[start:start + self.batch_size], pad_id=tokenizer.pad_token_id,
                                 device=device)
@@ -129,8 +135,6 @@ class TokenAccuracyEval:
                 mask = batch["loss_mask"][:, 1:].bool()
                 hit += int(((pred == batch["input_ids"][:, 1:]) & mask).sum())
                 total += int(mask.sum())
-        finally:
-            model.train(was_training)
         return hit / max(total, 1)
 
 

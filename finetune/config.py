@@ -199,6 +199,21 @@ def json_ready(obj):
     return obj
 
 
+_LIST_ITEMS = {"budgets": int, "thresholds": float, "target_modules": str, "seeds": int, "objectives": str}
+
+
+def _check_list(key: str, value: Any, where: str) -> None:
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{where}: {key} must be a list, got {value!r}")
+    item = _LIST_ITEMS.get(key)
+    for v in value:
+        ok = isinstance(v, str) if item is str else \
+            isinstance(v, (int, float) if item is float else int) and not isinstance(v, bool)
+        if not ok:
+            raise ConfigError(f"{where}: {key} must be a list of {'numbers' if item is float else item.__name__}"
+                              f", got {value!r}")
+
+
 def _typed(cls, values: Any, where: str):
     if not isinstance(values, Mapping):
         raise ConfigError(f"{where}: expected a table of keys, got {type(values).__name__}")
@@ -207,14 +222,17 @@ def _typed(cls, values: Any, where: str):
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; allowed: {', '.join(sorted(fields))}")
     for key, value in values.items():
-        default = fields[key].default
-        expected = type(default) if default not in (None, dataclasses.MISSING) else None
-        if expected is tuple and not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: {key} must be a list, got {value!r}")
-        if expected in (int, str, bool) and (not isinstance(value, expected) or
-                                             (expected is int and isinstance(value, bool))):
-            raise ConfigError(f"{where}: {key} must be {expected.__name__}, got {value!r}")
-        if expected is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        names = [t.strip() for t in str(fields[key].type).split("|")]
+        if value is None and "None" in names:
+            continue
+        expected = names[0]
+        if expected == "tuple":
+            _check_list(key, value, where)
+        elif expected in ("int", "str", "bool") and (
+                not isinstance(value, {"int": int, "str": str, "bool": bool}[expected]) or
+                (expected == "int" and isinstance(value, bool))):
+            raise ConfigError(f"{where}: {key} must be {expected}, got {value!r}")
+        elif expected == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ConfigError(f"{where}: {key} must be a number, got {value!r}")
     return cls(**values)
 
@@ -247,8 +265,7 @@ def config_from_dict(doc: Mapping, *, base_dir: Path | None = None, where: str =
             kw[name] = _typed(cls, section, f"{where} [{name}]")
     for key in ("objectives", "seeds"):
         if key in doc:
-            if not isinstance(doc[key], list):
-                raise ConfigError(f"{where}: {key} must be a list, got {doc[key]!r}")
+            _check_list(key, doc[key], where)
             kw[key] = tuple(doc[key])
     if "output" in doc:
         if not isinstance(doc["output"], str):
