@@ -220,3 +220,22 @@ def test_project_sets_copy_no_published_prompt(shared_data, harmful, lookalike):
                            load_prompt_set("jbb_behaviors", path=shared_data / "jailbreakbench")["text"]])
     ours = pd.concat([harmful["text"], lookalike["text"], load_prompt_set("capability")["text"]])
     assert not set(ours.map(norm)) & set(published.map(norm))
+
+
+def test_register_prompt_set(monkeypatch):
+    import judgeaudit.prompts.sets as sets
+
+    monkeypatch.setattr(sets.PROMPT_SETS, "_factories", dict(sets.PROMPT_SETS._factories))
+    monkeypatch.setattr(sets, "_INFO", dict(sets._INFO))
+    seen = {}
+
+    def load(*, path=None, split=None, encoding=None):
+        seen.update(path=path, split=split)
+        return validate(pd.DataFrame({"prompt_id": ["m1"], "text": ["Hello?"]}), "prompts")
+
+    sets.register_prompt_set("mine", load, description="my set", splits=("a",))
+    assert "mine" in available_prompt_sets() and prompt_set_info("mine").kind == "user"
+    assert list(load_prompt_set("mine", path="x", split="a")["prompt_id"]) == ["m1"]
+    assert seen == {"path": "x", "split": "a"}
+    with pytest.raises(ConfigError, match="already registered"):
+        sets.register_prompt_set("harmful", load)
