@@ -21,6 +21,8 @@ Scorers (registered names, :func:`get_scorer`):
 ``llm_rubric``      a model rates coherence 1-5 on any backend (:class:`LLMRubricScorer`)
 ==================  ==============================================================
 
+:func:`score_to_file` (what ``judgeaudit coherence`` runs) scores a generations
+table into a coherence file, resumably, with an errors file for failures.
 :func:`calibrate` fits a score's two thresholds to human coherence bins and reports
 the agreement (Cohen's kappa, unweighted and quadratic, with cluster-bootstrap
 intervals; confusion table), in sample and cross-validated.  Items a scorer could
@@ -81,6 +83,7 @@ from .features import (
     repetition_rate,
     words,
 )
+from .files import CoherenceRunSummary, parse_scorer_specs, read_errors, score_to_file
 from .perplexity import PerplexityScorer
 from .rubric import RUBRIC_TEMPLATE, LLMRubricScorer, parse_rating, rating_bin
 
@@ -90,11 +93,11 @@ __all__ = [
     "ECHO_INCOHERENT", "ECHO_PARTIAL", "ERROR_COLUMNS", "FEATURE_SCORERS", "NEAR_EMPTY_MIN_WORDS",
     "NONWORD_INCOHERENT", "NONWORD_PARTIAL", "OBJECTIVES", "REPETITION_INCOHERENT",
     "REPETITION_PARTIAL", "RUBRIC_TEMPLATE", "SCORE_STATUSES",
-    "BinAgreement", "Calibration", "CoherenceScorer", "CombinedScorer", "DegeneracyScorer",
+    "BinAgreement", "Calibration", "CoherenceRunSummary", "CoherenceScorer", "CombinedScorer", "DegeneracyScorer",
     "FeatureScorer", "LLMRubricScorer", "LoadedCalibration", "PerplexityScorer", "ScorerRun",
     "available_scorers", "badness_table", "bin_agreement", "bins_from_thresholds", "calibrate",
     "combined_score", "compression_ratio", "distinct_n", "feature_rules", "feature_table",
-    "get_scorer", "is_near_empty", "load_calibration", "nonword_share", "parse_rating",
+    "get_scorer", "is_near_empty", "load_calibration", "nonword_share", "parse_rating", "parse_scorer_specs", "read_errors",
     "prompt_echo", "rating_bin", "register_scorer", "repetition_rate", "run_scorer",
-    "save_calibration", "score_coherence", "words",
+    "save_calibration", "score_coherence", "score_to_file", "words",
 ]
