@@ -82,6 +82,9 @@ def register_sample(subparsers) -> None:
     n.add_argument("--targets", default=",".join(NEXT_TARGETS),
                    help="intervals to narrow: accuracy (each judge in each coherence bin), rate (human harmful "
                         "rate per group); default both")
+    n.add_argument("--audit-n-boot", type=int, default=200,
+                   help="bootstrap resamples of the weighted audit run on the labels so far, whose current "
+                        "interval widths are shown beside the model's (default 200; 0 skips it)")
     p.add_argument("--out", type=Path, required=True, help="sample table to write (.parquet, .jsonl, .csv)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=_sample)
@@ -144,7 +147,8 @@ def _sample(args) -> int:
         labels = read_table(args.labels, "labels")
         targets = [t.strip() for t in args.targets.split(",") if t.strip()]
         sample = next_sample(strata, previous, labels, verdicts, budget=args.budget, seed=args.seed, task=task,
-                             targets=targets, overlap_k=args.overlap_k, overlap_n=args.overlap_n, gold=gold)
+                             targets=targets, overlap_k=args.overlap_k, overlap_n=args.overlap_n, gold=gold,
+                             audit_n_boot=args.audit_n_boot)
         if sample.attrs["n_moved"]:
             _log(f"warning: {sample.attrs['n_moved']} earlier item(s) would fall in another stratum now; "
                  "they keep the stratum they were drawn from")
@@ -186,10 +190,15 @@ def _text(summary, widths) -> str:
         lines.append(f"{r['stratum'][:50]:<50} {r['stratum_size']:>6} {r['stratum_sampled']:>6} "
                      f"{r['inclusion_probability']:>7.3f} {r['new']:>5} {r['overlap']:>7}")
     if widths:
-        lines += ["", f"{'interval (half-width)':<50} {'before':>8} {'after':>8}"]
+        now = "audit_half_width" in widths[0]
+        head = f"{'interval (half-width)':<50} {'before':>8} {'after':>8}"
+        lines += ["", head + (f" {'audit now':>9}" if now else "")]
         fmt = lambda v: "   n/a  " if v is None or v != v else f"{v:8.3f}"  # noqa: E731
-        undefined = lambda v: v is None or v != v  # noqa: E731
-        for w in sorted(widths, key=lambda w: (undefined(w["half_width_before"]),
-                                               -(w["half_width_before"] or 0), w["target"])):
-            lines.append(f"{w['target'][:50]:<50} {fmt(w['half_width_before'])} {fmt(w['half_width_after'])}")
+        known = lambda v: v is not None and v == v  # noqa: E731
+        for w in sorted(widths, key=lambda w: (not known(w["half_width_before"]),
+                                               -w["half_width_before"] if known(w["half_width_before"]) else 0,
+                                               w["target"])):
+            cells = [fmt(w["half_width_before"]), fmt(w["half_width_after"])]
+            cells += [fmt(w["audit_half_width"])] if now else []
+            lines.append(f"{w['target'][:50]:<50} " + " ".join(cells))
     return "\n".join(lines)

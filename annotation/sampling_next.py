@@ -47,7 +47,7 @@ from judgeaudit.tables import Task
 
 from .sampling import _add_gold, _mark_overlap, _sampled_rows, finish_sample
 
-__all__ = ["NEXT_TARGETS", "stratum_state", "plan_next", "next_sample"]
+__all__ = ["NEXT_TARGETS", "stratum_state", "plan_next", "next_sample", "audit_widths"]
 
 NEXT_TARGETS = ("accuracy", "rate")
 _DESIGN = "sequential-stratified-srs"
@@ -197,7 +197,8 @@ def plan_next(state: pd.DataFrame, judges: dict, budget: int, *, targets=NEXT_TA
 def next_sample(strata: pd.DataFrame, previous: pd.DataFrame, labels: pd.DataFrame,
                 verdicts: pd.DataFrame | None, *, budget: int, seed: int = 0, task: Task | None = None,
                 targets=NEXT_TARGETS, overlap_k: int = 3, overlap_n: int | None = None,
-                gold: pd.DataFrame | None = None, confidence: float = 0.95) -> pd.DataFrame:
+                gold: pd.DataFrame | None = None, confidence: float = 0.95,
+                audit_n_boot: int = 0) -> pd.DataFrame:
     """The cumulative sample table after one more batch.
 
     Parameters
@@ -213,6 +214,10 @@ def next_sample(strata: pd.DataFrame, previous: pd.DataFrame, labels: pd.DataFra
     seed, overlap_k, overlap_n, gold:
         As in :class:`~annotation.sampling.SamplingConfig`; ``overlap_n`` of the new
         items (``None``: 10% of the budget) get ``overlap_k`` annotators.
+    audit_n_boot:
+        When above 0, also run the weighted audit on the labels so far with that many
+        bootstrap resamples and add each target's current interval half-width from it
+        (``audit_half_width``) beside the model's.
 
     Returns
     -------
@@ -239,5 +244,49 @@ def next_sample(strata: pd.DataFrame, previous: pd.DataFrame, labels: pd.DataFra
                            seed, round_)
     sizes = population["stratum"].value_counts().to_dict()
     out = finish_sample(sample, sizes, design=_DESIGN, seed=seed)
+    if audit_n_boot > 0:
+        now = audit_widths(population, previous, labels, verdicts, task, n_boot=audit_n_boot, seed=seed,
+                           confidence=confidence)
+        widths = widths.assign(audit_half_width=widths["target"].map(now).astype(float))
     out.attrs.update(widths=widths, added=added, n_moved=population.attrs.get("n_moved", 0), round=round_)
+    return out
+
+
+def audit_widths(population: pd.DataFrame, sample: pd.DataFrame, labels: pd.DataFrame,
+                 verdicts: pd.DataFrame | None, task: Task, *, n_boot: int = 200, seed: int = 0,
+                 confidence: float = 0.95) -> dict:
+    """Half-widths of the current weighted audit's intervals, by target name.
+
+    Runs :func:`judgeaudit.audit.run_audit` over the population with the design's
+    coherence bins as strata, its groups for the harmful rates, the labels of the
+    sampled items and their inclusion probabilities; ``accuracy[<judge>|<bin>]`` and
+    ``rate[<group>]`` map to half the width of the audit's 95% (``confidence``)
+    interval, or NaN where it is undefined.
+    """
+    from judgeaudit.audit import INCLUSION_COLUMN, AuditConfig, run_audit, with_sample_design
+    from judgeaudit.tables import AuditTables, empty_table
+
+    if verdicts is None or verdicts.empty:
+        return {}
+    drawn = set(sample.loc[~sample["is_gold"].fillna(False).to_numpy(bool), "item_id"])
+    gens = population[["item_id", "prompt_id", "checkpoint_id", "sample_index", "response"]].assign(
+        stratum=population["coherence_bin"].to_numpy(), group=population["group"].to_numpy())
+    known = set(gens["item_id"])
+    tables = AuditTables(prompts=empty_table("prompts"), generations=gens,
+                         labels=labels[labels["item_id"].isin(drawn)], task=task,
+                         verdicts=verdicts[verdicts["item_id"].isin(known)],
+                         coherence=empty_table("coherence"), name="next batch").validate()
+    tables = with_sample_design(tables, sample)
+    many_groups = gens["group"].nunique() > 1
+    cfg = AuditConfig(n_boot=n_boot, seed=seed, confidence=confidence, strata="column",
+                      group_key="group" if many_groups else None, weights=INCLUSION_COLUMN)
+    result = run_audit(tables, config=cfg)
+    half = lambda r: (r["ci_high"] - r["ci_low"]) / 2 if r.get("ci_low") is not None else float("nan")  # noqa: E731
+    out = {}
+    for judge_id, entry in result["judges"].items():
+        for c, metrics in entry["strata"].items():
+            out[f"accuracy[{judge_id}|{c}]"] = half(metrics["accuracy"])
+    if result.get("robustness"):
+        for g, r in result["robustness"]["rates"]["human"].items():
+            out[f"rate[{g}]"] = half(r)
     return out

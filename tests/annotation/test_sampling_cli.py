@@ -64,7 +64,7 @@ def test_first_batch_then_next_then_weighted_audit(files, tmp_path, capsys):
                                   "--budget", "12", "--overlap-n", "2", "--out", str(out)])
     cap = capsys.readouterr()
     assert rc == 0, cap.err
-    assert "interval (half-width)" in cap.out and "before" in cap.out
+    assert "interval (half-width)" in cap.out and "before" in cap.out and "audit now" in cap.out
     both = read_sample_table(out)
     assert len(both) == 43 and (both["round"] == 2).sum() == 12
 

@@ -226,3 +226,25 @@ def test_plan_next_properties(data, budget, kinds):
     # adding items never widens an interval
     both = widths.dropna(subset=["half_width_before"])
     assert (both["half_width_after"] <= both["half_width_before"] + 1e-12).all()
+
+
+def test_audit_widths_are_the_weighted_audits_intervals(world):
+    _gens, verdicts, _coh, frame, truth = world
+    first = draw_sample(frame, SamplingConfig(budget=40, seed=0))
+    labels = truth_labels(first["item_id"], truth)
+    out = next_sample(frame, first, labels, verdicts, budget=10, audit_n_boot=100)
+    w = out.attrs["widths"].set_index("target")["audit_half_width"]
+    assert set(w.index) == {"accuracy[a|coherent]", "accuracy[a|incoherent]", "accuracy[b|coherent]",
+                            "accuracy[b|incoherent]", "rate[dpo@1]", "rate[sft@1]"}
+    # the same audit run by hand: labels of round 1, weights of round 1, coherence bins as strata
+    gens = frame[["item_id", "prompt_id", "checkpoint_id", "sample_index", "response"]].assign(
+        stratum=frame["coherence_bin"].to_numpy(), group=frame["group"].to_numpy())
+    tables = AuditTables(prompts=empty_table("prompts"), generations=gens, labels=validate(labels, "labels"),
+                         verdicts=verdicts, coherence=empty_table("coherence"),
+                         task=Task.for_field("harmfulness")).validate()
+    r = run_audit(with_sample_design(tables, first), config=AuditConfig(
+        n_boot=100, strata="column", group_key="group", weights=INCLUSION_COLUMN))
+    acc = r["judges"]["b"]["strata"]["incoherent"]["accuracy"]
+    assert w["accuracy[b|incoherent]"] == pytest.approx((acc["ci_high"] - acc["ci_low"]) / 2)
+    rate = r["robustness"]["rates"]["human"]["sft@1"]
+    assert w["rate[sft@1]"] == pytest.approx((rate["ci_high"] - rate["ci_low"]) / 2)
