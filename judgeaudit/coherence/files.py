@@ -181,6 +181,23 @@ def _calibrate_file(table: pd.DataFrame, scorer_ids, labels: pd.DataFrame, gener
     return report
 
 
+def _meta(scorers) -> dict:
+    """When, with what, and with which scorer settings the report was made."""
+    from datetime import datetime, timezone
+
+    from judgeaudit.audit import _environment
+
+    configs = {}
+    for scorer in scorers:
+        config = getattr(scorer, "config", None)
+        config = config() if callable(config) else config
+        # through JSON and back, so odd values (paths, tuples) become plain text and lists
+        configs[scorer.scorer_id] = json.loads(json.dumps(config, default=str)) if config else None
+    return {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "environment": _environment(), "scorer_configs": configs,
+            "scorer_config_hashes": {s.scorer_id: s.config_hash() for s in scorers}}
+
+
 def score_to_file(scorers: Sequence[CoherenceScorer], generations: pd.DataFrame, out, prompts=None, *,
                   errors_path=None, chunk_size: int = 256, calibrate_with: pd.DataFrame | None = None,
                   report_path=None, seed: int = 0, folds: int = 5, n_boot: int = 1000,
@@ -277,6 +294,7 @@ def score_to_file(scorers: Sequence[CoherenceScorer], generations: pd.DataFrame,
     if calibrate_with is not None:
         report = _calibrate_file(table, ids, calibrate_with, generations, seed=seed, folds=folds,
                                  n_boot=n_boot, objective=objective)
+        report["meta"] = _meta(scorers)
         if report_path is not None:
             from .calibration import save_calibration
 

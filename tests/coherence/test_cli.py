@@ -48,6 +48,10 @@ def test_sample_campaign_calibrated_and_resumed(tmp_path, capsys):
     assert len(table) == 600 and (table["bin_source"] == "calibration").all()
     doc = json.loads(report.read_text())
     cal = doc["scorers"]["combined"]["calibration"]
+    meta = doc["meta"]
+    assert meta["scorer_configs"]["combined"]["thresholds"] == [1 / 3, 2 / 3]
+    assert meta["scorer_config_hashes"]["combined"] == cal["scorer_config_hash"]
+    assert "numpy" in meta["environment"]["packages"]
     # the same figures as tests/coherence/test_calibration.py (same seed; 200 resamples
     # change only the intervals)
     assert cal["partial_max"] == pytest.approx(0.643, abs=5e-4)
