@@ -96,3 +96,30 @@ def test_a_table_covering_some_items_leaves_the_rest_to_the_degeneracy_scorer(ca
     # an unknown scorer_id is an error that lists the table's scorers
     with pytest.raises(ConfigError, match=r"not in the coherence table; it has \['combined'\]"):
         choose_strata(dataclasses.replace(tables, coherence=part), gens, scorer_id="nope")
+
+
+def test_audit_cli_stratifies_by_a_calibrated_coherence_file(campaign, tmp_path, capsys):
+    import json
+
+    from judgeaudit.cli import main
+    from judgeaudit.tables import write_table
+
+    tables, _ = _half_labelled(campaign)
+    gens = tables.generations
+    paths = {k: tmp_path / f"{k}.parquet" for k in ("generations", "prompts", "labels", "verdicts")}
+    write_table(gens, paths["generations"], "generations")
+    write_table(tables.prompts, paths["prompts"], "prompts")
+    write_table(tables.labels, paths["labels"], "labels")
+    write_table(run_judge(get_judge("refusal_keyword"), gens, tables.prompts), paths["verdicts"], "verdicts")
+    coh = tmp_path / "coh.parquet"
+    assert main(["coherence", "--generations", str(paths["generations"]), "--prompts",
+                 str(paths["prompts"]), "--scorer", "combined", "--calibrate-with",
+                 str(paths["labels"]), "--n-boot", "50", "--out", str(coh)]) == 0
+    capsys.readouterr()
+    args = ["audit", *[f"--{k}={v}" for k, v in paths.items()], "--n-boot", "50",
+            "--out", str(tmp_path / "run"), "--json"]
+    assert main(args + ["--coherence", str(coh)]) == 0
+    with_table = json.loads(capsys.readouterr().out)
+    assert with_table["meta"]["strata_source"] == "human+coherence-table:combined"
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["meta"]["strata_source"] == "human+degeneracy"
