@@ -41,12 +41,18 @@ log = logging.getLogger("finetune")
 
 @dataclass(frozen=True)
 class StepInfo:
-    """What a callback sees after each optimiser step (and its state save, if any)."""
+    """What a callback sees after each optimiser step (and its state save, if any).
+
+    ``seconds`` is the step's own time (forward, reference, backward, optimiser);
+    ``tokens`` the tokens it processed (all sequences, pads excluded).
+    """
 
     step: int
     tokens_seen: int
     loss: float
     metrics: dict
+    seconds: float = 0.0
+    tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -337,7 +343,8 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         n_tok = int(accelerator.reduce(batch["attention_mask"].sum(), reduction="sum"))
-        train_time += time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        train_time += seconds
         tokens_seen += n_tok
         train_tokens += n_tok
         last_loss = float(result.loss.detach())
@@ -362,7 +369,7 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
             accelerator.wait_for_everyone()
             if main:
                 save_state(run_dir, step=step, model=unwrapped, optimizer=optimizer, meta=state_meta())
-        info = StepInfo(step, tokens_seen, last_loss, dict(result.metrics))
+        info = StepInfo(step, tokens_seen, last_loss, dict(result.metrics), seconds, n_tok)
         for cb in callbacks:
             cb(info)
     if bar is not None:
