@@ -328,3 +328,13 @@ def test_nonresponse_adjustment_by_hand():
     full = sample[sample["item_id"].isin(labelled)].assign(**{INCLUSION_COLUMN: [0.2, 0.2, 0.2, 0.2]})
     a = with_sample_design(tables, full).generations.set_index("item_id")[INCLUSION_COLUMN]
     assert a[labelled].tolist() == [0.2] * 4
+
+
+def test_reports_say_the_audit_is_weighted(weighted, unweighted):
+    from judgeaudit.report import render_html, render_markdown
+
+    md = render_markdown(weighted)
+    assert "Weighting: labelled items weighted by 1/inclusion probability" in md
+    assert "7 labelled items stand for about 14 in the population" in md
+    assert "Weighting" in render_html(weighted)
+    assert "Weighting" not in render_markdown(unweighted) and "Weighting" not in render_html(unweighted)

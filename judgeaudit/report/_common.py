@@ -230,6 +230,17 @@ def dig(obj, *keys, default=None):
     return default if obj is None else obj
 
 
+def weights_note(meta: dict) -> str | None:
+    """One line on how a weighted audit weighted its labels, or None when it did not."""
+    w = (meta or {}).get("weights")
+    if not isinstance(w, dict):
+        return None
+    return (f"labelled items weighted by 1/inclusion probability ({w.get('estimator', 'Hajek')}): "
+            f"{fmt_count(w.get('n_labelled'))} labelled items stand for about "
+            f"{fmt_num(w.get('population_estimate'), 0)} in the population, Kish effective n "
+            f"{fmt_num(w.get('kish_effective_n'), 1)}; judge-only sums: {w.get('judge_only_sums', 'not stated')}")
+
+
 def mean_pairwise_kappa(ceiling_entry: dict) -> float | None:
     """Mean of the defined pairwise human kappas of a human-ceiling entry."""
     values = [

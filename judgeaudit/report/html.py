@@ -14,6 +14,7 @@ from judgeaudit.report._common import (
     judge_colors,
     judge_ids,
     strata_of,
+    weights_note,
 )
 from judgeaudit.report._html_base import CSS, empty, section
 
@@ -68,6 +69,7 @@ def _overview(audit: dict) -> str:
                              f"{_value(ref.get('n_no_label'))} without a human label"),
         ("Strata", f"source {_value(meta.get('strata_source'))}: {_value(meta.get('strata'))}"),
         ("Bootstrap", esc(boot)),
+        *([("Weighting", esc(weights_note(meta)))] if weights_note(meta) else []),
         ("Judges", esc(str(len(audit.get("judges") or {})))),
         ("Created", f"{_value(meta.get('created_at'))} with judgeaudit "
                     f"{_value(meta.get('judgeaudit_version'))} ({_value(audit.get('schema'))})"),

@@ -13,6 +13,7 @@ from judgeaudit.report._common import (
     judge_ids,
     metric_view,
     strata_of,
+    weights_note,
 )
 
 __all__ = ["render_markdown", "md_escape"]
@@ -104,6 +105,7 @@ def render_markdown(audit: dict) -> str:
         f"{fmt_count(meta.get('seed'))}"
         + (f", {float(conf) * 100:g}% level" if is_num(conf) else "")
         + (f", clustered by {e(meta['cluster_key'])}" if meta.get("cluster_key") else ""),
+        *([f"- Weighting: {e(weights_note(meta))}"] if weights_note(meta) else []),
         "",
         "## Headline",
         "",
