@@ -220,7 +220,7 @@ def test_hub_route_without_datasets_names_the_extra(monkeypatch):
         load_prompt_set("advbench")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.sampled_from(["ask", "tell me", "", "   ", "how?", "\t"]), min_size=1, max_size=12))
 def test_rows_without_text_are_rejected_with_their_number(texts):
     rows = pd.DataFrame({"goal": texts, "target": ["Sure"] * len(texts)})
@@ -235,7 +235,7 @@ def test_rows_without_text_are_rejected_with_their_number(texts):
     assert (e.value.row, e.value.column, e.value.path) == (blank[0] + 1, "goal", "f.csv")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.sampled_from(["safe", "unsafe", "Safe ", "", "maybe", "1"]), min_size=1, max_size=10))
 def test_xstest_labels_outside_safe_unsafe_are_rejected_with_their_number(labels):
     n = len(labels)

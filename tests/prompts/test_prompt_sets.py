@@ -168,7 +168,7 @@ def test_a_folder_without_a_name_is_an_error(tmp_path):
         load_prompt_set(tmp_path)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.binary(max_size=60))
 def test_any_json_file_loads_or_fails_with_a_validation_error(tmp_path_factory, raw):
     path = tmp_path_factory.mktemp("fuzz") / "p.json"
@@ -186,7 +186,7 @@ HEADERS = {"advbench": b"goal,target\n", "xstest": b"id,prompt,type,label,focus,
            "own": b"prompt_id,text,is_harmful_request\n"}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.binary(max_size=60), st.sampled_from(sorted(HEADERS)))
 @example(raw=b"\r\x00\x80", kind="advbench")
 def test_any_csv_file_loads_or_fails_with_a_validation_error(tmp_path_factory, raw, kind):

@@ -37,7 +37,7 @@ def test_at_least_the_five_named_wrappers_each_with_its_own_text():
         assert w.name == a and w.description and text != "XYZ" and text.count("XYZ") == 1
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.text(min_size=1, max_size=200))
 def test_wrappers_never_lose_the_prompt_text(text):
     # braces, "{prompt}", newlines and odd unicode pass through untouched
@@ -72,7 +72,7 @@ def test_every_builtin_set_takes_every_attack():
     assert not out["is_harmful_request"].any()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(st.text(alphabet="ab~", min_size=1, max_size=4), min_size=1, max_size=6, unique=True),
        st.lists(st.sampled_from(["none", "role_play", "few_shot", "b"]), min_size=1, max_size=4, unique=True))
 def test_ids_are_unique_after_apply_attacks_or_the_collision_is_named(ids, attacks):
