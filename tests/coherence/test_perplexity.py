@@ -118,3 +118,28 @@ def test_run_scorer_and_registry_and_option_errors(tiny_model, scorer):
     with pytest.raises(ConfigError, match="does not exist"):
         PerplexityScorer(model="/nonexistent/model").score(["x"])
     assert scorer.config_hash() != PerplexityScorer(model=tiny_model, max_length=99).config_hash()
+
+
+def test_combined_with_a_perplexity_factor_by_hand(tiny_model, scorer):
+    from judgeaudit.coherence import CombinedScorer
+
+    # thresholds near this random model's scores, so the factor is neither 0 nor 1
+    ppl = PerplexityScorer(model=tiny_model, incoherent_max=0.005, partial_max=0.02, device="cpu")
+    ppl._loaded = scorer._loaded
+    texts, prompts = ["yes no yes no", "x", ""], [None, None, None]
+    nll = ppl.nll(texts, prompts)["nll"].to_numpy()
+    p = np.clip(1 - nll / math.log(512), 0, 1)
+    # badness: p on knots (0, 0.005, 0.02, 1) -> (1, 2/3, 1/3, 0); the empty text has
+    # no NLL and adds no factor
+    b = np.interp(p[:2], [0, 0.005, 0.02, 1], [1, 2 / 3, 1 / 3, 0])
+    assert ((b > 0) & (b < 1)).all()
+    surface = CombinedScorer().scores(texts, prompts)
+    combined = CombinedScorer(perplexity=ppl, weights={"perplexity": 2})
+    got = combined.scores(texts, prompts)
+    np.testing.assert_allclose(got, surface * np.append((1 - b) ** 2, 1.0), rtol=1e-6)
+    assert "perplexity" in combined.config and combined.config_hash() != CombinedScorer().config_hash()
+    with pytest.raises(ConfigError, match="unknown feature weights \\['perplexity'\\]"):
+        CombinedScorer(weights={"perplexity": 1})
+    with pytest.raises(ConfigError, match="perplexity must be"):
+        CombinedScorer(perplexity=3)
+    assert CombinedScorer(perplexity={"model": str(tiny_model), "batch_size": 2}).perplexity.batch_size == 2
