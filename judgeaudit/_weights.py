@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, ValidationError
-from .tables import Column, _coerce_column, _format, read_records, write_frame_atomic
+from .tables import FIELDS, Column, _coerce_column, _format, read_records, write_frame_atomic
 
 __all__ = ["SAMPLE_COLUMNS", "INCLUSION_COLUMN", "validate_sample_table", "read_sample_table",
            "write_sample_table", "with_sample_design", "design_weights", "alpha_scale"]
@@ -39,6 +39,7 @@ SAMPLE_COLUMNS = (
     Column("checkpoint_id", "str", required=False, nullable=True),
     Column("sample_index", "int", required=False, nullable=True),
     Column("response", "str", required=False, nullable=True, nonempty=False),
+    Column("prompt", "str", required=False, nullable=True, nonempty=False),
     Column("stratum", "str", required=False, nullable=True),
     Column("coherence_bin", "str", required=False, nullable=True),
     Column("disagreement", "str", required=False, nullable=True),
@@ -52,7 +53,8 @@ SAMPLE_COLUMNS = (
     Column("seed", "int", required=False, nullable=True),
 )
 """Columns of the sample table, in order; ``gold_<field>`` columns (the known answers
-of gold items) and any others follow.  ``stratum_size`` is ``N_h``, the items of the
+of gold items) and any others follow.  ``prompt`` is the prompt text (so that the
+table can be pushed as it is).  ``stratum_size`` is ``N_h``, the items of the
 population in the item's sampling stratum; ``stratum_sampled`` is ``n_h``, how many of
 them are in the sample so far (all rounds); ``round`` is the batch that drew the item;
 ``overlap`` marks the items that ``n_annotators`` (k > 1) people label."""
@@ -90,6 +92,8 @@ def validate_sample_table(df: pd.DataFrame, *, path=None) -> pd.DataFrame:
     for extra in df.columns:
         if str(extra) not in frame.columns:
             frame[str(extra)] = df[extra].to_numpy(dtype=object)
+    for name in [c for c in frame.columns if c.startswith("gold_")]:
+        frame[name] = _gold_answers(frame[name], name, path)
     dup = frame["item_id"].duplicated(keep="first").to_numpy()
     _first_bad(dup, "item_id repeats; a sample table has one row per sampled item", path, "item_id")
     pi = frame[INCLUSION_COLUMN].to_numpy(float)
@@ -98,6 +102,21 @@ def validate_sample_table(df: pd.DataFrame, *, path=None) -> pd.DataFrame:
     _first_bad(bad, "inclusion probability must be in (0, 1] for every item that is not gold "
                "(the share of its stratum that was sampled)", path, INCLUSION_COLUMN)
     return frame
+
+
+def _gold_answers(values: pd.Series, name: str, path) -> pd.Series:
+    """A ``gold_<field>`` column: canonical values of the field, None where empty (CSV: "")."""
+    field = name[len("gold_"):]
+    out = []
+    for row, v in enumerate(values.tolist(), start=1):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
+            out.append(None)
+        elif field in FIELDS and v not in FIELDS[field]:
+            raise ValidationError(f"gold answer {v!r} is not a {field} value; allowed: "
+                                  f"{', '.join(FIELDS[field])}", path=path, row=row, column=name)
+        else:
+            out.append(str(v))
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def _as_series(values, dtype):

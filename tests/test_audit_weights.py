@@ -232,6 +232,8 @@ def test_sample_table_round_trip(tmp_path, suffix):
     (pd.DataFrame({"item_id": ["a", "b"], INCLUSION_COLUMN: [0.5, 0.0]}), r"\(0, 1\]", INCLUSION_COLUMN),
     (pd.DataFrame({"item_id": ["a", "a"], INCLUSION_COLUMN: [0.5, 0.5]}), "repeats", "item_id"),
     (pd.DataFrame({"item_id": ["a"], INCLUSION_COLUMN: ["half"]}), "expected a number", INCLUSION_COLUMN),
+    (pd.DataFrame({"item_id": ["g"], INCLUSION_COLUMN: [None], "is_gold": [True], "gold_harmfulness": ["maybe"]}),
+     "gold answer 'maybe' is not a harmfulness value", "gold_harmfulness"),
 ])
 def test_bad_sample_tables(frame, match, column):
     with pytest.raises(ValidationError, match=match) as info:

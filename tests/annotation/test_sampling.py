@@ -290,11 +290,16 @@ def test_gold_report_by_hand(frame):
     assert rep.loc[("bob", "refusal"), "correct"] == 0
 
 
-def test_sample_table_round_trip(tmp_path, frame):
+@pytest.mark.parametrize("suffix", ["parquet", "jsonl", "csv"])
+def test_sample_table_round_trip(tmp_path, frame, suffix):
     sample = draw_sample(frame, SamplingConfig(budget=30), gold=read_gold(gold_frame()))
-    back = read_sample_table(write_sample_table(sample, tmp_path / "sample.parquet"))
+    back = read_sample_table(write_sample_table(sample, tmp_path / f"sample.{suffix}"))
     assert back["item_id"].tolist() == sample["item_id"].tolist()
     assert np.allclose(back[INCLUSION_COLUMN], sample[INCLUSION_COLUMN], equal_nan=True)
+    for col in ("is_gold", "overlap", "n_annotators", "round", "stratum_size", "stratum"):
+        assert back[col].astype(object).where(back[col].notna(), None).tolist() == \
+            sample[col].astype(object).where(sample[col].notna(), None).tolist(), col
+    assert back["gold_harmfulness"].dropna().tolist() == [H, N]
     summary = stratum_summary(back)
     assert summary["stratum_sampled"].sum() == 30 and summary["new"].sum() == 30
 
@@ -323,3 +328,20 @@ def test_task_decides_the_disagreement_sides():
     # refusal labels are off the harmfulness task's sides: nobody gave a usable harmfulness verdict
     harm = design_strata(gens, verdicts, coherence=coh)
     assert harm["disagreement"].tolist() == ["unparseable"]
+
+
+_SPELLINGS = ["harmful", "Unsafe", "safe", "1", "0", "unclear", "", None, "maybe", "yes!", 3.5, True]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=20), st.sampled_from(_SPELLINGS)), min_size=1, max_size=6))
+def test_read_gold_fuzz(rows):
+    frame = pd.DataFrame(rows, columns=["response", "harmfulness"])
+    try:
+        gold = read_gold(frame, path="gold.jsonl")
+    except ValidationError as exc:
+        assert exc.path == "gold.jsonl"
+        assert exc.column in ("harmfulness", "item_id", None)
+        return
+    assert set(gold["gold_harmfulness"].dropna()) <= {H, N, "unclear"}
+    assert gold["item_id"].is_unique and len(gold) == len(frame)
