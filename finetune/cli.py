@@ -53,6 +53,10 @@ def _handler(args) -> int:
     results = run_grid(config, output=args.out, objectives=args.objectives, seeds=args.seeds,
                        progress=not args.quiet)
     out = Path(args.out or config.output)
+    from accelerate import PartialState
+
+    if not PartialState().is_main_process:  # under `accelerate launch`, one process reports
+        return 0
     if args.json:
         print(json.dumps({"manifest": str(out / "manifest.json"),
                           "runs": [_result_dict(r) for r in results]}, indent=2))

@@ -53,6 +53,9 @@ def run_grid(config: FinetuneConfig, *, output=None, objectives: Sequence[str] |
     at the end); a run that was killed resumes from its last saved state.  The
     manifest is rewritten after every run, so it always lists what exists.
     """
+    from accelerate import PartialState
+
+    main = PartialState().is_main_process  # under `accelerate launch`, one process writes
     out = Path(output or config.output)
     out.mkdir(parents=True, exist_ok=True)
     results: list[RunResult] = []
@@ -62,6 +65,8 @@ def run_grid(config: FinetuneConfig, *, output=None, objectives: Sequence[str] |
             result = train_run(config, objective, seed, run_dir=out / "runs" / run_name(objective, seed),
                                callbacks=callbacks, progress=progress)
             results.append(result)
+            if not main:
+                continue
             write_manifest([_relative(s, out) for r in results for s in r.checkpoints], out / "manifest.json")
             write_json(out / "grid.json", {"config": config.to_dict(),
                                            "runs": [_result_dict(r) for r in results]})
