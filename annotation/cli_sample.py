@@ -43,7 +43,7 @@ def _factors(text: str) -> dict:
 
 def register_sample(subparsers) -> None:
     """Add ``sample`` to the ``annotate`` subparsers."""
-    from .sampling import ALLOCATIONS, DEFAULT_OVERSAMPLE
+    from .sampling import ALLOCATIONS, DEFAULT_OVERSAMPLE, STRATA_PARTS
     from .sampling_next import NEXT_TARGETS
 
     p = subparsers.add_parser(
@@ -63,6 +63,9 @@ def register_sample(subparsers) -> None:
     src.add_argument("--group-key", default="checkpoint_id",
                      help="generations column naming the group (default checkpoint_id; 'none' for one group)")
     d = p.add_argument_group("design")
+    d.add_argument("--by", default=",".join(STRATA_PARTS),
+                   help="what strata are made of, comma-separated (default " + ",".join(STRATA_PARTS)
+                        + "); drop a part when the budget cannot cover every combination")
     d.add_argument("--budget", type=int, required=True, help="items to label in this batch (gold on top)")
     d.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     d.add_argument("--allocation", choices=ALLOCATIONS, default="neyman",
@@ -134,7 +137,8 @@ def _sample(args) -> int:
                          min_per_stratum=args.min_per_stratum, overlap_k=args.overlap_k, overlap_n=args.overlap_n)
     group_key = None if str(args.group_key).lower() == "none" else args.group_key
     strata = design_strata(gens, verdicts, coherence=coherence, prompts=prompts, task=task,
-                           scorer_id=args.coherence_scorer, group_key=group_key)
+                           scorer_id=args.coherence_scorer, group_key=group_key,
+                           by=tuple(b.strip() for b in args.by.split(",") if b.strip()))
     _log(f"{len(strata)} items in {strata['stratum'].nunique()} strata (coherence from "
          f"{strata.attrs['coherence_source']}; {strata.attrs['n_failed']} failed generation(s) left out)")
     extra = {}

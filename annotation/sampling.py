@@ -31,8 +31,8 @@ from judgeaudit.errors import ConfigError, ValidationError
 from judgeaudit.tables import FIELDS, Task, make_item_id, parse_label
 
 __all__ = [
-    "DISAGREEMENT_LEVELS", "DEFAULT_OVERSAMPLE", "ALLOCATIONS", "SamplingConfig", "design_strata",
-    "allocate", "draw_sample", "read_gold", "gold_report", "stratum_summary",
+    "DISAGREEMENT_LEVELS", "DEFAULT_OVERSAMPLE", "ALLOCATIONS", "STRATA_PARTS", "SamplingConfig",
+    "design_strata", "allocate", "draw_sample", "read_gold", "gold_report", "stratum_summary",
 ]
 
 DISAGREEMENT_LEVELS = ("agreed", "disputed", "unparseable", "no_verdict")
@@ -46,6 +46,8 @@ DEFAULT_OVERSAMPLE = {"incoherent": 3.0, "partially_coherent": 2.0, "disputed": 
 factor is the product of its bin's and level's (1 when not listed)."""
 
 ALLOCATIONS = ("neyman", "proportional", "equal")
+STRATA_PARTS = ("coherence", "disagreement", "group")
+"""What a design stratum can be made of; ``by=`` picks a subset (the others become "all")."""
 _DESIGN = "stratified-srs"
 
 
@@ -142,7 +144,7 @@ def _coherence_bins(generations, coherence, prompts, scorer_id) -> tuple[pd.Seri
 def design_strata(generations: pd.DataFrame, verdicts: pd.DataFrame | None = None, *,
                   coherence: pd.DataFrame | None = None, prompts: pd.DataFrame | None = None,
                   task: Task | None = None, scorer_id: str | None = None,
-                  group_key: str | None = "checkpoint_id") -> pd.DataFrame:
+                  group_key: str | None = "checkpoint_id", by=STRATA_PARTS) -> pd.DataFrame:
     """The design stratum of every generation that can be labelled.
 
     Returns a frame with ``item_id, prompt_id, checkpoint_id, sample_index, response,
@@ -151,8 +153,13 @@ def design_strata(generations: pd.DataFrame, verdicts: pd.DataFrame | None = Non
     Coherence bins come from the coherence table (``scorer_id`` picks a scorer; items
     it lacks are ``"unknown"``), else from the built-in degeneracy scorer.  A
     generation whose request failed (``status == "error"``) is not part of the
-    population and is left out (counted in ``attrs["n_failed"]``).
+    population and is left out (counted in ``attrs["n_failed"]``).  ``by`` (a subset of
+    :data:`STRATA_PARTS`) drops parts of the stratum: a dropped part is ``"all"``, which
+    gives fewer, larger strata when the budget cannot cover every combination.
     """
+    bad = [b for b in by if b not in STRATA_PARTS]
+    if bad or not by:
+        raise ConfigError(f"strata are made of {', '.join(STRATA_PARTS)} (one or more), got {list(by)}")
     task = task or Task.for_field("harmfulness")
     gen = generations
     failed = gen["status"].eq("error").to_numpy() if "status" in gen else np.zeros(len(gen), bool)
@@ -163,9 +170,11 @@ def design_strata(generations: pd.DataFrame, verdicts: pd.DataFrame | None = Non
     if group_key and group_key not in gen:
         raise ConfigError(f"group key {group_key!r} is not a column of the generations table; "
                           f"columns: {', '.join(map(str, gen.columns))}")
-    bins, source = _coherence_bins(gen, coherence, prompts, scorer_id)
-    level = _disagreement(verdicts, gen["item_id"], task)
-    group = gen[group_key].astype(str).to_numpy() if group_key else np.full(len(gen), "all", dtype=object)
+    every = pd.Series("all", index=gen["item_id"].tolist(), dtype=object)
+    bins, source = _coherence_bins(gen, coherence, prompts, scorer_id) if "coherence" in by else (every, "none")
+    level = _disagreement(verdicts, gen["item_id"], task) if "disagreement" in by else every
+    group = gen[group_key].astype(str).to_numpy() if group_key and "group" in by \
+        else np.full(len(gen), "all", dtype=object)
     out = gen[["item_id", "prompt_id", "checkpoint_id", "sample_index", "response"]].copy()
     out["coherence_bin"] = bins.to_numpy(dtype=object)
     out["disagreement"] = level.to_numpy(dtype=object)
@@ -210,7 +219,7 @@ def allocate(sizes: dict, budget: int, *, priority: dict | None = None, minimum:
     if sum(floor.values()) > budget:
         raise ConfigError(f"the budget of {budget} items is below the minimum of {minimum} per stratum "
                           f"over {len(sizes)} non-empty strata ({sum(floor.values())} items); raise "
-                          "--budget, lower --min-per-stratum, or use fewer groups")
+                          "--budget, lower --min-per-stratum, or make fewer strata (--by coherence,disagreement)")
     weight = {h: n * float((priority or {}).get(h, 1.0)) for h, n in sizes.items()}
     fixed: dict = {}
     while True:  # fix strata at their cap or floor until the free shares fit

@@ -345,3 +345,15 @@ def test_read_gold_fuzz(rows):
         return
     assert set(gold["gold_harmfulness"].dropna()) <= {H, N, "unclear"}
     assert gold["item_id"].is_unique and len(gold) == len(frame)
+
+
+def test_strata_by_fewer_parts():
+    gens, verdicts, coherence = population(30, 10, ("sft@1", "dpo@1"))
+    two = design_strata(gens, verdicts, coherence=coherence, by=("coherence", "disagreement"))
+    assert set(two["stratum"]) == {"coherent|agreed|all", "coherent|disputed|all", "incoherent|agreed|all",
+                                   "incoherent|disputed|all"}
+    one = design_strata(gens, verdicts, coherence=coherence, by=("group",))
+    assert set(one["stratum"]) == {"all|all|sft@1", "all|all|dpo@1"}
+    assert one.attrs["coherence_source"] == "none"
+    with pytest.raises(ConfigError, match="strata are made of coherence, disagreement, group"):
+        design_strata(gens, verdicts, coherence=coherence, by=("model",))
