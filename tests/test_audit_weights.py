@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from judgeaudit.audit import INCLUSION_COLUMN, AuditConfig, run_audit, with_sample_design
 from judgeaudit.errors import ConfigError, ValidationError
@@ -340,3 +341,26 @@ def test_reports_say_the_audit_is_weighted(weighted, unweighted):
     assert "7 labelled items stand for about 14 in the population" in md
     assert "Weighting" in render_html(weighted)
     assert "Weighting" not in render_markdown(unweighted) and "Weighting" not in render_html(unweighted)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans(), st.sampled_from([1.0, 0.5, 0.25, 0.1, 0.05])),
+                min_size=2, max_size=30))
+def test_weighted_metrics_agree_with_sklearn_on_random_tables(rows):
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, matthews_corrcoef, precision_score, recall_score
+
+    items = {f"i{k}": (((H if truth else N),), H if said else N, "g", pi) for k, (truth, said, pi) in enumerate(rows)}
+    ref = [int(t) for t, _s, _p in rows]
+    said = [int(s) for _t, s, _p in rows]
+    w = [1 / p for _t, _s, p in rows]
+    m = run_audit(make_tables(items), config=AuditConfig(n_boot=20, cluster_key=None, strata="none", group_key=None,
+                                                         weights=INCLUSION_COLUMN))["judges"]["kw"]["overall"]
+    assert m["accuracy"]["value"] == pytest.approx(accuracy_score(ref, said, sample_weight=w))
+    both = len(set(ref)) == 2 and len(set(said)) == 2
+    if both:
+        assert m["cohen_kappa"]["value"] == pytest.approx(cohen_kappa_score(ref, said, sample_weight=w))
+        assert m["mcc"]["value"] == pytest.approx(matthews_corrcoef(ref, said, sample_weight=w), abs=1e-9)
+    if 1 in said:
+        assert m["precision"]["value"] == pytest.approx(precision_score(ref, said, sample_weight=w))
+    if 1 in ref:
+        assert m["recall"]["value"] == pytest.approx(recall_score(ref, said, sample_weight=w))
