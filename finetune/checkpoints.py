@@ -61,7 +61,7 @@ def save_state(run_dir: Path, *, step: int, model, optimizer, meta: dict) -> Pat
     with os.fdopen(fd, "w") as fh:
         fh.write(name + "\n")
     os.replace(latest_tmp, root / "LATEST")
-    for old in root.glob("step-*"):
+    for old in [*root.glob("step-*"), *root.glob(".step-*")]:  # older states, and leftovers of a kill
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
     return root / name
@@ -95,4 +95,6 @@ def save_model_checkpoint(folder: Path, model, tokenizer, *, spec_dict: dict) ->
     tokenizer.save_pretrained(tmp)
     write_json(tmp / "checkpoint.json", spec_dict)
     _publish_dir(tmp, folder)
+    for left in folder.parent.glob(f".{folder.name}.*"):  # a kill mid-save leaves these
+        shutil.rmtree(left, ignore_errors=True)
     return folder

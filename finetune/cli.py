@@ -66,6 +66,10 @@ def _handler(args) -> int:
         print(f"{r.objective} seed {r.seed}: {r.steps} steps, {r.tokens_seen} tokens, "
               f"{r.tokens_per_second:.0f} tokens/s, loss {r.final_loss:.4f}{cap}, "
               f"{len(r.checkpoints)} checkpoints")
+        d = r.data_report
+        if d.get("n_truncated") or d.get("n_rejected"):
+            print(f"  data: {d['n_kept']} of {d['n_rows']} examples kept, {d['n_truncated']} sequences "
+                  f"truncated, {d['n_rejected']} rejected {d['rejected_reasons']}")
         if r.unreached_budgets or r.unreached_thresholds:
             print(f"  not reached: budgets {list(r.unreached_budgets)}, thresholds "
                   f"{list(r.unreached_thresholds)}")
