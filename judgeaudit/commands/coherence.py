@@ -93,8 +93,8 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(summary.to_dict(), indent=2, allow_nan=False))
         return 0
     print(f"wrote {summary.out}")
-    for sid, counts in summary.bin_counts.items():
-        bins = ", ".join(f"{k} {v}" for k, v in counts.items())
+    for sid in dict.fromkeys([*summary.scored, *summary.bin_counts]):
+        bins = ", ".join(f"{k} {v}" for k, v in summary.bin_counts.get(sid, {}).items()) or "none"
         print(f"{sid}: scored {summary.scored.get(sid, 0)} now, {summary.skipped.get(sid, 0)} already "
               f"done, {summary.failed.get(sid, 0)} failed; bins: {bins}")
         cal = (summary.report or {}).get("scorers", {}).get(sid, {}).get("calibration")
