@@ -156,6 +156,9 @@ def _sample(args) -> int:
         if sample.attrs["n_moved"]:
             _log(f"warning: {sample.attrs['n_moved']} earlier item(s) would fall in another stratum now; "
                  "they keep the stratum they were drawn from")
+        if sample.attrs["n_pending"]:
+            _log(f"note: {sample.attrs['n_pending']} earlier item(s) have no resolved label yet; they count as "
+                 "labelled-to-come in the plan (pull first if their labels are in)")
         extra["widths"] = sample.attrs["widths"].to_dict(orient="records")
         extra["round"] = sample.attrs["round"]
     else:

@@ -225,7 +225,8 @@ def next_sample(strata: pd.DataFrame, previous: pd.DataFrame, labels: pd.DataFra
         Every earlier row (inclusion probabilities updated) and the new ones, with
         ``round`` one more than before; ``attrs["widths"]`` is :func:`plan_next`'s
         table, ``attrs["added"]`` the new items per stratum, ``attrs["n_moved"]``
-        the earlier items whose stratum would differ now (their recorded one is kept).
+        the earlier items whose stratum would differ now (their recorded one is kept),
+        ``attrs["n_pending"]`` the earlier items without a resolved label yet.
     """
     if budget < 1:
         raise ConfigError(f"the budget must be at least 1 item, got {budget}")
@@ -248,7 +249,9 @@ def next_sample(strata: pd.DataFrame, previous: pd.DataFrame, labels: pd.DataFra
         now = audit_widths(population, previous, labels, verdicts, task, n_boot=audit_n_boot, seed=seed,
                            confidence=confidence)
         widths = widths.assign(audit_half_width=widths["target"].map(now).astype(float))
-    out.attrs.update(widths=widths, added=added, n_moved=population.attrs.get("n_moved", 0), round=round_)
+    n_pending = int(state["n"].sum() - state["labelled"].sum())
+    out.attrs.update(widths=widths, added=added, n_moved=population.attrs.get("n_moved", 0), round=round_,
+                     n_pending=n_pending)
     return out
 
 

@@ -165,6 +165,8 @@ def test_stratum_state_counts(world):
     some = first["item_id"].iloc[:30]
     state, judges = stratum_state(frame, first, truth_labels(some, truth), verdicts, Task.for_field("harmfulness"))
     assert state["n"].sum() == 40 and state["labelled"].sum() == 30 and state["N"].sum() == len(frame)
+    out = next_sample(frame, first, truth_labels(some, truth), verdicts, budget=5)
+    assert out.attrs["n_pending"] == 10
     assert state["positive"].sum() == sum(truth[i] for i in some)
     # judge a says harmful on every item: it is right exactly on the positives
     assert judges["a"]["correct"].sum() == sum(truth[i] for i in some)
