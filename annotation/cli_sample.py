@@ -89,6 +89,8 @@ def register_sample(subparsers) -> None:
                    help="bootstrap resamples of the weighted audit run on the labels so far, whose current "
                         "interval widths are shown beside the model's (default 200; 0 skips it)")
     p.add_argument("--out", type=Path, required=True, help="sample table to write (.parquet, .jsonl, .csv)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite an existing --out (other than --previous, which --next always updates)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=_sample)
 
@@ -131,6 +133,10 @@ def _sample(args) -> int:
         raise ConfigError("--next needs --previous SAMPLE (the sample so far) and --labels LABELS (pulled)")
     if not args.next and (args.previous or args.labels):
         raise ConfigError("--previous and --labels are for --next; add --next, or leave them out")
+    updating = args.next and args.previous and Path(args.previous).resolve() == Path(args.out).resolve()
+    if Path(args.out).exists() and not (updating or args.force):
+        raise ConfigError(f"{args.out} exists: a sample table records how items were drawn, and the weighted "
+                          "audit needs it; add a batch with --next --previous it, or pass --force to overwrite")
     gens, verdicts, coherence, prompts, gold, task = _read_inputs(args)
     oversample = dict(DEFAULT_OVERSAMPLE) if args.oversample is None else args.oversample
     cfg = SamplingConfig(budget=args.budget, seed=args.seed, allocation=args.allocation, oversample=oversample,

@@ -154,3 +154,13 @@ def test_sample_table_validation_fuzz(rows):
     gold = out["is_gold"].to_numpy(bool)
     assert ((pi[~gold] > 0) & (pi[~gold] <= 1)).all() and out["item_id"].is_unique
     assert out["item_id"].map(lambda v: isinstance(v, str) and bool(v.strip())).all()
+
+
+def test_an_existing_sample_is_not_overwritten(files, tmp_path, capsys):
+    out = tmp_path / "sample.parquet"
+    assert main(base_args(files) + ["--budget", "20", "--out", str(out)]) == 0
+    before = out.read_bytes()
+    assert main(base_args(files) + ["--budget", "25", "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err and out.read_bytes() == before
+    assert main(base_args(files) + ["--budget", "25", "--out", str(out), "--force"]) == 0
+    assert len(read_sample_table(out)) == 25
