@@ -11,8 +11,10 @@ changed scorer under the same ``scorer_id`` is refused) and ``bin_source``
 thresholds fitted to human labels).
 
 Items a scorer could not score go to the *errors file* (JSON lines: ``item_id,
-scorer_id, status, raw, scorer_config_hash``), never into the coherence file; a rerun
-tries them again and the errors file then holds the latest failure of each item.
+scorer_id, status, raw, scorer_config_hash``), never into the coherence file.  A rerun
+skips them too (a temperature-0 rubric reply that could not be read will not read
+better the next time); ``retry_failed=True`` (``--retry-failed``) scores them again,
+and the errors file then holds the latest failure of each item.
 Generations whose own ``status`` is ``"error"`` are not scored: each becomes an
 ``error`` row there.
 """
@@ -25,7 +27,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from judgeaudit.errors import ConfigError, ValidationError
@@ -135,6 +136,18 @@ def _write_errors(errors: pd.DataFrame, path: Path) -> None:
     _write_atomic(path, "".join(line + "\n" for line in lines))
 
 
+def _merge_errors(old: pd.DataFrame, attempted: set, new: list) -> pd.DataFrame:
+    """The old failures of items not attempted again in this run, then this run's."""
+    if len(old):
+        pairs = pd.Series(list(zip(old["item_id"].astype(str), old["scorer_id"].astype(str))),
+                          dtype=object)
+        old = old[~pairs.isin(attempted).to_numpy()]
+    frames = [f for f in (old, *new) if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=list(_ERR_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[list(_ERR_COLUMNS)]
+
+
 def _existing(out: Path) -> pd.DataFrame:
     from judgeaudit.tables import read_table
 
@@ -201,7 +214,7 @@ def _meta(scorers) -> dict:
 def score_to_file(scorers: Sequence[CoherenceScorer], generations: pd.DataFrame, out, prompts=None, *,
                   errors_path=None, chunk_size: int = 256, calibrate_with: pd.DataFrame | None = None,
                   report_path=None, seed: int = 0, folds: int = 5, n_boot: int = 1000,
-                  objective: str = "quadratic_kappa",
+                  objective: str = "quadratic_kappa", retry_failed: bool = False,
                   progress: Callable[[str], None] | None = None) -> CoherenceRunSummary:
     """Score every generation with every scorer, appending to the coherence file ``out``.
 
@@ -224,6 +237,9 @@ def score_to_file(scorers: Sequence[CoherenceScorer], generations: pd.DataFrame,
         ``n_boot``, ``objective``) and all its rows rebinned.
     report_path:
         Where to write the calibration report as JSON (with ``calibrate_with``).
+    retry_failed:
+        Score again the items in the errors file (by default they are skipped, like
+        scored ones, as long as the scorer's config is unchanged).
 
     Raises
     ------
@@ -258,6 +274,10 @@ def score_to_file(scorers: Sequence[CoherenceScorer], generations: pd.DataFrame,
                               f"config (hash {sorted(old_hashes)[0]}, now {config_hash}); set "
                               "scorer_id= for the changed scorer, or write to another --out")
         done = set(mine["item_id"].astype(str))
+        if not retry_failed and len(old_errors):
+            same = (old_errors["scorer_id"].astype(str) == sid) & (
+                old_errors["scorer_config_hash"].astype(str) == config_hash)
+            done |= set(old_errors.loc[same, "item_id"].astype(str))
         todo = generations[~item_ids.isin(done)]
         summary.skipped[sid] = len(generations) - len(todo)
         failed_gen = todo[status.loc[todo.index] == "error"]
@@ -267,7 +287,7 @@ def score_to_file(scorers: Sequence[CoherenceScorer], generations: pd.DataFrame,
                                             "scorer_id": sid, "status": "error",
                                             "raw": "generation failed: not scored",
                                             "scorer_config_hash": config_hash}))
-        retried |= {(i, sid) for i in generations["item_id"].astype(str)[~item_ids.isin(done)]}
+        retried |= {(i, sid) for i in failed_gen["item_id"].astype(str)}
         if len(todo):
             say(f"{sid}: scoring {len(todo)} item(s), {summary.skipped[sid]} already done")
         n_ok = n_bad = 0
@@ -278,7 +298,10 @@ def score_to_file(scorers: Sequence[CoherenceScorer], generations: pd.DataFrame,
             if len(run.errors):
                 new_errors.append(run.errors.assign(scorer_config_hash=config_hash))
             n_ok, n_bad = n_ok + len(run.table), n_bad + len(run.errors)
+            retried |= {(i, sid) for i in chunk["item_id"].astype(str)}
             write_table(pd.concat(frames, ignore_index=True), out, "coherence")
+            if new_errors or len(old_errors):
+                _write_errors(_merge_errors(old_errors, retried, new_errors), errors_path)
             if sys.stderr.isatty():
                 say(f"{sid}: {min(start + chunk_size, len(todo))}/{len(todo)}")
         if len(mine) and n_ok and (mine["bin_source"] == "calibration").any() and calibrate_with is None:
@@ -286,10 +309,7 @@ def score_to_file(scorers: Sequence[CoherenceScorer], generations: pd.DataFrame,
                 "rerun with --calibrate-with to rebin them all")
         summary.scored[sid], summary.failed[sid] = n_ok, n_bad + len(failed_gen)
     table = (pd.concat(frames, ignore_index=True) if frames else existing).reset_index(drop=True)
-    keep = ~pd.Series(list(zip(old_errors["item_id"].astype(str), old_errors["scorer_id"].astype(str))),
-                      dtype=object).isin(retried).to_numpy() if len(old_errors) else np.zeros(0, bool)
-    errors = pd.concat([old_errors[keep], *new_errors], ignore_index=True) if new_errors or len(old_errors) \
-        else pd.DataFrame(columns=list(_ERR_COLUMNS))
+    errors = _merge_errors(old_errors, retried, new_errors)
     report = None
     if calibrate_with is not None:
         report = _calibrate_file(table, ids, calibrate_with, generations, seed=seed, folds=folds,

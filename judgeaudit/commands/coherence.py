@@ -5,8 +5,8 @@
         --calibrate-with labels.parquet --out coherence.parquet --report calibration.json
 
 Resumable: a rerun skips every (item_id, scorer_id) already in ``--out``.  Items a
-scorer could not score are written to ``--errors`` (default ``<out>.errors.jsonl``)
-and tried again on the next run.  A summary goes to stdout (``--json`` for JSON);
+scorer could not score are written to ``--errors`` (default ``<out>.errors.jsonl``);
+a rerun skips them too unless ``--retry-failed``.  A summary goes to stdout (``--json`` for JSON);
 progress goes to stderr.
 """
 
@@ -47,6 +47,8 @@ def register(subparsers) -> None:
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds of the held-out estimate (default 5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the bootstrap (default 0)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="score again the items in the errors file (skipped by default)")
     p.add_argument("--chunk-size", type=int, default=256, help="items between two writes of --out (default 256)")
     p.add_argument("--encoding", default=None, help="text encoding of CSV input")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -88,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = score_to_file(scorers, generations, args.out, prompts, errors_path=args.errors,
                             chunk_size=args.chunk_size, calibrate_with=labels, report_path=args.report,
                             seed=args.seed, folds=args.folds, n_boot=args.n_boot,
-                            objective=args.objective, progress=log)
+                            objective=args.objective, retry_failed=args.retry_failed, progress=log)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, allow_nan=False))
         return 0

@@ -106,15 +106,20 @@ def test_interrupted_run_resumes_and_failures_go_to_the_errors_file(tmp_path, ca
     with pytest.raises(KeyboardInterrupt):
         score_to_file([Flaky(stop_after=25)], gens, out, chunk_size=10, progress=lambda m: None)
     # two chunks of 10 were written before the third one died
-    assert len(read_table(out, "coherence")) == 19  # item 4 of chunk 1 failed
+    assert len(read_table(out, "coherence")) == 19  # item 4 of chunk 1 failed...
+    assert read_errors(tmp_path / "coh.errors.jsonl")["item_id"].tolist() == [gens["item_id"].iloc[3]]
     scorer = Flaky()
     summary = score_to_file([scorer], gens, out, chunk_size=10, progress=lambda m: None)
-    assert scorer.seen == 20 + 1  # the 20 not yet scored plus the failed one, retried
+    assert scorer.seen == 20  # the 20 not yet scored; the recorded failure is skipped
+    again = Flaky()
+    summary = score_to_file([again], gens, out, chunk_size=10, retry_failed=True,
+                            progress=lambda m: None)
+    assert again.seen == 1  # only the failed one, retried
     table = read_table(out, "coherence")
     assert len(table) == 39 and table["item_id"].is_unique
     errors = read_errors(tmp_path / "coh.errors.jsonl")
     assert errors[["item_id", "status", "raw"]].values.tolist() == [[gens["item_id"].iloc[3], "error", "empty"]]
-    assert summary.failed == {"flaky": 1} and summary.scored == {"flaky": 20}
+    assert summary.failed == {"flaky": 1} and summary.scored == {"flaky": 0}
     # a generation that itself failed is never scored, and says so
     gens2 = gens.assign(status="ok")
     gens2.loc[gens2.index[0], "status"] = "error"
