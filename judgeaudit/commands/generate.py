@@ -117,7 +117,7 @@ def load_prompts(names: str, *, split=None, attacks: str = "none", limit=None):
     return table
 
 
-def _backend_options(args) -> dict:
+def _backend_options(args, specs) -> dict:
     if args.backend == "openai":
         return {"base_url": args.base_url, "api_key_env": args.api_key_env,
                 "concurrency": args.concurrency, "timeout": args.timeout, "max_retries": args.max_retries}
@@ -126,6 +126,8 @@ def _backend_options(args) -> dict:
         options["chat_template"] = str(args.chat_template)
     if args.backend == "transformers":
         options["device"] = args.device
+    if args.backend == "vllm" and any(s.adapter_path for s in specs):
+        options["enable_lora"] = True  # one engine serves the base model and every adapter
     return options
 
 
@@ -145,7 +147,7 @@ def _run(args) -> int:
     print(f"judgeaudit generate: {len(specs)} checkpoint(s) x {len(prompts)} prompt(s) x "
           f"{config.n_samples} sample(s) with {args.backend}", file=sys.stderr, flush=True)
     summary = run_generation(specs, prompts, config=config, backend=args.backend, out=args.out,
-                             backend_options=_backend_options(args), prompt_policy=args.prompt_policy,
+                             backend_options=_backend_options(args, specs), prompt_policy=args.prompt_policy,
                              system_prompt=args.system_prompt, chunk_size=args.chunk_size)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))

@@ -86,7 +86,8 @@ def backend_for_checkpoint(backend: str | Backend | Callable[[CheckpointSpec], B
     """
     if isinstance(backend, str):
         if previous is not None and hasattr(previous, "with_adapter") \
-                and getattr(previous, "model_name", None) == spec.path:
+                and getattr(previous, "model_name", None) == spec.path \
+                and (spec.adapter_path is None or getattr(previous, "enable_lora", False)):
             return previous.with_adapter(spec.adapter_path, checkpoint_id=spec.checkpoint_id)
         return BACKENDS.build(backend, model=spec.path, adapter_path=spec.adapter_path,
                               checkpoint_id=spec.checkpoint_id, **dict(options or {}))

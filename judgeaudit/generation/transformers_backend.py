@@ -110,13 +110,16 @@ class TransformersBackend:
         Named in error messages.
     trust_remote_code:
         Off unless asked.
+    sort_by_length:
+        Batch prompts of similar length together (default); off only to measure its effect.
     """
 
     backend_id = "transformers"
 
     def __init__(self, *, model: str, adapter_path: str | None = None, batch_size: int = 16,
                  device: str = "auto", dtype: str = "auto", chat_template: str | Path | None = None,
-                 checkpoint_id: str | None = None, trust_remote_code: bool = False):
+                 checkpoint_id: str | None = None, trust_remote_code: bool = False,
+                 sort_by_length: bool = True):
         from judgeaudit._hf import load_causal_lm
 
         if batch_size < 1:
@@ -136,7 +139,9 @@ class TransformersBackend:
                 "give one with --chat-template FILE (chat_template=... in the API)")
         self.template_hash = hashlib.sha256(self.tokenizer.chat_template.encode()).hexdigest()[:16]
         self.device = next(self.model.parameters()).device
+        self.sort_by_length = bool(sort_by_length)
         self.batch_sizes_used: list[int] = []  # one entry per forward batch, for inspection
+        self.tokens_generated = 0  # new tokens (up to the end of sequence), for throughput figures
 
     def config(self) -> dict:
         return {"backend": self.backend_id, "model": self.model_name, "adapter": self.adapter_path,
@@ -161,7 +166,9 @@ class TransformersBackend:
             raise ConfigError(f"got {len(seeds)} seeds for {len(conversations)} conversations")
         prompts = [self.render(c) for c in conversations]
         ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
+        order = list(range(len(ids)))
+        if self.sort_by_length:
+            order.sort(key=lambda i: len(ids[i]), reverse=True)
         out: list[str | None] = [None] * len(ids)
         start, size = 0, self.batch_size
         while start < len(order):
@@ -223,4 +230,5 @@ class TransformersBackend:
             generated = self.model.generate(input_ids=input_ids, attention_mask=mask, generation_config=hf,
                                             logits_processor=processors, **kwargs)
         new = generated[:, width:]
+        self.tokens_generated += int((new != pad).sum()) if pad is not None else new.numel()
         return tok.batch_decode(new, skip_special_tokens=True)
