@@ -188,6 +188,8 @@ def _calibrate_file(table: pd.DataFrame, scorer_ids, labels: pd.DataFrame, gener
         doc = cal.to_dict()
         doc.update(scorer_id=sid, scorer_config_hash=str(hashes[0]) if len(hashes) == 1 else None)
         entry["bins_before"] = before.to_dict()
+        # "scorer" (the scorer's own bins) or "calibration" (an earlier calibration's)
+        entry["bins_before_source"] = sorted(table.loc[rows, "bin_source"].dropna().astype(str).unique())
         entry["calibration"] = doc
         table.loc[rows, "bin"] = cal.apply(table.loc[rows, "score"].to_numpy(float))
         table.loc[rows, "bin_source"] = "calibration"

@@ -57,6 +57,7 @@ def test_sample_campaign_calibrated_and_resumed(tmp_path, capsys):
     assert cal["partial_max"] == pytest.approx(0.643, abs=5e-4)
     assert cal["cross_validated"]["kappa_quadratic"]["value"] == pytest.approx(0.743, abs=5e-4)
     assert doc["scorers"]["combined"]["bins_before"]["accuracy"] == pytest.approx(0.893, abs=5e-4)
+    assert doc["scorers"]["combined"]["bins_before_source"] == ["scorer"]
     assert cal["scorer_config_hash"] == table.loc[table.scorer_id == "combined", "scorer_config_hash"].iloc[0]
     # the calibrated bins are the fitted cuts applied to the scores
     comb = table[table.scorer_id == "combined"]
