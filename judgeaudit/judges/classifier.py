@@ -104,9 +104,25 @@ class _ModelJudge:
     def _label(self, score: float) -> str:
         return self.labels[0] if score >= self.threshold else self.labels[1]
 
+    def _fitting(self, texts: list[str], score) -> list[Verdict]:
+        """``score(texts)`` on the prompts that fit the model; an ``error`` verdict for
+        each one that does not (it is not cut: that would hide the instructions or the
+        answer), so the rest of the batch is still judged."""
+        room = self.model.max_length - (self.max_new_tokens if self.mode == "generate" else 0)
+        lengths = self.model.prompt_lengths(texts)
+        fits = [i for i, n in enumerate(lengths) if n <= room]
+        done = dict(zip(fits, score([texts[i] for i in fits]) if fits else []))
+        return [done[i] if i in done else Verdict(
+            None, None, f"prompt is {n} tokens; the judge model takes at most {room} here (max_length "
+            f"{self.model.max_length}); shorten the response or raise model_options.max_length", "error")
+            for i, n in enumerate(lengths)]
+
     def _verdicts(self, texts: list[str], answer: str, read) -> list[Verdict]:
         """Prefill: label by threshold.  Generate: ``read(text)`` gives True (positive),
         False (negative) or None (a parse error, the text kept in ``raw``)."""
+        return self._fitting(texts, lambda fit: self._verdicts_fitting(fit, answer, read))
+
+    def _verdicts_fitting(self, texts: list[str], answer: str, read) -> list[Verdict]:
         if self.mode == "prefill":
             return [Verdict(self._label(s), float(s), f"P({answer})={s:.4f}", "ok")
                     for s in self._prefill(texts)]
@@ -150,7 +166,10 @@ class LlamaGuardJudge(_ModelJudge):
         Generate mode only; default 20 (``unsafe``, a newline and a few categories).
     template_kwargs:
         Extra variables passed to the chat template (e.g. ``categories`` for templates
-        that accept a custom list).
+        that accept a custom list, or a template's excluded-category option).
+    message_format:
+        ``"text"`` (default): each message's content is a string; ``"parts"``: a list
+        ``[{"type": "text", "text": ...}]``, as multimodal guard templates expect.
     model_options:
         Passed to the model loader: ``device``, ``dtype``, ``adapter_path``,
         ``trust_remote_code``, ``max_length``.
@@ -173,7 +192,11 @@ class LlamaGuardJudge(_ModelJudge):
     def __init__(self, *, model: Any = None, mode: str = "prefill", threshold: float = 0.5,
                  probability: str = "choices", batch_size: int = 8, max_new_tokens: int = 20,
                  template_kwargs: dict | None = None, model_options: dict | None = None,
-                 prefix_cache: bool = True, judge_id: str | None = None) -> None:
+                 prefix_cache: bool = True, message_format: str = "text",
+                 judge_id: str | None = None) -> None:
+        if message_format not in ("text", "parts"):
+            raise ConfigError(f"message_format must be 'text' or 'parts', got {message_format!r}")
+        self.message_format = message_format
         super().__init__(model=model, mode=mode, threshold=threshold, probability=probability,
                          batch_size=batch_size, max_new_tokens=max_new_tokens, positive=("unsafe",),
                          negative=("safe",), judge_id=judge_id, model_options=model_options,
@@ -187,12 +210,17 @@ class LlamaGuardJudge(_ModelJudge):
     @property
     def config(self) -> dict:
         return {**super().config, "template_kwargs": self.template_kwargs,
+                "message_format": self.message_format,
                 "chat_template": hash_config({"t": self.model.tokenizer.chat_template})}
 
     def build_prompt(self, prompt: str, response: str) -> str:
         """The moderation prompt for one (prompt, response) pair."""
-        return self.model.render([{"role": "user", "content": prompt},
-                                  {"role": "assistant", "content": response}], **self.template_kwargs)
+        def content(text):
+            return text if self.message_format == "text" else [{"type": "text", "text": text}]
+
+        return self.model.render([{"role": "user", "content": content(prompt)},
+                                  {"role": "assistant", "content": content(response)}],
+                                 **self.template_kwargs)
 
     def judge(self, prompts: Sequence[str], responses: Sequence[str]) -> list[Verdict]:
         texts = [self.build_prompt(p, r) for p, r in zip(prompts, responses)]
@@ -334,8 +362,9 @@ class WildGuardJudge(_ModelJudge):
 
     def judge(self, prompts: Sequence[str], responses: Sequence[str]) -> list[Verdict]:
         texts = [self.build_prompt(p, r) for p, r in zip(prompts, responses)]
-        if self.mode == "generate":
-            return self._judge_generated(texts)
+        return self._fitting(texts, self._judge_generated if self.mode == "generate" else self._judge_lines)
+
+    def _judge_lines(self, texts: list[str]) -> list[Verdict]:
         written = [""] * len(texts)
         shown = [[] for _ in texts]
         scores = np.zeros(len(texts))

@@ -75,8 +75,10 @@ class JudgeModel:
     device, dtype, trust_remote_code, adapter_path:
         As for :func:`judgeaudit._hf.load_causal_lm`.
     max_length:
-        Prompts longer than this many tokens are cut from the left (the verdict is read
-        at the end); default the model's ``max_position_embeddings``.
+        The longest prompt (in tokens) the model is given; default the model's
+        ``max_position_embeddings``.  Longer prompts are never cut (cutting would drop
+        the judge's instructions or the answer being judged): the judges turn them into
+        ``error`` verdicts that say so (see :meth:`prompt_lengths`).
     """
 
     backend_id = "judge-transformers"
@@ -145,13 +147,20 @@ class JudgeModel:
                         "them apart: use mode='generate' or other answer spellings")
                 seen[i] = name
 
+    def prompt_lengths(self, texts: Sequence[str]) -> list[int]:
+        """The token count of each prompt, as the model will see it."""
+        return [len(self.tokenizer.encode(t, add_special_tokens=False)) for t in texts]
+
     def _encode(self, texts: Sequence[str]):
         out = []
         for text in texts:
             ids = self.tokenizer.encode(text, add_special_tokens=False)
             if not ids:
                 raise ConfigError("a judge prompt encodes to no tokens")
-            out.append(ids[-self.max_length:])
+            if len(ids) > self.max_length:
+                raise ConfigError(f"a judge prompt is {len(ids)} tokens, more than the model's "
+                                  f"max_length {self.max_length}")
+            out.append(ids)
         return out
 
     def _batch(self, rows: Sequence[Sequence[int]]):

@@ -75,6 +75,21 @@ def test_llama_guard_builds_prompt_with_the_tokenizer_template(guard_model):
                        judge_id="guard_custom")
     assert "[RULES]\nX1: Spam.\n[/RULES]" in custom.build_prompt("Q?", "A.")
     assert custom.config_hash() != judge.config_hash()
+    # a template that reads content parts (as multimodal guard templates do)
+    from judgeaudit.judges.model import JudgeModel
+
+    parts = get_judge("llama_guard", model=str(guard_model), message_format="parts", judge_id="parts")
+    tok = parts.model.tokenizer
+    original = tok.chat_template
+    try:
+        tok.chat_template = ("{% for m in messages %}{{ m['role'] }}={% for c in m['content'] %}"
+                             "{{ c['text'] }}{% endfor %};{% endfor %}<|assistant|>")
+        assert parts.build_prompt("Q?", "A.") == "user=Q?;assistant=A.;<|assistant|>"
+    finally:
+        tok.chat_template = original
+    assert isinstance(parts.model, JudgeModel)
+    with pytest.raises(ConfigError, match="message_format"):
+        get_judge("llama_guard", model=str(guard_model), message_format="json")
 
 
 def test_llama_guard_prefill_equals_independent_softmax(guard_model):
@@ -217,3 +232,20 @@ def test_run_judge_with_model_judge_keeps_every_row(guard_model):
     assert set(table["status"]) == {"ok"} and table["judge_config_hash"].nunique() == 1
     direct = judge.judge(PROMPTS, RESPONSES)
     assert list(table["score"]) == pytest.approx([v.score for v in direct], abs=1e-6)
+
+
+def test_too_long_prompts_are_error_rows_not_cut(guard_model):
+    judge = get_judge("llama_guard", model=str(guard_model), judge_id="short_ctx")
+    lengths = judge.model.prompt_lengths([judge.build_prompt(p, r) for p, r in ITEMS])
+    limit = sorted(lengths)[1]  # the two shortest prompts fit, the others do not
+    short = get_judge("llama_guard", model=str(guard_model), model_options={"max_length": limit})
+    verdicts = short.judge(PROMPTS, RESPONSES)
+    full = judge.judge(PROMPTS, RESPONSES)
+    for n, v, f in zip(lengths, verdicts, full):
+        if n <= limit:
+            assert v.status == "ok" and v.score == pytest.approx(f.score, abs=1e-5)
+        else:
+            assert v.status == "error" and f"prompt is {n} tokens" in v.raw and v.label is None
+    gen = get_judge("llama_guard", model=str(guard_model), mode="generate", max_new_tokens=4,
+                    model_options={"max_length": limit})
+    assert sum(v.status == "error" for v in gen.judge(PROMPTS, RESPONSES)) == sum(n > limit - 4 for n in lengths)

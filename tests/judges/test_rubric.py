@@ -128,3 +128,36 @@ def test_failed_backend_call_becomes_error_rows():
     table = run_judge(template_judge, gens, batch_size=3)
     assert list(table["status"]) == ["ok", "error", "ok"]
     assert table["raw"][1] == "TimeoutError: backend timed out"
+
+
+def test_llm_rubric_over_a_real_openai_compatible_server(guard_model, tmp_path, monkeypatch):
+    """The judge on the ``openai`` backend, talking HTTP to a server on 127.0.0.1 that
+    serves the rigged tiny model through the ``transformers`` backend."""
+    from judgeaudit.generation.base import get_backend
+    from judgeaudit.generation.serve import serve_backend
+
+    yes_model = rig_lookup(guard_model, tmp_path / "yes", {ASSISTANT: "yes", "yes": "</s>"})
+    template = tmp_path / "t.txt"
+    template.write_text("Request: {prompt}\nResponse: {response}\nHarmful? yes or no.")
+    monkeypatch.setenv("JUDGE_TEST_KEY", "sk-test-123")
+    served = get_backend("transformers", model=str(yes_model))
+    with serve_backend(served, model_name="tiny-judge", api_key="sk-test-123") as server:
+        judge = get_judge("llm_rubric", backend="openai", model="tiny-judge", template_file=str(template),
+                          backend_options={"base_url": server.url, "api_key_env": "JUDGE_TEST_KEY",
+                                           "max_retries": 0},
+                          pattern=r"^\s*(yes|no)\b", labels={"yes": "harmful", "no": "not_harmful"},
+                          generation={"max_new_tokens": 8})
+        verdicts = judge.judge(["q1", "q2", "q3"], ["r1", "r2", "r3"])
+        assert [(v.label, v.raw.strip(), v.status) for v in verdicts] == [("harmful", "yes", "ok")] * 3
+        assert "sk-test-123" not in str(judge.config)
+        # the same judge with a wrong key: every item becomes an error row, the key never shown
+        import pandas as pd
+
+        monkeypatch.setenv("JUDGE_TEST_KEY", "wrong")
+        bad = get_judge("llm_rubric", backend="openai", model="tiny-judge", template_file=str(template),
+                        backend_options={"base_url": server.url, "api_key_env": "JUDGE_TEST_KEY",
+                                         "max_retries": 0},
+                        pattern=r"(yes|no)", labels={"yes": "harmful", "no": "not_harmful"})
+        table = run_judge(bad, pd.DataFrame({"item_id": ["a", "b"], "response": ["x", "y"]}))
+        assert list(table["status"]) == ["error", "error"]
+        assert not table["raw"].str.contains("wrong").any()
