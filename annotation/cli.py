@@ -219,7 +219,7 @@ def _fmt(v):
 def register(subparsers) -> None:
     """Add ``annotate`` and its subcommands to the ``judgeaudit`` parser."""
     ann = subparsers.add_parser("annotate", help="human labelling in Label Studio",
-                                description=__doc__.splitlines()[0])
+                                description="The human labelling loop on Label Studio.")
     sub = ann.add_subparsers(dest="annotate_command", required=True)
 
     s = sub.add_parser("server", help="run a local Label Studio (installed on first use)")

@@ -1,7 +1,7 @@
 """Push items to Label Studio as tasks: create or update the project, import in batches.
 
 Idempotent: every task carries its ``item_id`` in its data, and a push first reads which
-item ids the project already holds (one export request), so a rerun adds nothing twice.
+item ids the project already holds (the task list, in pages), so a rerun adds nothing twice.
 Each batch is one import request, which Label Studio stores in one transaction: if the
 server stops in the middle of a push, a batch is either in or out, and a rerun imports
 exactly the missing ones.
@@ -95,7 +95,8 @@ def ensure_project(client: LabelStudioClient, title: str, config_xml: str, *,
 
 def existing_item_ids(client: LabelStudioClient, project_id: int) -> list:
     """The ``item_id`` of every task in the project (tasks without one are left out)."""
-    return [t[ITEM_KEY] for t in client.task_data(project_id) if t.get(ITEM_KEY) is not None]
+    tasks = client.tasks(project_id, include=("id", "data"))
+    return [t["data"][ITEM_KEY] for t in tasks if (t.get("data") or {}).get(ITEM_KEY) is not None]
 
 
 def _prediction(verdict_label, score, judge_id: str, field: str) -> dict:
