@@ -453,7 +453,10 @@ def _locate(prefix: str, csv_rows: bool):
     """The 1-based data row (and CSV column) of the character after ``prefix``."""
     if not csv_rows:
         return prefix.count("\n") + 1, None  # line 1 is data row 1 in JSONL
-    records = list(csv.reader(io.StringIO(prefix)))
+    try:
+        records = list(csv.reader(io.StringIO(prefix)))
+    except csv.Error:  # e.g. a NUL before the bad byte: the row cannot be located
+        return None, None
     header = records[0] if records else []
     if not header:
         return (1 if records else None), None
@@ -490,8 +493,13 @@ def read_records(path, *, encoding=None) -> pd.DataFrame:
         raw = raw.removeprefix(b"\xef\xbb\xbf")
     text = _decode(raw, encoding, path, csv_rows=suffix == ".csv")
     if suffix == ".csv":
-        return (pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-                if text.strip() else pd.DataFrame())
+        if not text.strip():
+            return pd.DataFrame()
+        try:
+            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+        except (pd.errors.ParserError, csv.Error) as e:
+            raise ValidationError(f"not a readable CSV file ({e}); check quoting and the "
+                                  "delimiter (a comma is expected)", path=path) from None
     rows = []
     for n, line in enumerate(text.split("\n"), start=1):  # not splitlines: \x85 is text
         try:

@@ -401,3 +401,19 @@ def test_tables_from_files(tmp_path):
     assert set(bare.generations["item_id"]) == ids
     assert (bare.generations["response"] == "").all()
     assert (bare.generations["prompt_id"] == bare.generations["item_id"]).all()
+
+
+def test_a_nul_before_a_bad_byte_is_a_validation_error_not_a_csv_crash(tmp_path):
+    # The byte 0x80 cannot start a UTF-8 sequence; the NUL before it makes csv.reader
+    # itself fail while locating the row, which must not escape as csv.Error.
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"item_id,response\r\x00\x80\n")
+    with pytest.raises(ValidationError, match="not valid UTF-8"):
+        read_records(path)
+
+
+def test_unreadable_csv_structure_is_a_validation_error(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text('a,b\n1,2\n3,4,5,6\n', encoding="utf-8")
+    with pytest.raises(ValidationError, match="not a readable CSV"):
+        read_records(path)
