@@ -110,7 +110,7 @@ def test_pre_annotations_are_off_by_default_and_carry_the_judge(ls_client, proje
     push_items(ls_client, items, project=project_title, schema=SCHEMA, predictions=verdicts,
                judge_id="refusal_keyword")
     proj = ls_client.find_project(project_title)
-    snap = {t["data"]["item_id"]: t for t in ls_client.export_snapshot(proj["id"])}
+    snap = {t["data"]["item_id"]: t for t in ls_client.export_snapshot(proj["id"], predictions=True)}
     assert snap["pa00000"]["predictions"] == []  # pushed without pre-annotations
     pred = snap["pa00001"]["predictions"][0]
     assert pred["model_version"] == "refusal_keyword" and pred["score"] == pytest.approx(0.1)
