@@ -26,6 +26,8 @@ from judgeaudit.errors import ConfigError, ValidationError
 from .client import LabelStudioClient
 from .labelconfig import ITEM_KEY, PROMPT_KEY, RESPONSE_KEY, LabelSchema, label_config
 
+OVERLAP_KEY = "n_annotators"
+
 __all__ = ["PushResult", "items_from_tables", "push_items", "ensure_project", "existing_item_ids"]
 
 
@@ -40,13 +42,14 @@ class PushResult:
     duplicates_in_input: int
     batches: int
     project_created: bool
+    overlap_set: int = 0
 
 
 def items_from_tables(generations: pd.DataFrame, prompts: pd.DataFrame | None = None,
                       sample: pd.DataFrame | None = None) -> pd.DataFrame:
     """``item_id, prompt, response`` rows to label, from a generations table (its prompt
     text from ``prompts`` by ``prompt_id``, or a ``prompt`` column), restricted to the
-    ``item_id`` of ``sample`` when given (in the sample's order)."""
+    ``item_id`` of ``sample`` when given (in the sample's order, with its ``n_annotators``)."""
     gens = generations
     if "prompt" not in gens.columns:
         if prompts is None:
@@ -68,6 +71,8 @@ def items_from_tables(generations: pd.DataFrame, prompts: pd.DataFrame | None = 
             raise ValidationError(f"{len(unknown)} sampled item_id(s) are not in the generations, "
                                   f"e.g. {unknown[:3]}", column="item_id")
         items = by_id.loc[list(dict.fromkeys(sample["item_id"]))].reset_index()
+        if OVERLAP_KEY in sample.columns:
+            items[OVERLAP_KEY] = sample.drop_duplicates("item_id")[OVERLAP_KEY].to_numpy()
     return items.reset_index(drop=True)
 
 
@@ -139,6 +144,10 @@ def push_items(client: LabelStudioClient, items: pd.DataFrame, *, project: str,
     predictions, judge_id:
         Off by default.  A verdicts table and the judge whose labels become
         pre-annotations of ``prediction_field`` (anchoring: see the module docstring).
+    items[n_annotators]:
+        Optional: annotators wanted per item (the sample's overlap subset); set as each
+        task's ``overlap`` in Label Studio, so a task stays in the queue until that many
+        annotators have labelled it.
     extra_data:
         Further columns of ``items`` to put into each task's data (shown to annotators
         only if the labelling config refers to them).
@@ -175,10 +184,33 @@ def push_items(client: LabelStudioClient, items: pd.DataFrame, *, project: str,
         batches += 1
         if progress is not None:
             progress(min(start + batch_size, len(tasks)), len(tasks))
+    overlap_set = _set_overlap(client, proj["id"], items) if OVERLAP_KEY in items.columns else 0
     return PushResult(project_id=int(proj["id"]), project_title=project, created=len(tasks),
                       already_present=int((first & ids.isin(present)).sum()),
                       duplicates_in_input=int((~first).sum()), batches=batches,
-                      project_created=created)
+                      project_created=created, overlap_set=overlap_set)
+
+
+def _set_overlap(client: LabelStudioClient, project_id: int, items: pd.DataFrame) -> int:
+    """Give each task the number of annotators its item wants (``n_annotators``).
+
+    Label Studio only sets a project-wide overlap on import; a task's own ``overlap`` decides
+    when it counts as done and leaves the queue.  Tasks already right are left alone, so a
+    rerun (also after a stop between import and this step) patches only what is missing.
+    """
+    want = items.drop_duplicates(ITEM_KEY).set_index(ITEM_KEY)[OVERLAP_KEY]
+    bad = want[want.isna() | (pd.to_numeric(want, errors="coerce") < 1)]
+    if len(bad):
+        raise ValidationError(f"{OVERLAP_KEY} must be a whole number >= 1; item {bad.index[0]!r} has "
+                              f"{bad.iloc[0]!r}", column=OVERLAP_KEY)
+    want = want.astype(int)
+    changed = 0
+    for task in client.tasks(project_id, include=("id", "data", "overlap")):
+        item = (task.get("data") or {}).get(ITEM_KEY)
+        if item in want.index and task.get("overlap") != int(want[item]):
+            client.patch(f"/api/tasks/{task['id']}", {"overlap": int(want[item])})
+            changed += 1
+    return changed
 
 
 def stderr_progress(label: str):

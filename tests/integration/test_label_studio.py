@@ -117,3 +117,17 @@ def test_pre_annotations_are_off_by_default_and_carry_the_judge(ls_client, proje
     assert pred["result"][0]["value"]["choices"] == ["not_harmful"]
     # predictions are not labels
     assert labels_from_snapshot(list(snap.values()), SCHEMA).labels.empty
+
+
+def test_overlap_items_stay_in_the_queue_until_k_annotators_labelled(ls_client, project_title):
+    items = make_items(3, prefix="ov").assign(n_annotators=[2, 1, 3])
+    first = push_items(ls_client, items, project=project_title, schema=SCHEMA)
+    assert first.overlap_set == 2  # the project default is 1: only the k>1 tasks change
+    proj = ls_client.find_project(project_title)
+    tasks = {t["data"]["item_id"]: t for t in ls_client.tasks(proj["id"], include=("id", "data", "overlap"))}
+    assert {i: t["overlap"] for i, t in tasks.items()} == {"ov00000": 2, "ov00001": 1, "ov00002": 3}
+    assert push_items(ls_client, items, project=project_title, schema=SCHEMA).overlap_set == 0
+    for item in ("ov00000", "ov00001"):
+        ls_client.post(f"/api/tasks/{tasks[item]['id']}/annotations", {"result": [choice("refusal", "full")]})
+    labeled = {i: ls_client.get(f"/api/tasks/{t['id']}")["is_labeled"] for i, t in tasks.items()}
+    assert labeled == {"ov00000": False, "ov00001": True, "ov00002": False}
