@@ -48,8 +48,9 @@ class Outputs:
         ``(B, T-1)`` log-probability of each next token (zero where masked); absent for
         a cached reference.
     log_probs:
-        ``(B, T-1, V)`` log-softmax over the vocabulary at each position; only kept
-        when an objective sets ``keep_log_probs`` (KL-regularised SFT).
+        ``(N, V)`` log-softmax over the vocabulary at the ``N`` response positions of
+        the batch (row by row, in order); only kept when an objective sets
+        ``keep_log_probs`` (KL-regularised SFT).
     mask:
         ``(B, T-1)`` float mask of response-token positions (label positions).
     """
@@ -68,8 +69,11 @@ class Outputs:
     def rows(self, start: int, stop: int) -> Outputs:
         """The outputs of batch rows ``start..stop-1`` (chosen or rejected half)."""
         cut = lambda t: None if t is None else t[start:stop]  # noqa: E731
-        return Outputs(cut(self.seq_logps), cut(self.n_tokens), cut(self.token_logps),
-                       cut(self.log_probs), cut(self.mask))
+        log_probs = None
+        if self.log_probs is not None:
+            first, last = int(self.n_tokens[:start].sum()), int(self.n_tokens[:stop].sum())
+            log_probs = self.log_probs[first:last]
+        return Outputs(cut(self.seq_logps), cut(self.n_tokens), cut(self.token_logps), log_probs, cut(self.mask))
 
 
 @dataclass(frozen=True)
@@ -84,14 +88,17 @@ def outputs_from_logits(logits, batch: Mapping, *, keep_log_probs: bool = False)
     """Turn ``(B, T, V)`` logits into :class:`Outputs` for ``batch``.
 
     Position ``t`` of the logits predicts token ``t + 1``; the label mask is
-    ``loss_mask[:, 1:]``.  Log-softmax is taken in float32.
+    ``loss_mask[:, 1:]``.  The log-softmax is taken in float32 at the response
+    positions only (prompt positions never enter a loss).
     """
     import torch
 
-    log_probs = torch.log_softmax(logits[:, :-1].float(), dim=-1)
     labels = batch["input_ids"][:, 1:]
-    mask = batch["loss_mask"][:, 1:].to(log_probs.dtype)
-    token_logps = log_probs.gather(-1, labels.unsqueeze(-1)).squeeze(-1) * mask
+    sel = batch["loss_mask"][:, 1:].bool()
+    log_probs = torch.log_softmax(logits[:, :-1][sel].float(), dim=-1)  # (N, V)
+    picked = log_probs.gather(-1, labels[sel].unsqueeze(-1)).squeeze(-1)
+    token_logps = torch.zeros(sel.shape, dtype=picked.dtype, device=picked.device).masked_scatter(sel, picked)
+    mask = sel.to(picked.dtype)
     return Outputs(seq_logps=token_logps.sum(-1), n_tokens=mask.sum(-1), token_logps=token_logps,
                    log_probs=log_probs if keep_log_probs else None, mask=mask)
 

@@ -25,10 +25,10 @@ __all__ = ["KLSFT", "kl_sft_loss", "token_kl"]
 
 def token_kl(policy: Outputs, reference: Outputs):
     """Mean per-response-token ``KL(policy || reference)`` over the batch."""
-    p_log = policy.log_probs
+    p_log = policy.log_probs  # (N, V) at the response positions
     q_log = reference.log_probs.to(p_log)
-    kl = (p_log.exp() * (p_log - q_log)).sum(-1)  # (B, T-1)
-    return (kl * policy.mask).sum() / policy.mask.sum().clamp(min=1)
+    kl = (p_log.exp() * (p_log - q_log)).sum(-1)  # (N,)
+    return kl.sum() / max(kl.shape[0], 1)
 
 
 def kl_sft_loss(policy: Outputs, reference: Outputs, batch, *, beta: float) -> LossResult:

@@ -83,8 +83,8 @@ def test_log_odds_ratio_is_antisymmetric_and_signed(c, r):
 
 def test_kl_hand_value():
     # p = (1/2, 1/2), q = (1/4, 3/4): KL = 1/2 log 2 + 1/2 log(2/3) = 1/2 log(4/3) = 0.143841
-    p = torch.log(torch.tensor([[[0.5, 0.5]]], dtype=torch.float64))
-    q = torch.log(torch.tensor([[[0.25, 0.75]]], dtype=torch.float64))
+    p = torch.log(torch.tensor([[0.5, 0.5]], dtype=torch.float64))  # (N response positions, V)
+    q = torch.log(torch.tensor([[0.25, 0.75]], dtype=torch.float64))
     mask = torch.ones((1, 1), dtype=torch.float64)
     pol = Outputs(seq_logps=torch.tensor([-0.5]), n_tokens=torch.tensor([1.0]), log_probs=p, mask=mask)
     ref = Outputs(seq_logps=torch.tensor([-0.5]), n_tokens=torch.tensor([1.0]), log_probs=q, mask=mask)
@@ -130,6 +130,13 @@ def test_outputs_sum_exactly_the_response_tokens(tiny_lm):
                    if batch["loss_mask"][i, t])
         assert float(out.seq_logps[i]) == pytest.approx(want, abs=1e-5)
         assert int(out.n_tokens[i]) == int(batch["loss_mask"][i].sum())
+    # the kept vocabulary log-probs are those of the response positions, row by row
+    kept = outputs_from_logits(logits, batch, keep_log_probs=True)
+    positions = [(i, t - 1) for i in range(2) for t in range(1, batch["input_ids"].shape[1]) if batch["loss_mask"][i, t]]
+    assert kept.log_probs.shape == (len(positions), logits.shape[-1])
+    assert torch.allclose(kept.log_probs, torch.stack([lp[i, t] for i, t in positions]), atol=1e-6)
+    second = kept.rows(1, 2)
+    assert second.log_probs.shape[0] == int(second.n_tokens.sum())
 
 
 @pytest.mark.parametrize("name", ["sft", "dpo", "conditional", "inoculation", "orpo", "kl_sft"])
