@@ -136,3 +136,11 @@ def test_server_start_status_stop(label_studio, tmp_path, monkeypatch, capsys):
     assert "stopped" in capsys.readouterr().out
     assert main(["annotate", "server", "status", "--json"]) == 0
     assert _json(capsys)["running"] is False
+    # a credentials file that does not belong to the data folder is caught at start
+    creds["token"] = "0" * 40
+    (home / "credentials.json").write_text(json.dumps(creds))
+    assert main(["annotate", "server", "start", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert "belongs to another admin account" in err and "0" * 40 not in err
+    assert main(["annotate", "server", "status", "--json"]) == 0
+    assert _json(capsys)["running"] is False  # and the server was stopped again
