@@ -28,7 +28,7 @@ import pandas as pd
 
 from judgeaudit._weights import INCLUSION_COLUMN, SAMPLE_COLUMNS, validate_sample_table
 from judgeaudit.errors import ConfigError, ValidationError
-from judgeaudit.tables import FIELDS, Task, make_item_id, parse_label
+from judgeaudit.tables import FIELDS, Task, parse_label, validate
 
 __all__ = [
     "DISAGREEMENT_LEVELS", "DEFAULT_OVERSAMPLE", "ALLOCATIONS", "STRATA_PARTS", "SamplingConfig",
@@ -376,26 +376,20 @@ def read_gold(frame: pd.DataFrame, *, path=None) -> pd.DataFrame:
         raise ValidationError("the gold file has no answer column; add one of "
                               f"{', '.join(FIELDS)} (or gold_<field>) with the known labels", path=path)
     n = len(frame)
-    col = lambda name, default: (frame[name].astype(object).where(frame[name].notna(), default).astype(str)  # noqa: E731
-                                 if name in frame else pd.Series([default] * n, dtype=object))
-    out = pd.DataFrame({"prompt_id": col("prompt_id", "gold").to_numpy(),
-                        "checkpoint_id": col("checkpoint_id", "gold").to_numpy(),
-                        "sample_index": pd.to_numeric(frame.get("sample_index", pd.Series([0] * n)),
-                                                      errors="coerce").fillna(0).astype(int).to_numpy(),
-                        "response": frame["response"].fillna("").astype(str).to_numpy()})
-    given = frame["item_id"].astype(object).to_numpy() if "item_id" in frame else [None] * n
-    out.insert(0, "item_id", [i if isinstance(i, str) and i.strip() else
-                              make_item_id(p, c, s, r) for i, p, c, s, r in
-                              zip(given, out["prompt_id"], out["checkpoint_id"], out["sample_index"],
-                                  out["response"])])
+    base = {"prompt_id": ["gold"] * n, "checkpoint_id": ["gold"] * n}
+    for name in ("item_id", "prompt_id", "checkpoint_id", "sample_index", "response"):
+        if name in frame:
+            values = frame[name].astype(object).to_numpy()
+            keep = base.get(name)
+            empty = [v is None or v != v or (isinstance(v, str) and not v.strip()) for v in values]
+            base[name] = values if keep is None else [k if e else v for v, k, e in zip(values, keep, empty)]
+    # the generations schema computes missing item ids, reads sample_index, rejects repeats
+    out = validate(pd.DataFrame(base), "generations", path=path)[
+        ["item_id", "prompt_id", "checkpoint_id", "sample_index", "response"]]
     if "prompt" in frame:
         out["prompt"] = frame["prompt"].to_numpy(dtype=object)
     for k, v in answers.items():
         out[k] = pd.Series(v, dtype=object)
-    dup = out["item_id"].duplicated().to_numpy()
-    if dup.any():
-        raise ValidationError("gold items repeat (same item_id)", path=path,
-                              row=int(np.flatnonzero(dup)[0]) + 1, column="item_id")
     return out
 
 

@@ -264,7 +264,15 @@ def test_read_gold_errors():
     assert (info.value.row, info.value.column) == (2, "harmfulness")
     with pytest.raises(ValidationError, match="'response' column"):
         read_gold(pd.DataFrame({"harmfulness": ["harmful"]}))
-    with pytest.raises(ValidationError, match="gold items repeat"):
+    # CSV gives "" for empty cells: prompt_id and checkpoint_id default to "gold"
+    csv_like = read_gold(pd.DataFrame({"response": ["x"], "prompt_id": [""], "sample_index": [""],
+                                       "harmfulness": ["harmful"]}))
+    assert csv_like[["prompt_id", "checkpoint_id", "sample_index"]].iloc[0].tolist() == ["gold", "gold", 0]
+    with pytest.raises(ValidationError, match="expected an integer") as info:
+        read_gold(pd.DataFrame({"response": ["x"], "sample_index": ["first"], "harmfulness": ["harmful"]}),
+                  path="g.csv")
+    assert (info.value.row, info.value.column) == (1, "sample_index")
+    with pytest.raises(ValidationError, match="duplicate key"):
         read_gold(pd.DataFrame({"response": ["x", "x"], "harmfulness": ["harmful", "harmful"]}))
 
 
