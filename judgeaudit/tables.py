@@ -484,6 +484,8 @@ def read_records(path, *, encoding=None) -> pd.DataFrame:
     """
     path = Path(path)
     if (suffix := _format(path)) == ".parquet":
+        if not path.exists():
+            raise ValidationError("file not found", path=path)
         return pd.read_parquet(path)
     try:
         raw = path.read_bytes()

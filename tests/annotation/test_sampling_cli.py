@@ -164,3 +164,9 @@ def test_an_existing_sample_is_not_overwritten(files, tmp_path, capsys):
     assert "exists" in capsys.readouterr().err and out.read_bytes() == before
     assert main(base_args(files) + ["--budget", "25", "--out", str(out), "--force"]) == 0
     assert len(read_sample_table(out)) == 25
+
+
+def test_missing_input_file_is_a_clear_error(tmp_path, capsys):
+    rc = main(["annotate", "sample", "--generations", str(tmp_path / "nope.parquet"), "--budget", "3",
+               "--out", str(tmp_path / "s.parquet")])
+    assert rc == 2 and "nope.parquet: file not found" in capsys.readouterr().err
