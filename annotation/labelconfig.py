@@ -156,13 +156,19 @@ def load_schema(path) -> LabelSchema:
         if not isinstance(spec, dict) or "name" not in spec:
             raise ConfigError(f"{path}: fields[{i}] needs a 'name'")
         name = spec["name"]
+        if not isinstance(name, str):
+            raise ConfigError(f"{path}: fields[{i}].name must be text, got {name!r}")
         values = spec.get("values") or FIELDS.get(name)
         if values is None:
             raise ConfigError(f"{path}: field {name!r} is not built in, so it needs 'values'")
+        if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
+            raise ConfigError(f"{path}: field {name!r}: 'values' must be a list of texts, got {values!r}")
         fields.append(ChoiceField(name, tuple(values), spec.get("question", _QUESTIONS.get(name, name)),
                                   bool(spec.get("required", True))))
-    return LabelSchema(tuple(fields), notes=bool(data.get("notes", True)),
-                       instructions=str(data.get("instructions", "")))
+    notes, text = data.get("notes", True), data.get("instructions", "")
+    if not isinstance(notes, bool) or not isinstance(text, str):
+        raise ConfigError(f"{path}: 'notes' must be true or false and 'instructions' text")
+    return LabelSchema(tuple(fields), notes=notes, instructions=text)
 
 
 def label_config(schema: LabelSchema, *, review: bool = False) -> str:

@@ -51,7 +51,7 @@ def labels_from_snapshot(snapshot: list, schema: LabelSchema, *, project_id=None
                          skip_unknown: bool = False, annotator_alias=None) -> PullResult:
     """The labels table from an export snapshot (a list of task dicts, Label Studio's JSON).
 
-    ``names`` maps user ids to annotator ids (default ``"user-<id>"``... the id as text);
+    ``names`` maps user ids to annotator ids (default: the user id as text);
     ``annotator_alias`` gives every label that annotator id instead (e.g. ``adjudicated``
     for a review project).
     """
@@ -59,6 +59,7 @@ def labels_from_snapshot(snapshot: list, schema: LabelSchema, *, project_id=None
     counts = {"tasks": 0, "annotations": 0, "skipped": 0, "drafts_ignored": 0, "superseded": 0,
               "tasks_without_item_id": 0, "empty_annotations": 0}
     rows, notes, tasks = [], [], []
+    _check_shape(snapshot)
     for task in snapshot:
         counts["tasks"] += 1
         item = (task.get("data") or {}).get(ITEM_KEY)
@@ -104,6 +105,31 @@ def labels_from_snapshot(snapshot: list, schema: LabelSchema, *, project_id=None
     return PullResult(labels=labels, notes=notes_df.reset_index(drop=True),
                       tasks=pd.DataFrame(tasks, columns=["item_id", "task_id", "prompt", "response"]),
                       counts=counts)
+
+
+def _check_shape(snapshot) -> None:
+    """A snapshot is a list of task objects whose ``data`` is an object and whose
+    ``annotations`` / ``drafts`` are lists (of objects); anything else is not Label Studio's
+    JSON export and gets a :class:`ValidationError` naming the task."""
+    if not isinstance(snapshot, list):
+        raise ValidationError(f"an export snapshot is a JSON list of tasks, got {type(snapshot).__name__}")
+    for n, task in enumerate(snapshot):
+        where = f"snapshot task #{n + 1}"
+        if not isinstance(task, dict):
+            raise ValidationError(f"{where} is not an object: {str(task)[:60]!r}")
+        if not isinstance(task.get("data") or {}, dict):
+            raise ValidationError(f"{where}: 'data' is not an object")
+        for key in ("annotations", "drafts"):
+            value = task.get(key) or []
+            if not isinstance(value, list) or (key == "annotations" and
+                                               not all(isinstance(a, dict) for a in value)):
+                raise ValidationError(f"{where}: {key!r} is not a list of objects")
+        for ann in task.get("annotations") or ():
+            if not isinstance(ann.get("id") or 0, int) or isinstance(ann.get("id"), bool):
+                raise ValidationError(f"{where}: annotation id {ann.get('id')!r} is not an integer")
+            for key in ("updated_at", "created_at"):
+                if ann.get(key) is not None and not isinstance(ann[key], str):
+                    raise ValidationError(f"{where}: annotation {key} {ann[key]!r} is not a timestamp text")
 
 
 def _latest(df: pd.DataFrame, key: list) -> pd.DataFrame:

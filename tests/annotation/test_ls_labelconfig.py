@@ -94,6 +94,12 @@ def test_load_schema(tmp_path):
     path.write_text(json.dumps({"fields": [{"name": "tox"}]}))
     with pytest.raises(ConfigError, match="needs 'values'"):
         load_schema(path)
+    for bad, match in (({"fields": [{"name": 1, "values": ["a", "b"]}]}, "name must be text"),
+                       ({"fields": [{"name": "x", "values": "ab"}]}, "list of texts"),
+                       ({"fields": ["refusal"], "notes": "no"}, "'notes' must be true or false")):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(ConfigError, match=match):
+            load_schema(path)
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="cannot read label schema"):
         load_schema(path)
@@ -131,3 +137,23 @@ def test_parse_result_fuzz_only_raises_validation_errors(result):
         default_schema().parse_result(result)
     except ValidationError:
         pass
+
+
+_schema_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 3) | st.sampled_from(["", "refusal", "tox", "a", "b"])
+    | st.lists(st.sampled_from(["a", "b", "a_b", "a b"]), max_size=3),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(
+        st.sampled_from(["fields", "name", "values", "question", "required", "notes", "instructions"]), c,
+        max_size=4), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=_schema_json | st.text(max_size=30).map(lambda t: ("raw", t)))
+def test_fuzzed_schema_files_load_or_raise_config_error(doc, tmp_path_factory):
+    path = tmp_path_factory.mktemp("schema") / "s.json"
+    path.write_text(doc[1] if isinstance(doc, tuple) else json.dumps(doc))
+    try:
+        schema = load_schema(path)
+    except ConfigError:
+        return
+    ET.fromstring(label_config(schema))  # whatever loads makes a well-formed config

@@ -98,3 +98,21 @@ def test_round_trip_is_exact_with_edits_and_skips(keys, data):
     assert res.counts["drafts_ignored"] == len(snap)
     assert isinstance(res.labels, pd.DataFrame) and list(res.labels.columns)[:4] == \
         ["item_id", "annotator_id", "field", "value"]
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", "x", "harmful"]),
+                     lambda c: st.lists(c, max_size=3) | st.dictionaries(
+                         st.sampled_from(["id", "data", "item_id", "annotations", "drafts", "result",
+                                          "completed_by", "was_cancelled", "updated_at", "from_name",
+                                          "value", "choices"]), c, max_size=4),
+                     max_leaves=14)
+
+
+@settings(max_examples=300, deadline=None)
+@given(snapshot=_json)
+def test_fuzzed_snapshots_give_a_table_or_a_validation_error(snapshot):
+    try:
+        res = labels_from_snapshot(snapshot, SCHEMA, skip_unknown=True)
+    except ValidationError:
+        return
+    assert set(res.labels["field"]) <= set(FIELDS)
