@@ -116,6 +116,18 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def _is_label_studio(pid: int) -> bool:
+    """Whether ``pid`` runs Label Studio (a stale pid file may name a reused pid: never
+    signal someone else's process).  Without /proc (not Linux) the check is skipped."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not Path("/proc/self/cmdline").exists():
+        return True
+    try:
+        return b"label-studio" in cmdline.read_bytes()
+    except OSError:
+        return False
+
+
 def _healthy(url: str, timeout=2.0) -> bool:
     try:
         with urllib.request.urlopen(url + "/health", timeout=timeout) as resp:
@@ -180,7 +192,7 @@ class LocalServer:
             pid = int(self.pid_path.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if _alive(pid) and _is_label_studio(pid) else None
 
     def status(self) -> ServerState:
         pid = self.pid()

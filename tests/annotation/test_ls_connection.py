@@ -73,6 +73,8 @@ def test_local_server_state_without_a_process(tmp_path):
     server.pid_path.parent.mkdir(parents=True, exist_ok=True)
     server.pid_path.write_text("999999999")  # a stale pid file
     assert server.pid() is None and server.stop() is False and not server.pid_path.exists()
+    server.pid_path.write_text(str(os.getpid()))  # a live pid that is not Label Studio
+    assert server.pid() is None and server.stop() is False
     env = server.environment(server.credentials())
     assert env["LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN"] == "true" and env["COLLECT_ANALYTICS"] == "false"
     assert env["LATEST_VERSION_CHECK"] == "false" and env["SENTRY_DSN"] == "" and env["FRONTEND_SENTRY_DSN"] == ""
