@@ -309,12 +309,12 @@ class JudgeModel:
                 out = self.model.generate(
                     input_ids=input_ids, attention_mask=mask, max_new_tokens=max_new_tokens,
                     do_sample=False, pad_token_id=self.tokenizer.pad_token_id,
-                    return_dict_in_generate=True, output_scores=bool(choices))
+                    return_dict_in_generate=True, output_logits=bool(choices))
             new = out.sequences[:, input_ids.shape[1]:]
             for j, i in enumerate(idx):
                 completions[i] = self.tokenizer.decode(new[j], skip_special_tokens=True)
             if choices:
-                first[idx] = self._probs(out.scores[0], choices)
+                first[idx] = self._probs(out.logits[0], choices)  # raw, before any logits processor
         return completions, (first if choices else None)
 
     # ------------------------------------------------------------------ Backend protocol
@@ -324,8 +324,11 @@ class JudgeModel:
         must be 0: a judge decodes greedily)."""
         if config.temperature != 0:
             raise ConfigError("a local judge model decodes greedily; set temperature=0")
+        from judgeaudit.generation.base import truncate_at_stop
+
         texts = [self.render(c) for c in conversations]
-        return self.generate_texts(texts, max_new_tokens=config.max_new_tokens)[0]
+        return [truncate_at_stop(t, config.stop)
+                for t in self.generate_texts(texts, max_new_tokens=config.max_new_tokens)[0]]
 
     def config(self) -> dict:
         return {"backend": self.backend_id, "model": self.path, "dtype": self.dtype,
