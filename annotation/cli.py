@@ -95,6 +95,16 @@ def _server(args) -> int:
     return 0
 
 
+def _read_sample(path):
+    """A sample or strata table; one written by ``annotate sample`` (it has
+    ``inclusion_probability``) is normalised, so CSV cells become booleans and numbers."""
+    from judgeaudit._weights import INCLUSION_COLUMN, validate_sample_table
+    from judgeaudit.tables import read_records
+
+    records = read_records(path)
+    return validate_sample_table(records, path=path) if INCLUSION_COLUMN in records.columns else records
+
+
 # ------------------------------------------------------------------ push
 def _push(args) -> int:
     from judgeaudit.tables import read_records, read_table
@@ -102,16 +112,19 @@ def _push(args) -> int:
     from .push import items_from_tables, push_items, stderr_progress
 
     schema = _schema(args)
+    sample = _read_sample(args.sample) if args.sample else None
     if args.items:
         items = read_records(args.items)
-    else:
-        if not args.generations:
-            raise ConfigError("give --items FILE (item_id, prompt, response) or --generations FILE "
-                              "[--prompts FILE] [--sample FILE]")
+    elif args.generations:
         gens = read_table(args.generations, "generations")
         prompts = read_table(args.prompts, "prompts") if args.prompts else None
-        sample = read_records(args.sample) if args.sample else None
         items = items_from_tables(gens, prompts, sample)
+    elif sample is not None and {"prompt", "response"} <= set(sample.columns) \
+            and sample[["prompt", "response"]].notna().all().all():
+        items = sample  # `annotate sample` copies prompt and response into the sample
+    else:
+        raise ConfigError("give --items FILE (item_id, prompt, response), --generations FILE "
+                          "[--prompts FILE] [--sample FILE], or a --sample with prompt and response")
     predictions = read_table(args.pre_annotate_verdicts, "verdicts") if args.pre_annotate_verdicts else None
     if predictions is not None and not args.pre_annotate_judge:
         raise ConfigError("--pre-annotate-verdicts needs --pre-annotate-judge JUDGE_ID")
@@ -158,8 +171,6 @@ def _pull(args) -> int:
 
 # ------------------------------------------------------------------ status / review
 def _status(args) -> int:
-    from judgeaudit.tables import read_records
-
     from .pull import pull_labels
     from .status import campaign_status, review_items, review_title
 
@@ -167,13 +178,20 @@ def _status(args) -> int:
     client = _client(args)
     res = pull_labels(client, project=args.project, schema=schema, annotator_key=args.annotator_ids,
                       skip_unknown=True)
-    strata = read_records(args.strata) if args.strata else None
+    strata = _read_sample(args.strata) if args.strata else None
     target = args.annotators_per_item
     if strata is not None and "n_annotators" in strata.columns and target is None:
         target = strata
     st = campaign_status(res.labels, items=res.tasks["item_id"], strata=strata,
                          target_annotators=target, n_boot=args.n_boot)
     out = st.to_dict()
+    if strata is not None and "is_gold" in strata.columns:
+        try:
+            from .sampling import gold_report
+        except ImportError:  # the sampling module is optional here
+            gold_report = None
+        if gold_report is not None:
+            out["gold"] = gold_report(res.labels, strata).to_dict(orient="records")
     if args.push_review or args.command_name == "review":
         from .push import push_items
 
@@ -201,6 +219,8 @@ def _status_text(out: dict) -> str:
         val = "undefined (" + al["undefined"] + ")" if al["value"] is None else \
             f"{al['value']:.3f} [{_fmt(al['ci_low'])}, {_fmt(al['ci_high'])}]"
         lines.append(f"  {a['field']}: Krippendorff alpha {val} on {a['items_with_2plus']} item(s) with 2+ labels")
+    for g in out.get("gold", []):
+        lines.append(f"  gold items, {g['annotator_id']} on {g['field']}: {g['correct']}/{g['n']} correct")
     lines.append(f"disagreements: {len(out['disagreements'])} (item, field) pair(s)")
     for d in out["disagreements"][:20]:
         lines.append(f"  {d['item_id']} {d['field']}: {d['values']}")

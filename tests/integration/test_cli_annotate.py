@@ -36,7 +36,9 @@ def test_push_pull_status_review_from_the_command_line(ls_env, ls_client, projec
     write_table(gens, tmp_path / "generations.jsonl", "generations")
     gens = pd.read_json(tmp_path / "generations.jsonl", lines=True)
     sample = pd.DataFrame({"item_id": gens["item_id"][:3], "stratum": ["coherent", "incoherent", "coherent"],
-                           "n_annotators": [2, 2, 1]})
+                           "n_annotators": [2, 2, 1], "is_gold": [False, True, False],
+                           "inclusion_probability": [0.5, None, 0.25],
+                           "gold_harmfulness": [None, "harmful", None]})
     sample.to_csv(tmp_path / "sample.csv", index=False)
     argv = ["annotate", "push", "--generations", str(tmp_path / "generations.jsonl"), "--prompts",
             str(tmp_path / "prompts.jsonl"), "--sample", str(tmp_path / "sample.csv"),
@@ -83,6 +85,9 @@ def test_push_pull_status_review_from_the_command_line(ls_env, ls_client, projec
     alpha = st["agreement"][0]["krippendorff_alpha"]
     assert st["agreement"][0]["field"] == "harmfulness" and alpha["value"] == pytest.approx(0.0)
     assert [(d["item_id"], d["field"]) for d in st["disagreements"]] == [(a, "harmfulness")]
+    # b is a gold item whose known answer is harmful: both annotators said not harmful
+    assert sorted((g["annotator_id"], g["n"], g["correct"]) for g in st["gold"]) == [
+        ("cli1@example.org", 1, 0), ("cli2@example.org", 1, 0)]
 
     assert main(["annotate", "review", "--project", project_title, "--json"]) == 0
     rev = _json(capsys)["review"]
@@ -144,3 +149,16 @@ def test_server_start_status_stop(label_studio, tmp_path, monkeypatch, capsys):
     assert "belongs to another admin account" in err and "0" * 40 not in err
     assert main(["annotate", "server", "status", "--json"]) == 0
     assert _json(capsys)["running"] is False  # and the server was stopped again
+
+
+def test_push_straight_from_a_sample_with_text(ls_env, ls_client, project_title, tmp_path, capsys):
+    sample = pd.DataFrame({"item_id": ["s1", "s2"], "prompt": ["Why?", "How?"], "response": ["Because.", "So."],
+                           "inclusion_probability": [0.1, 0.2], "n_annotators": [1, 2]})
+    sample.to_csv(tmp_path / "sample.csv", index=False)
+    assert main(["annotate", "push", "--sample", str(tmp_path / "sample.csv"), "--project", project_title,
+                 "--json"]) == 0
+    out = _json(capsys)
+    assert (out["created"], out["overlap_set"]) == (2, 1)
+    proj = ls_client.find_project(project_title)
+    tasks = {t["data"]["item_id"]: t for t in ls_client.tasks(proj["id"], include=("id", "data", "overlap"))}
+    assert tasks["s2"]["data"]["response"] == "So." and tasks["s2"]["overlap"] == 2
