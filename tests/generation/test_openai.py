@@ -86,7 +86,7 @@ class _Faulty:
 
     def __init__(self, upstream, mode, n_faults, stall=1.0):
         self.upstream, self.mode, self.n_faults, self.stall = upstream, mode, n_faults, stall
-        self.requests = 0
+        self.requests = self.inflight = self.max_inflight = 0
         self.lock = threading.Lock()
         outer = self
 
@@ -101,6 +101,15 @@ class _Faulty:
                 with outer.lock:
                     outer.requests += 1
                     fault = outer.requests <= outer.n_faults
+                    outer.inflight += 1
+                    outer.max_inflight = max(outer.max_inflight, outer.inflight)
+                try:
+                    self._answer(body, fault)
+                finally:
+                    with outer.lock:
+                        outer.inflight -= 1
+
+            def _answer(self, body, fault):
                 if fault and outer.mode == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -156,6 +165,13 @@ def test_per_request_timeout_is_retried(served, varied_backend, monkeypatch):
         client = _client(faulty.url, monkeypatch, concurrency=1, max_retries=2, timeout=0.5)
         assert client.generate(CONVS[:1], GREEDY) == varied_backend.generate(CONVS[:1], GREEDY)
         assert client.attempts == 2 and faulty.requests == 2  # the stalled attempt timed out
+
+
+def test_requests_run_concurrently(served, varied_backend, monkeypatch):
+    with _Faulty(served.url, "stall", n_faults=4, stall=0.5) as faulty:
+        client = _client(faulty.url, monkeypatch, concurrency=4, timeout=30)
+        assert client.generate(CONVS, GREEDY) == varied_backend.generate(CONVS, GREEDY)
+        assert faulty.max_inflight >= 2  # several requests were in flight at once
 
 
 def test_backoff_grows_exponentially(monkeypatch):
