@@ -25,14 +25,15 @@ def register(subparsers) -> None:
                     "A judge is NAME[:opt=val,...] (values read as JSON when they parse, e.g. "
                     "threshold=0.3, mode=generate, labels={\"yes\":\"harmful\"}), or a TOML file "
                     "(--judge-config) with name = ... and options, or [[judge]] tables.")
-    p.add_argument("--generations", required=True, type=Path, help="generations table (parquet, jsonl, csv)")
+    p.add_argument("--list", action="store_true", help="list the judges and built-in templates, then exit")
+    p.add_argument("--generations", type=Path, help="generations table (parquet, jsonl, csv)")
     p.add_argument("--prompts", type=Path, help="prompts table; without it judges see an empty request")
     p.add_argument("--judge", action="append", default=[], metavar="NAME[:opt=val,...]",
                    help="a judge to run (repeatable)")
     p.add_argument("--judge-config", type=Path, metavar="FILE.toml",
                    help="judge options from TOML; with one --judge NAME, its options are merged "
                         "(command-line options win)")
-    p.add_argument("--out", required=True, type=Path, help="verdicts table to write or resume")
+    p.add_argument("--out", type=Path, help="verdicts table to write or resume")
     p.add_argument("--batch-size", type=int, default=16, help="items per judge call (default 16)")
     p.add_argument("--chunk-size", type=int, default=256, help="items between two writes of --out (default 256)")
     p.add_argument("--retry-errors", action="store_true", help="judge again rows whose status is error")
@@ -68,9 +69,28 @@ def build_judges(specs: list[str], config_file: Path | None = None) -> list:
     return judges
 
 
+def _list(as_json: bool) -> int:
+    from judgeaudit.judges import available_judges, builtin_templates
+
+    listing = {"judges": available_judges(), "templates": [f"builtin:{t}" for t in builtin_templates()]}
+    if as_json:
+        print(json.dumps(listing, indent=2))
+    else:
+        print("judges: " + ", ".join(listing["judges"]))
+        print("built-in templates: " + ", ".join(listing["templates"]))
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
+    from judgeaudit.errors import ConfigError
     from judgeaudit.judges.resume import judge_to_file
     from judgeaudit.tables import read_table
+
+    if args.list:
+        return _list(args.json)
+    missing = [name for name, value in (("--generations", args.generations), ("--out", args.out)) if value is None]
+    if missing:
+        raise ConfigError(f"judgeaudit judge needs {' and '.join(missing)} (or --list)")
 
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     generations = read_table(args.generations, "generations", encoding=args.encoding)

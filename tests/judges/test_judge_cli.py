@@ -160,3 +160,13 @@ def test_duplicate_judge_ids_refused(tmp_path):
     gens, prompts = _tables(tmp_path)
     with pytest.raises(ConfigError, match="distinct judge_ids"):
         judge_to_file([_Flaky(), _Flaky()], gens, tmp_path / "v.parquet", prompts)
+
+
+def test_cli_list_and_missing_arguments(capsys):
+    assert main(["judge", "--list", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert {"llama_guard", "harmbench_classifier", "wildguard", "strongreject_rubric", "llm_rubric",
+            "ensemble", "refusal_keyword"} <= set(listing["judges"])
+    assert "builtin:strongreject_rubric" in listing["templates"]
+    assert main(["judge", "--judge", "refusal_keyword"]) == 2
+    assert "needs --generations and --out" in capsys.readouterr().err
