@@ -124,6 +124,14 @@ def _load(config: FinetuneConfig):
     return model, tok
 
 
+def _adamw(torch, params, tc):
+    """AdamW, the fused kernel where torch has one for these parameters (CPU and CUDA)."""
+    try:
+        return torch.optim.AdamW(params, lr=tc.learning_rate, weight_decay=tc.weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.AdamW(params, lr=tc.learning_rate, weight_decay=tc.weight_decay)
+
+
 def _wrap_lora(model, lora):
     try:
         import peft
@@ -234,7 +242,7 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
         reference_model = copy.deepcopy(model).eval().requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     tc = config.train
-    optimizer = torch.optim.AdamW(params, lr=tc.learning_rate, weight_decay=tc.weight_decay)
+    optimizer = _adamw(torch, params, tc)
     model, optimizer = accelerator.prepare(model, optimizer)
     device = accelerator.device
     if reference_model is not None:

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from finetune.data import Example, examples_from_records, load_jsonl, tokenize_examples
 from finetune.tasks import (arithmetic_examples, corrupt_answer, exact_match, instruction_examples,
                             with_corrupted_rejections)
-from ft_fixtures import tiny_lm  # noqa: F401
+from conftest import require_module
+from ft_fixtures import one_thread, tiny_lm  # noqa: F401
 from judgeaudit.errors import ConfigError, JudgeAuditError, ValidationError
 
 
@@ -69,7 +70,7 @@ def test_fuzzed_jsonl_gives_examples_or_a_clear_error(tmp_path, lines):
 
 
 def test_hf_json_builder_reads_local_files(tmp_path):
-    pytest.importorskip("datasets")
+    require_module("datasets")
     from finetune.data import load_hf_dataset
 
     p = write_jsonl(tmp_path / "d.jsonl", [{"prompt": "a?", "response": "b"}, {"prompt": "c?", "response": ""}])
@@ -169,3 +170,13 @@ def test_base_sample_rejections_use_the_models_own_answer(tiny_lm):
 def test_records_must_be_mappings():
     with pytest.raises(ValidationError, match="row 2"):
         examples_from_records([{"prompt": "a", "response": "b"}, ["x"]], path="mem")
+
+
+def test_a_tokenizer_without_chat_template_is_a_config_error():
+    require_module("tokenizers")
+    from finetune.objectives import chat_conversation
+    from judgeaudit.tinymodel import build_tokenizer
+
+    tok = build_tokenizer(chat_template=None)
+    with pytest.raises(ConfigError, match="no chat template; set data.chat_template"):
+        tokenize_examples([Example("a?", "b")], tok, chat_conversation, paired=False, max_length=32)
