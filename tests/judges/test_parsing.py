@@ -252,3 +252,17 @@ def test_template_fill_fuzz(text, prompt, response):
     out = t.fill(prompt=prompt, response=response)
     if "{prompt}" not in text and "{response}" not in text:
         assert out == text
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(TEXT, st.lists(st.sampled_from(["[[judge]]", "[judge]", "name", " = ", '"x"', "\n", "1",
+                                                 "[", "]", "{", "}", "members", "threshold"]),
+                                max_size=20).map("".join)))
+def test_judge_config_fuzz(tmp_path_factory, text):
+    f = tmp_path_factory.mktemp("cfg") / "j.toml"
+    f.write_text(text, encoding="utf-8")
+    try:
+        entries = load_judge_config(f)
+    except ConfigError:
+        return
+    assert isinstance(entries, list) and all(isinstance(e, dict) for e in entries)

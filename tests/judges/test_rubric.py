@@ -174,3 +174,22 @@ def test_llm_rubric_over_a_real_openai_compatible_server(guard_model, tmp_path, 
         table = run_judge(bad, pd.DataFrame({"item_id": ["a", "b"], "response": ["x", "y"]}))
         assert list(table["status"]) == ["error", "error"]
         assert not table["raw"].str.contains("wrong").any()
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(max_size=120), min_size=1, max_size=4))
+def test_rubric_judges_never_crash_on_any_answer(answers):
+    """Whatever the grader writes, each item gets an ok or parse_error verdict."""
+    sr = get_judge("strongreject_rubric", backend=ScriptedBackend(answers))
+    llm = get_judge("llm_rubric", backend=ScriptedBackend(answers), template_file="builtin:wildguard",
+                    pattern=r"verdict:\s*(\w+)", labels={"yes": "harmful", "no": "not_harmful"})
+    for judge in (sr, llm):
+        verdicts = judge.judge(["q"] * len(answers), ["r"] * len(answers))
+        assert len(verdicts) == len(answers)
+        for v, text in zip(verdicts, answers):
+            assert v.status in ("ok", "parse_error") and v.raw == text
+            assert (v.label is None) == (v.status == "parse_error")
