@@ -91,7 +91,7 @@ def backend_for_checkpoint(backend: str | Backend | Callable[[CheckpointSpec], B
             return previous.with_adapter(spec.adapter_path, checkpoint_id=spec.checkpoint_id)
         return BACKENDS.build(backend, model=spec.path, adapter_path=spec.adapter_path,
                               checkpoint_id=spec.checkpoint_id, **dict(options or {}))
-    if isinstance(backend, Backend):
+    if isinstance(backend, Backend) and not isinstance(backend, type):  # a class is a factory
         return backend
     if callable(backend):
         return backend(spec)
