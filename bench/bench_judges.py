@@ -177,7 +177,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--rules", default="short,long", help="rule lists to run: short, long or both (default)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: steadier on a shared CPU)")
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs per mode (best is reported)")
+    ap.add_argument("--repeats", type=int, default=2, help="timed runs per mode (best is reported)")
     args = ap.parse_args(argv)
 
     import torch
