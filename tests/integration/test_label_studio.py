@@ -131,3 +131,30 @@ def test_overlap_items_stay_in_the_queue_until_k_annotators_labelled(ls_client, 
         ls_client.post(f"/api/tasks/{tasks[item]['id']}/annotations", {"result": [choice("refusal", "full")]})
     labeled = {i: ls_client.get(f"/api/tasks/{t['id']}")["is_labeled"] for i, t in tasks.items()}
     assert labeled == {"ov00000": False, "ov00001": True, "ov00002": False}
+
+
+def test_any_sequence_of_pushes_leaves_each_item_exactly_once(ls_client):
+    """Property (hypothesis, a few examples on the real server): pushing overlapping,
+    duplicated subsets in any order and batch size gives the union, each item once."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    universe = make_items(12, prefix="hp")
+    runs = iter(range(1000))
+
+    @settings(max_examples=6, deadline=None, derandomize=True)
+    @given(pushes=st.lists(st.tuples(st.lists(st.integers(0, 11), max_size=12), st.integers(1, 5)),
+                           min_size=1, max_size=3))
+    def check(pushes):
+        title = f"prop push {next(runs)}"
+        seen = set()
+        for rows, batch in pushes:
+            res = push_items(ls_client, universe.iloc[rows], project=title, schema=SCHEMA, batch_size=batch)
+            fresh = set(universe["item_id"].iloc[rows]) - seen
+            assert res.created == len(fresh)
+            seen |= fresh
+        proj = ls_client.find_project(title)
+        got = [t["data"]["item_id"] for t in ls_client.tasks(proj["id"])] if proj else []
+        assert sorted(got) == sorted(seen)
+
+    check()
