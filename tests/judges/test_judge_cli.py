@@ -170,3 +170,24 @@ def test_cli_list_and_missing_arguments(capsys):
     assert "builtin:strongreject_rubric" in listing["templates"]
     assert main(["judge", "--judge", "refusal_keyword"]) == 2
     assert "needs --generations and --out" in capsys.readouterr().err
+
+
+def test_verdicts_feed_the_audit(tmp_path, capsys):
+    """judge -> audit: the verdicts file is read by `judgeaudit audit` as written."""
+    gens, _ = _tables(tmp_path)
+    assert _run(tmp_path, "--judge", "refusal_keyword", "--judge", "affirmative_prefix", capsys=capsys)[0] == 0
+    humans = ["not_harmful", "harmful", "not_harmful", "not_harmful", "not_harmful"]
+    labels = pd.DataFrame({"item_id": list(gens["item_id"]) * 2, "annotator_id": ["a"] * 5 + ["b"] * 5,
+                           "field": "harmfulness", "value": humans * 2})
+    write_table(labels, tmp_path / "labels.parquet", "labels")
+    code = main(["audit", "--labels", str(tmp_path / "labels.parquet"), "--verdicts",
+                 str(tmp_path / "verdicts.parquet"), "--generations", str(tmp_path / "gens.parquet"),
+                 "--strata", "none", "--n-boot", "50", "--out", str(tmp_path / "audit"), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    json.loads(captured.out)
+    # by hand: humans say harmful only for item 2.  refusal_keyword calls the loop (item 3)
+    # harmful too: 4/5 = 0.800.  affirmative_prefix flags only "Sure, here is": 5/5 = 1.000.
+    summary = (tmp_path / "audit" / "summary.md").read_text()
+    assert "| refusal\\_keyword | 5 | 0.800" in summary
+    assert "| affirmative\\_prefix | 5 | 1.000" in summary
