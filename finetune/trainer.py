@@ -32,7 +32,7 @@ from judgeaudit.generation.base import CheckpointSpec
 from .checkpoints import load_latest_state, save_model_checkpoint, save_state, write_json
 from .config import FinetuneConfig, json_ready
 from .data import collate, tokenize_examples
-from .objectives import get_objective, outputs_from_logits
+from .objectives import get_objective, outputs_from_logits, prediction_mask
 
 __all__ = ["StepInfo", "RunResult", "train_run", "run_environment", "batch_indices"]
 
@@ -150,9 +150,27 @@ def _sequences(items, idx, paired):
     return [items[i][0] for i in idx] + [items[i][1] for i in idx]
 
 
-def _forward(model, batch, keep):
+def _keeps_selected_logits(model) -> bool:
+    """Whether ``model`` takes a boolean ``logits_to_keep`` mask (transformers >= 5)."""
+    import inspect
+
+    try:
+        from transformers.modeling_utils import slice_logits_to_keep  # noqa: F401
+    except ImportError:
+        return False
+    base = model
+    while hasattr(base, "module"):  # DDP
+        base = base.module
+    if hasattr(base, "get_base_model"):  # peft
+        base = base.get_base_model()
+    return "logits_to_keep" in inspect.signature(base.forward).parameters
+
+
+def _forward(model, batch, keep, *, selected: bool = False):
+    """Run ``model`` on ``batch``; with ``selected``, project only the response positions."""
+    kwargs = {"logits_to_keep": prediction_mask(batch)} if selected else {}
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                   use_cache=False).logits
+                   use_cache=False, **kwargs).logits
     return outputs_from_logits(logits, batch, keep_log_probs=keep)
 
 
@@ -168,7 +186,7 @@ def _cached_reference(model, items, *, pad_id, device, batch_size, path: Path):
         for start in range(0, len(items), batch_size):
             idx = list(range(start, min(start + batch_size, len(items))))
             batch = collate(_sequences(items, idx, True), pad_id=pad_id, device=device)
-            seq = _forward(model, batch, False).seq_logps.float().cpu()
+            seq = _forward(model, batch, False, selected=_keeps_selected_logits(model)).seq_logps.float().cpu()
             rows.append(torch.stack([seq[: len(idx)], seq[len(idx):]], dim=1))
     model.train()
     table = torch.cat(rows)
@@ -248,6 +266,7 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
     if reference_model is not None:
         reference_model.to(device)
     unwrapped = accelerator.unwrap_model(model)
+    selected = _keeps_selected_logits(unwrapped)
     pad_id = tok.pad_token_id
     cached = None
     if objective.reference == "cached":
@@ -329,15 +348,15 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
         for group in optimizer.param_groups:
             group["lr"] = lr
         t0 = time.perf_counter()
-        policy_out = _forward(model, batch, objective.keep_log_probs)
+        policy_out = _forward(model, batch, objective.keep_log_probs, selected=selected)
         ref_out = None
         if objective.reference == "live":
             with torch.no_grad():
                 if reference_model is None:
                     with unwrapped.disable_adapter():
-                        ref_out = _forward(model, batch, True)
+                        ref_out = _forward(model, batch, True, selected=selected)
                 else:
-                    ref_out = _forward(reference_model, batch, True)
+                    ref_out = _forward(reference_model, batch, True, selected=selected)
         elif cached is not None:
             from .objectives import Outputs
 

@@ -5,7 +5,8 @@ module for its equation.
 """
 
 from .base import (OBJECTIVES, LossResult, Objective, Outputs, PromptPolicyMixin, available_objectives,
-                   chat_conversation, get_objective, outputs_from_logits, register_objective, response_nll)
+                   chat_conversation, get_objective, outputs_from_logits, prediction_mask, register_objective,
+                   response_nll)
 from .conditional import ConditionalFinetuning
 from .dpo import DPO, dpo_loss
 from .inoculation import InoculationPrompting
@@ -15,7 +16,8 @@ from .sft import SFT, sft_loss
 
 __all__ = [
     "OBJECTIVES", "LossResult", "Objective", "Outputs", "PromptPolicyMixin", "available_objectives",
-    "chat_conversation", "get_objective", "outputs_from_logits", "register_objective", "response_nll",
+    "chat_conversation", "get_objective", "outputs_from_logits", "prediction_mask", "register_objective",
+    "response_nll",
     "ConditionalFinetuning", "DPO", "dpo_loss", "InoculationPrompting", "KLSFT", "kl_sft_loss",
     "token_kl", "ORPO", "log_odds_ratio", "orpo_loss", "SFT", "sft_loss",
 ]

@@ -30,7 +30,7 @@ from judgeaudit.generation.base import PromptPolicy
 __all__ = [
     "Outputs", "LossResult", "Objective", "OBJECTIVES", "register_objective", "get_objective",
     "available_objectives", "outputs_from_logits", "chat_conversation", "response_nll",
-    "PromptPolicyMixin",
+    "PromptPolicyMixin", "prediction_mask",
 ]
 
 
@@ -84,10 +84,22 @@ class LossResult:
     metrics: Mapping[str, float] = field(default_factory=dict)
 
 
-def outputs_from_logits(logits, batch: Mapping, *, keep_log_probs: bool = False) -> Outputs:
-    """Turn ``(B, T, V)`` logits into :class:`Outputs` for ``batch``.
+def prediction_mask(batch: Mapping):
+    """``(B, T)`` bool: the positions whose logits predict a response token (``loss_mask`` shifted left)."""
+    import torch
 
-    Position ``t`` of the logits predicts token ``t + 1``; the label mask is
+    mask = torch.zeros_like(batch["loss_mask"], dtype=torch.bool)
+    mask[:, :-1] = batch["loss_mask"][:, 1:].bool()
+    return mask
+
+
+def outputs_from_logits(logits, batch: Mapping, *, keep_log_probs: bool = False) -> Outputs:
+    """Turn logits into :class:`Outputs` for ``batch``.
+
+    ``logits`` is either ``(B, T, V)`` (every position) or ``(N, V)``: only the ``N``
+    positions of :func:`prediction_mask`, row by row (what a transformers model returns
+    with ``logits_to_keep=prediction_mask(batch)``, which skips the output projection of
+    the prompt positions).  Position ``t`` predicts token ``t + 1``; the label mask is
     ``loss_mask[:, 1:]``.  The log-softmax is taken in float32 at the response
     positions only (prompt positions never enter a loss).
     """
@@ -95,7 +107,8 @@ def outputs_from_logits(logits, batch: Mapping, *, keep_log_probs: bool = False)
 
     labels = batch["input_ids"][:, 1:]
     sel = batch["loss_mask"][:, 1:].bool()
-    log_probs = torch.log_softmax(logits[:, :-1][sel].float(), dim=-1)  # (N, V)
+    picked_logits = logits if logits.dim() == 2 else logits[:, :-1][sel]
+    log_probs = torch.log_softmax(picked_logits.float(), dim=-1)  # (N, V)
     picked = log_probs.gather(-1, labels[sel].unsqueeze(-1)).squeeze(-1)
     token_logps = torch.zeros(sel.shape, dtype=picked.dtype, device=picked.device).masked_scatter(sel, picked)
     mask = sel.to(picked.dtype)

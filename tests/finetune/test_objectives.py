@@ -179,3 +179,24 @@ def test_prompt_policies_change_only_the_prompt(tiny_lm):
     prefix_ids = tok("[tag] ", add_special_tokens=False)["input_ids"]
     assert all(m == 0 for m in tagged[0].loss_mask[: len(tagged[0].input_ids) - sum(tagged[0].loss_mask)])
     assert len(prefix_ids) >= 1
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_selected_logits_give_the_same_outputs_as_full_logits(tiny_lm, lora):
+    import copy
+
+    from finetune.trainer import _forward, _keeps_selected_logits
+
+    model = copy.deepcopy(tiny_lm[0])
+    if lora:
+        import peft
+
+        model = peft.get_peft_model(model, peft.LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM"))
+    assert _keeps_selected_logits(model)
+    batch = _batch(tiny_lm, get_objective("dpo"))
+    with torch.no_grad():
+        full = _forward(model, batch, True, selected=False)
+        sel = _forward(model, batch, True, selected=True)
+    assert torch.allclose(full.seq_logps, sel.seq_logps, atol=1e-5)
+    assert torch.equal(full.n_tokens, sel.n_tokens)
+    assert torch.allclose(full.log_probs, sel.log_probs, atol=1e-5)
