@@ -30,6 +30,7 @@ from judgeaudit.judges.classifier import HarmBenchClassifierJudge, LlamaGuardJud
 from judgeaudit.judges.ensemble import EnsembleJudge
 from judgeaudit.judges.model import JudgeModel, load_judge_model
 from judgeaudit.judges.prompts import PromptTemplate, builtin_templates, load_template
+from judgeaudit.judges.resume import JudgeRunSummary, judge_to_file
 from judgeaudit.judges.rubric import LLMRubricJudge, StrongRejectRubricJudge
 from judgeaudit.judges.spec import load_judge_config, parse_judge_spec
 
@@ -41,6 +42,7 @@ __all__ = [
     "HarmBenchClassifierJudge",
     "Judge",
     "JudgeModel",
+    "JudgeRunSummary",
     "LLMRubricJudge",
     "LlamaGuardJudge",
     "PromptTemplate",
@@ -53,6 +55,7 @@ __all__ = [
     "builtin_templates",
     "get_judge",
     "hash_config",
+    "judge_to_file",
     "load_judge_config",
     "load_judge_model",
     "load_template",

@@ -28,6 +28,7 @@ __all__ = [
     "parse_wildguard",
     "parse_pattern",
     "strongreject_score",
+    "first_token_spellings",
     "WILDGUARD_LINES",
 ]
 

@@ -12,7 +12,7 @@ from conftest import require_module
 from judgeaudit.errors import ConfigError
 from judgeaudit.judges import get_judge, run_judge
 
-from .modelkit import ASSISTANT, rig_lookup, token_id
+from .modelkit import ASSISTANT, rig_lookup
 
 torch = require_module("torch")
 
