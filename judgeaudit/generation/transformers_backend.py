@@ -46,7 +46,10 @@ def load_chat_template(value: str | Path | None) -> str | None:
     if not path.is_file():
         raise ConfigError(f"chat template file {path} not found; give a file holding a Jinja "
                           "chat template")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: the chat template is not UTF-8 text (byte {exc.start})") from None
     if path.suffix == ".json":
         import json
 

@@ -113,3 +113,28 @@ def test_serve_command_line(varied_model, monkeypatch):
         proc.terminate()
         proc.wait(timeout=20)
         proc.stderr.close()
+
+
+@given(st.binary(max_size=80), st.sampled_from([".jinja", ".json", ".txt"]))
+def test_chat_template_file_reader_never_crashes(tmp_path_factory, data, suffix):
+    from judgeaudit.generation import load_chat_template
+
+    f = tmp_path_factory.mktemp("tpl") / f"t{suffix}"
+    f.write_bytes(data)
+    try:
+        text = load_chat_template(f)
+    except ConfigError:
+        return
+    assert isinstance(text, str) and text.strip()
+
+
+def test_model_option_parsing(tmp_path):
+    from judgeaudit.commands.generate import checkpoints_from_args
+
+    odd = tmp_path / "a=b"
+    odd.mkdir()
+    specs = checkpoints_from_args(["sft=runs/sft", "org/model", str(odd)], None)
+    assert [(s.checkpoint_id, s.path) for s in specs] == [("sft", "runs/sft"), ("org/model", "org/model"),
+                                                         (str(odd), str(odd))]
+    with pytest.raises(ConfigError, match="ID=PATH"):
+        checkpoints_from_args(["=x"], None)

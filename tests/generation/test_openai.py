@@ -236,3 +236,44 @@ def test_request_parser_never_crashes(body):
     except RequestError:
         return
     assert messages and len(seeds) >= 1 and config.max_new_tokens >= 1
+
+
+class _Answers(OpenAIBackend):
+    """The response handling alone: ``_post`` returns a given decoded JSON answer."""
+
+    def __init__(self, answer):
+        super().__init__(model="m", base_url="http://127.0.0.1:9/v1", max_retries=0)
+        self.answer = answer
+
+    def _post(self, body):
+        return self.answer
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                     lambda c: st.lists(c, max_size=3) | st.dictionaries(
+                         st.sampled_from(["choices", "message", "content", "role", "text"]), c, max_size=3),
+                     max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json)
+def test_any_answer_shape_becomes_a_completion(answer):
+    [r] = _Answers(answer).generate_results(CONVS[:1], GREEDY)
+    assert r.status in ("ok", "error") and isinstance(r.text, str)
+    if r.status == "error":
+        assert r.text == "" and r.error
+
+
+def test_generate_command_with_the_openai_backend(served, monkeypatch, tmp_path, capsys):
+    from judgeaudit.cli import main
+
+    monkeypatch.setenv("JA_TEST_KEY", KEY)
+    f = tmp_path / "p.csv"
+    prompts_table(MIXED_PROMPTS[:2]).to_csv(f, index=False)
+    out = tmp_path / "g.parquet"
+    assert main(["generate", "--backend", "openai", "--base-url", served.url, "--api-key-env", "JA_TEST_KEY",
+                 "--model", "served=tiny", "--prompts", str(f), "--max-new-tokens", "4", "--out", str(out),
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["n_new"] == 2 and KEY not in captured.out + captured.err
+    assert set(read_table(out, "generations")["checkpoint_id"]) == {"served"}
