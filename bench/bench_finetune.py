@@ -3,9 +3,10 @@
 Every run uses the same tiny Llama model (built offline), the same arithmetic data,
 batch size, sequence limit, optimiser and number of steps.  A step's cost is the CPU
 time of this process (``time.process_time``, one torch thread), so other processes on
-a shared machine barely move it: for our trainer from one step's end to the next
-(forward, reference, backward, optimiser, batch building and logging), for TRL's
-from its ``on_step_begin`` to ``on_step_end`` callback.  The first steps are dropped
+a shared machine barely move it: for our trainer over forward, reference,
+backward and optimiser (``StepInfo.cpu_seconds``; batches are built before), for TRL's
+from its ``on_step_begin`` to ``on_step_end`` callback (its batches are fetched before
+``on_step_begin``).  The first steps are dropped
 as warm-up.  TRL's trainers (SFTTrainer for sft/conditional/inoculation, DPOTrainer
 for dpo, ORPOTrainer for orpo; TRL has no KL-regularised SFT trainer) are timed per
 step with a callback, bf16 and gradient checkpointing off (CPU).
@@ -34,14 +35,12 @@ TRL_TRAINER = {"sft": "sft", "conditional": "sft", "inoculation": "sft", "dpo": 
 def ours(cfg, name, steps, warmup, tmp):
     from finetune import train_run
 
-    times, tokens, last = [], [], [None]
+    times, tokens = [], []
 
-    def record(info):  # CPU time from one step's end to the next: the step plus our bookkeeping
-        now = time.process_time()
-        if info.step > warmup and last[0] is not None:
-            times.append(now - last[0])
+    def record(info):
+        if info.step > warmup:
+            times.append(info.cpu_seconds)
             tokens.append(info.tokens)
-        last[0] = now
 
     train_run(cfg, name, 0, run_dir=Path(tmp) / f"ours-{name}", callbacks=[record], progress=False)
     return statistics.median(times), sum(tokens) / sum(times)

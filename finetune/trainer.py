@@ -43,8 +43,9 @@ log = logging.getLogger("finetune")
 class StepInfo:
     """What a callback sees after each optimiser step (and its state save, if any).
 
-    ``seconds`` is the step's own time (forward, reference, backward, optimiser);
-    ``tokens`` the tokens it processed (all sequences, pads excluded).
+    ``seconds`` is the step's own time (forward, reference, backward, optimiser) and
+    ``cpu_seconds`` this process's CPU time over the same span; ``tokens`` the tokens
+    it processed (all sequences, pads excluded).
     """
 
     step: int
@@ -53,6 +54,7 @@ class StepInfo:
     metrics: dict
     seconds: float = 0.0
     tokens: int = 0
+    cpu_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -347,7 +349,7 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
         lr = tc.learning_rate * min(1.0, step / tc.warmup_steps) if tc.warmup_steps else tc.learning_rate
         for group in optimizer.param_groups:
             group["lr"] = lr
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         policy_out = _forward(model, batch, objective.keep_log_probs, selected=selected)
         ref_out = None
         if objective.reference == "live":
@@ -370,7 +372,7 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         n_tok = int(accelerator.reduce(batch["attention_mask"].sum(), reduction="sum"))
-        seconds = time.perf_counter() - t0
+        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
         train_time += seconds
         tokens_seen += n_tok
         train_tokens += n_tok
@@ -396,7 +398,7 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
             accelerator.wait_for_everyone()
             if main:
                 save_state(run_dir, step=step, model=unwrapped, optimizer=optimizer, meta=state_meta())
-        info = StepInfo(step, tokens_seen, last_loss, dict(result.metrics), seconds, n_tok)
+        info = StepInfo(step, tokens_seen, last_loss, dict(result.metrics), seconds, n_tok, cpu_seconds)
         for cb in callbacks:
             cb(info)
     if bar is not None:
@@ -421,7 +423,8 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
 
 def _result_dict(r: RunResult) -> dict:
     return {"objective": r.objective, "seed": r.seed, "steps": r.steps, "tokens_seen": r.tokens_seen,
-            "final_loss": r.final_loss, "tokens_per_second": r.tokens_per_second,
+            "final_loss": None if math.isnan(r.final_loss) else r.final_loss,
+            "tokens_per_second": r.tokens_per_second,
             "checkpoints": [s.to_dict() for s in r.checkpoints],
             "capability": [{"step": s, "tokens_seen": t, "score": v} for s, t, v in r.capability],
             "unreached_budgets": list(r.unreached_budgets), "unreached_thresholds": list(r.unreached_thresholds),
