@@ -180,3 +180,19 @@ def test_a_run_folder_with_another_config_is_refused(make_config, tmp_path):
     train_run(make_config(train={"max_steps": 2}), "sft", 0, run_dir=tmp_path / "r", progress=False)
     with pytest.raises(ConfigError, match="different config"):
         train_run(make_config(train={"max_steps": 3}), "sft", 0, run_dir=tmp_path / "r", progress=False)
+
+
+@pytest.mark.parametrize("data, objective, key", [
+    ({"task": "arithmetic", "n_train": 32, "rejected": "base_sample"}, "dpo", "n_base_sample_fallback"),
+    ({"task": "instructions", "rejected": "corrupt", "overlong": "reject", "max_length": 40}, "orpo", "rejected"),
+])
+def test_other_data_sources_train_and_are_reported(make_config, tmp_path, data, objective, key):
+    cap = {"metric": "token_accuracy"} if data["task"] == "instructions" else {}
+    cfg = make_config(data=data, train={"max_steps": 3, "batch_size": 4}, capability=cap)
+    result = train_run(cfg, objective, 0, run_dir=tmp_path / "r", progress=False)
+    report = json.loads((tmp_path / "r" / "data_report.json").read_text())
+    assert key in report and report["n_kept"] + report["n_rejected"] == report["n_rows"]
+    if data["task"] == "instructions":  # 32 rows, the last 10 % held out for the capability eval
+        assert report["n_train"] == 29 and report["n_eval"] == 3
+        assert report["n_rejected"] == sum(report["rejected_reasons"].values())
+    assert result.steps == 3 and 0.0 <= result.capability[-1][2] <= 1.0
