@@ -69,7 +69,8 @@ def _handler(args) -> int:
         d = r.data_report
         if d.get("n_truncated") or d.get("n_rejected"):
             print(f"  data: {d['n_kept']} of {d['n_rows']} examples kept, {d['n_truncated']} sequences "
-                  f"truncated, {d['n_rejected']} rejected {d['rejected_reasons']}")
+                  f"truncated, {d['n_rejected']} rejected {d['rejected_reasons']}; see {r.run_dir / 'data_report.json'} "
+                  "for the rows")
         if r.unreached_budgets or r.unreached_thresholds:
             print(f"  not reached: budgets {list(r.unreached_budgets)}, thresholds "
                   f"{list(r.unreached_thresholds)}")

@@ -42,7 +42,8 @@ class Example:
 
 @dataclass
 class DataReport:
-    """What data preparation did: rows read, truncated, rejected (with reasons)."""
+    """What data preparation did: rows read, truncated, rejected (with reasons and the
+    1-based example rows, the first :attr:`MAX_ROWS` of each)."""
 
     n_rows: int = 0
     n_kept: int = 0
@@ -50,13 +51,26 @@ class DataReport:
     n_rejected: int = 0
     rejected_reasons: dict = field(default_factory=dict)
     n_tokens: int = 0
+    rejected_rows: list = field(default_factory=list)
+    truncated_rows: list = field(default_factory=list)
 
-    def reject(self, reason: str) -> None:
+    #: how many row numbers each list keeps (the counts are always complete)
+    MAX_ROWS = 100
+
+    def reject(self, reason: str, row: int) -> None:
         self.n_rejected += 1
         self.rejected_reasons[reason] = self.rejected_reasons.get(reason, 0) + 1
+        if len(self.rejected_rows) < self.MAX_ROWS:
+            self.rejected_rows.append(row)
+
+    def truncated(self, row: int) -> None:
+        self.n_truncated += 1
+        if len(self.truncated_rows) < self.MAX_ROWS and row not in self.truncated_rows[-1:]:
+            self.truncated_rows.append(row)
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+                for k, v in self.__dict__.items()}
 
 
 def _text_field(record: Mapping, name: str, *, path, row: int, required: bool = True) -> str | None:
@@ -162,7 +176,7 @@ def encode_prompt(tokenizer, messages) -> list[int]:
     return tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
 
 
-def _encode(tokenizer, messages, response, *, max_length, overlong, report):
+def _encode(tokenizer, messages, response, *, max_length, overlong, report, row):
     prompt_text, response_text = _render(tokenizer, messages, response)
     p = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
     r = tokenizer(response_text, add_special_tokens=False)["input_ids"]
@@ -172,7 +186,7 @@ def _encode(tokenizer, messages, response, *, max_length, overlong, report):
         if len(p) >= max_length:
             return None, "prompt alone fills max_length"
         r = r[: max_length - len(p)]
-        report.n_truncated += 1
+        report.truncated(row)
     return TokenizedExample(tuple(p + r), tuple([0] * len(p) + [1] * len(r))), None
 
 
@@ -195,7 +209,7 @@ def tokenize_examples(examples: Sequence[Example], tokenizer, conversation: Call
     for i, ex in enumerate(examples, start=1):
         messages = conversation(ex.prompt)
         chosen, why = _encode(tokenizer, messages, ex.response, max_length=max_length,
-                              overlong=overlong, report=report)
+                              overlong=overlong, report=report, row=i)
         item = chosen
         if paired and chosen is not None:
             if ex.rejected is None:
@@ -203,10 +217,10 @@ def tokenize_examples(examples: Sequence[Example], tokenizer, conversation: Call
                                       "data.rejected_field or data.rejected = 'corrupt'", row=i,
                                       column="rejected")
             rejected, why = _encode(tokenizer, messages, ex.rejected, max_length=max_length,
-                                    overlong=overlong, report=report)
+                                    overlong=overlong, report=report, row=i)
             item = None if rejected is None else (chosen, rejected)
         if item is None:
-            report.reject(why)
+            report.reject(why, i)
             continue
         items.append(item)
         report.n_tokens += sum(len(s.input_ids) for s in (item if paired else (item,)))

@@ -91,9 +91,11 @@ def test_overlong_sequences_are_truncated_or_rejected_and_counted(tiny_model):
     items, rep = tokenize_examples(exs, tok, chat_conversation, paired=False, max_length=32, overlong="truncate")
     assert rep.n_rows == 3 and rep.n_kept == 2 and rep.n_truncated == 1 and rep.n_rejected == 1
     assert rep.rejected_reasons == {"prompt alone fills max_length": 1}
+    assert rep.rejected_rows == [3] and rep.truncated_rows == [2]
     assert len(items[1].input_ids) == 32 and items[1].loss_mask[-1] == 1
     items, rep = tokenize_examples(exs, tok, chat_conversation, paired=False, max_length=32, overlong="reject")
     assert rep.n_kept == 1 and rep.n_truncated == 0 and rep.rejected_reasons == {"longer than max_length": 2}
+    assert rep.rejected_rows == [2, 3] and rep.to_dict()["rejected_rows"] == [2, 3]
     with pytest.raises(ValidationError, match="every example was rejected"):
         tokenize_examples(exs[1:], tok, chat_conversation, paired=False, max_length=20, overlong="reject")
     with pytest.raises(ConfigError, match="overlong must be"):
