@@ -157,19 +157,9 @@ def pull_labels(client: LabelStudioClient, *, project: str, schema: LabelSchema,
 def write_notes(notes: pd.DataFrame, path) -> None:
     """Write the free-text notes as JSON lines, atomically."""
     import json
-    import os
-    import tempfile
-    from pathlib import Path
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for rec in notes.to_dict(orient="records"):
-                fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from judgeaudit.atomic import atomic_open
+
+    with atomic_open(path, "w") as fh:
+        for rec in notes.to_dict(orient="records"):
+            fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")

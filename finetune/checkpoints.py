@@ -15,23 +15,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from judgeaudit.atomic import write_json_atomic, write_text_atomic
+
 __all__ = ["write_json", "save_state", "load_latest_state", "save_model_checkpoint"]
 
 
 def write_json(path: Path, obj) -> Path:
     """Write JSON atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_json_atomic(path, obj)
 
 
 def _publish_dir(tmp: Path, final: Path) -> None:
@@ -57,10 +48,7 @@ def save_state(run_dir: Path, *, step: int, model, optimizer, meta: dict) -> Pat
                 "torch_rng": torch.get_rng_state()}, tmp / "state.pt")
     write_json(tmp / "meta.json", {**meta, "step": step})
     _publish_dir(tmp, root / name)
-    fd, latest_tmp = tempfile.mkstemp(dir=root, prefix=".LATEST.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(name + "\n")
-    os.replace(latest_tmp, root / "LATEST")
+    write_text_atomic(root / "LATEST", name + "\n")
     for old in [*root.glob("step-*"), *root.glob(".step-*")]:  # older states, and leftovers of a kill
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)

@@ -22,14 +22,13 @@ import dataclasses
 import hashlib
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from judgeaudit.atomic import atomic_open
 from judgeaudit.errors import UnknownNameError, ValidationError
 
 __all__ = [
@@ -551,18 +550,8 @@ def write_frame_atomic(df, path) -> Path:
     """Write an already validated frame atomically, format from the suffix (see :func:`write_table`)."""
     path = Path(path)
     suffix = _format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            _write_frame(df, handle, suffix)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as handle:
+        _write_frame(df, handle, suffix)
     return path
 
 

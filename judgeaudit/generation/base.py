@@ -22,14 +22,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from judgeaudit._registry import Registry
+from judgeaudit.atomic import write_json_atomic
 from judgeaudit.errors import ConfigError, ValidationError
 
 __all__ = [
@@ -250,19 +249,8 @@ def load_manifest(path) -> list[CheckpointSpec]:
 
 def write_manifest(specs: Sequence[CheckpointSpec], path) -> Path:
     """Write ``specs`` as a manifest, atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"version": 1, "checkpoints": [s.to_dict() for s in specs]}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_json_atomic(path, doc)
 
 
 POLICY_MODES = ("recorded", "apply", "withhold")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
+from judgeaudit.atomic import write_text_atomic
 from judgeaudit.errors import ValidationError
 from judgeaudit.report._common import check_audit
 from judgeaudit.report.html import render_html
@@ -74,20 +74,8 @@ def audit_to_json(audit: dict) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write ``text`` to ``path`` atomically (see :mod:`judgeaudit.atomic`)."""
+    write_text_atomic(path, text)
 
 
 def write_report(audit: dict, out_dir) -> dict[str, Path]:
