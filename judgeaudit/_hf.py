@@ -7,6 +7,7 @@ are imported inside the functions, so importing this module is cheap.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from .errors import ConfigError, MissingExtraError
@@ -21,6 +22,8 @@ def require_torch():
         import transformers
     except ImportError as exc:
         raise MissingExtraError(exc.name or "transformers", "transformers") from None
+    if not sys.stderr.isatty():  # progress bars only on a terminal (loading, saving shards)
+        transformers.utils.logging.disable_progress_bar()
     return torch, transformers
 
 

@@ -56,7 +56,11 @@ def _add_audit_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="judgeaudit", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="judgeaudit",
+        description="Audit automated LLM safety judges against human labels, stratified by "
+                    "coherence, and run the loop that produces what is audited: finetune, "
+                    "generate, judge, coherence, annotate.")
     parser.add_argument("--version", action="version", version=f"judgeaudit {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -263,6 +267,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("judgeaudit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout closed early (e.g. `judgeaudit ... | head`): not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

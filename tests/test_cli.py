@@ -204,3 +204,17 @@ def test_gptfuzz_audit_runs_builtin_judges(shared_data, tmp_path, capsys):
     assert audit["meta"]["n_items"] == 1540 and audit["meta"]["strata_source"] == "degeneracy"
     # 20 questions are the clusters: intervals are wide and say so through n_clusters
     assert audit["judges"]["refusal_keyword"]["overall"]["cohen_kappa"]["n_clusters"] == 20
+
+
+def test_stdout_closed_early_is_not_a_traceback(tmp_path):
+    # `judgeaudit ... --json | head -1`: the reader goes away after the first line; the command
+    # must end quietly with status 0, not with a BrokenPipeError traceback.
+    cmd = [sys.executable, "-m", "judgeaudit.cli", "demo", "--json", "--n-boot", "20",
+           "--out", str(tmp_path / "d")]  # audit.json is larger than a pipe buffer
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 0, err
+    assert first.startswith("{")
+    assert "Traceback" not in err and "BrokenPipe" not in err
