@@ -165,7 +165,7 @@ def push_items(client: LabelStudioClient, items: pd.DataFrame, *, project: str,
     preds = _predictions_by_item(predictions, judge_id, schema, prediction_field)
     proj, created = ensure_project(client, project, label_config(schema, review=review),
                                    description=description)
-    present = set(existing_item_ids(client, proj["id"]))
+    present = {str(i) for i in existing_item_ids(client, proj["id"])}
     ids = items[ITEM_KEY].astype(str)
     first = ~ids.duplicated()
     todo = items[first.to_numpy() & ~ids.isin(present).to_numpy()]
@@ -174,6 +174,7 @@ def push_items(client: LabelStudioClient, items: pd.DataFrame, *, project: str,
         data = {k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else
                     v if isinstance(v, (int, float, bool)) else str(v))
                 for k, v in zip(need, row)}
+        data[ITEM_KEY] = str(data[ITEM_KEY])  # text, as a rerun compares it (and pull reads it)
         task = {"data": data}
         if data[ITEM_KEY] in preds:
             task["predictions"] = [preds[data[ITEM_KEY]]]
@@ -204,6 +205,7 @@ def _set_overlap(client: LabelStudioClient, project_id: int, items: pd.DataFrame
         raise ValidationError(f"{OVERLAP_KEY} must be a whole number >= 1; item {bad.index[0]!r} has "
                               f"{bad.iloc[0]!r}", column=OVERLAP_KEY)
     want = want.astype(int)
+    want.index = want.index.astype(str)  # tasks carry item_id as text
     changed = 0
     for task in client.tasks(project_id, include=("id", "data", "overlap")):
         item = (task.get("data") or {}).get(ITEM_KEY)

@@ -158,3 +158,14 @@ def test_any_sequence_of_pushes_leaves_each_item_exactly_once(ls_client):
         assert sorted(got) == sorted(seen)
 
     check()
+
+
+def test_rerun_with_non_text_item_ids_adds_nothing_twice(ls_client, project_title):
+    """item_id 7 (an int in a user's frame) must match the task pushed before: the id
+    travels as text, and a rerun compares text with text."""
+    items = pd.DataFrame({"item_id": [7, 8], "prompt": ["p7", "p8"], "response": ["r7", "r8"]})
+    first = push_items(ls_client, items, project=project_title, schema=SCHEMA)
+    again = push_items(ls_client, items, project=project_title, schema=SCHEMA)
+    assert (first.created, again.created, again.already_present) == (2, 0, 2)
+    got = [t["data"]["item_id"] for t in ls_client.tasks(first.project_id)]
+    assert sorted(got) == ["7", "8"]
