@@ -89,7 +89,7 @@ def labels_from_snapshot(snapshot: list, schema: LabelSchema, *, project_id=None
             values, note = schema.parse_result(ann.get("result"), where=source)
             if not values and note is None:
                 counts["empty_annotations"] += 1
-            order = (str(stamp or ""), int(ann.get("id") or 0))
+            order = (_instant(stamp, where=source), int(ann.get("id") or 0))
             for fname, value in values.items():
                 rows.append((str(item), annotator, fname, value, source, stamp, order))
             if note is not None:
@@ -130,6 +130,20 @@ def _check_shape(snapshot) -> None:
             for key in ("updated_at", "created_at"):
                 if ann.get(key) is not None and not isinstance(ann[key], str):
                     raise ValidationError(f"{where}: annotation {key} {ann[key]!r} is not a timestamp text")
+
+
+def _instant(stamp, *, where: str) -> int:
+    """A timestamp as nanoseconds since the epoch (UTC; a naive one is read as UTC), so that
+    edits are ordered by time: as text, Label Studio's "...:01Z" would sort after
+    "...:01.5Z".  A missing one sorts first."""
+    if not stamp:
+        return -(2 ** 63)
+    try:
+        when = pd.Timestamp(stamp)
+        return int((when if when.tzinfo is None else when.tz_convert("UTC")).value)
+    except (ValueError, TypeError, OverflowError):
+        raise ValidationError(f"{where}: timestamp {stamp!r} is not an ISO 8601 time; export the "
+                              "project again from Label Studio (JSON)") from None
 
 
 def _latest(df: pd.DataFrame, key: list) -> pd.DataFrame:

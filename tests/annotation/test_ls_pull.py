@@ -116,3 +116,22 @@ def test_fuzzed_snapshots_give_a_table_or_a_validation_error(snapshot):
     except ValidationError:
         return
     assert set(res.labels["field"]) <= set(FIELDS)
+
+
+def test_latest_edit_is_decided_by_time_not_by_the_text_of_the_timestamp():
+    """Label Studio writes a whole second without a fraction ("...:01Z") and other times
+    with one ("...:01.500000Z"), and a snapshot may use "+00:00" or another offset: as text
+    "01.5Z" sorts before "01Z", so the later edit would lose.  Times are compared as times."""
+    snap = [_task(1, "a", [_ann(10, 1, {"refusal": "full"}, at="2026-01-01T10:00:01Z"),
+                           _ann(9, 1, {"refusal": "none"}, at="2026-01-01T10:00:01.500000Z")]),
+            # 11:00+02:00 is 09:00 UTC, before 10:00Z
+            _task(2, "b", [_ann(20, 1, {"refusal": "full"}, at="2026-01-01T10:00:00Z"),
+                           _ann(21, 1, {"refusal": "none"}, at="2026-01-01T11:00:00+02:00")])]
+    res = labels_from_snapshot(snap, SCHEMA)
+    assert dict(zip(res.labels["item_id"], res.labels["value"])) == {"a": "none", "b": "full"}
+
+
+def test_an_unreadable_timestamp_names_the_annotation():
+    snap = [_task(1, "a", [_ann(10, 1, {"refusal": "full"}, at="yesterday")])]
+    with pytest.raises(ValidationError, match="annotation=10.*yesterday"):
+        labels_from_snapshot(snap, SCHEMA)
