@@ -42,7 +42,9 @@ def save_state(run_dir: Path, *, step: int, model, optimizer, meta: dict) -> Pat
 
     root = Path(run_dir) / "state"
     root.mkdir(parents=True, exist_ok=True)
-    name = f"step-{step:07d}"
+    name, again = f"step-{step:07d}", 1
+    while (root / name).exists():  # saved again at this step: never delete what LATEST names
+        name, again = f"step-{step:07d}-{again}", again + 1
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}."))
     torch.save({"model": trainable_state(model), "optimizer": optimizer.state_dict(),
                 "torch_rng": torch.get_rng_state()}, tmp / "state.pt")

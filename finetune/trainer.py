@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from judgeaudit.atomic import write_text_atomic
 from judgeaudit.errors import ConfigError
 from judgeaudit.generation.base import CheckpointSpec
 
@@ -333,7 +334,7 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
     if main and history_path.is_file():  # drop the steps after the state we resumed from
         rows = [r for r in history_path.read_text(encoding="utf-8").splitlines()
                 if r.strip() and json.loads(r)["step"] <= step]
-        history_path.write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+        write_text_atomic(history_path, "".join(r + "\n" for r in rows))
     if step == 0 and not history_cap:
         evaluate()
     bar = _progress(max_budget or tc.max_steps, f"{objective.name} seed {seed}") if progress else None

@@ -196,3 +196,36 @@ def test_other_data_sources_train_and_are_reported(make_config, tmp_path, data, 
         assert report["n_train"] == 29 and report["n_eval"] == 3
         assert report["n_rejected"] == sum(report["rejected_reasons"].values())
     assert result.steps == 3 and 0.0 <= result.capability[-1][2] <= 1.0
+
+
+def test_a_kill_while_the_state_of_the_same_step_is_saved_again_keeps_it(tmp_path, monkeypatch):
+    """At the end of a run the state of the last step is saved a second time (with the final
+    checkpoint in its meta).  A kill during that save must leave a state to resume from;
+    before, the folder LATEST names was deleted first and then replaced."""
+    import shutil
+
+    from finetune import checkpoints
+    from finetune.checkpoints import load_latest_state, save_state
+
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1)
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    save_state(tmp_path, step=7, model=model, optimizer=opt, meta={"checkpoints": []})
+
+    real_rmtree = shutil.rmtree
+
+    def killed(*args, **kwargs):  # the process dies right after a folder is deleted
+        real_rmtree(*args, **kwargs)
+        raise KeyboardInterrupt("killed mid-save")
+
+    monkeypatch.setattr(checkpoints.shutil, "rmtree", killed)
+    with pytest.raises(KeyboardInterrupt):
+        save_state(tmp_path, step=7, model=model, optimizer=opt, meta={"checkpoints": ["final"]})
+    monkeypatch.undo()
+    fresh = torch.nn.Linear(3, 2)
+    meta = load_latest_state(tmp_path, model=fresh, optimizer=torch.optim.AdamW(fresh.parameters(), lr=0.1))
+    assert meta["step"] == 7 and torch.equal(fresh.weight, model.weight)
+    # and without a kill the second save updates the meta
+    save_state(tmp_path, step=7, model=model, optimizer=opt, meta={"checkpoints": ["final"]})
+    assert load_latest_state(tmp_path, model=fresh, optimizer=opt)["checkpoints"] == ["final"]
