@@ -20,6 +20,8 @@ from judgeaudit.judges.base import VERDICT_COLUMNS, Judge, run_judge
 
 __all__ = ["JudgeRunSummary", "judge_to_file"]
 
+_FAILED = "generation failed"  # raw of the error verdict of a failed generation
+
 
 @dataclass(frozen=True)
 class JudgeRunSummary:
@@ -44,8 +46,7 @@ def _failed_generation_rows(judge: Judge, failed: pd.DataFrame) -> pd.DataFrame:
         "judge_id": judge.judge_id,
         "label": None,
         "score": float("nan"),
-        "raw": [f"generation failed: {r}" if isinstance(r, str) and r else "generation failed"
-                for r in reasons],
+        "raw": [f"{_FAILED}: {r}" if isinstance(r, str) and r else _FAILED for r in reasons],
         "status": "error",
         "judge_config_hash": judge.config_hash(),
     }, columns=list(VERDICT_COLUMNS))
@@ -97,10 +98,17 @@ def judge_to_file(judges: Sequence[Judge], generations: pd.DataFrame, out: str |
     existing = existing.reindex(columns=list(VERDICT_COLUMNS))
     if retry_errors:
         existing = existing[existing["status"] != "error"].reset_index(drop=True)
-    summary = JudgeRunSummary(str(out))
-    frames = [existing] if len(existing) else []
     item_ids = generations["item_id"].astype(str)
     status = generations["status"] if "status" in generations.columns else pd.Series("ok", index=generations.index)
+    # a failed generation and an ok empty response share an item_id (it hashes the text):
+    # once the generation is retried and ok, its "generation failed" verdict is stale
+    now_ok = set(item_ids[status != "error"])
+    stale = (existing["status"] == "error") & existing["item_id"].astype(str).isin(now_ok) \
+        & existing["raw"].astype(str).str.startswith(_FAILED)
+    if stale.any():
+        existing = existing[~stale].reset_index(drop=True)
+    summary = JudgeRunSummary(str(out))
+    frames = [existing] if len(existing) else []
     for judge in judges:
         config_hash = judge.config_hash()
         mine = existing[existing["judge_id"] == judge.judge_id]

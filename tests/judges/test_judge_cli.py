@@ -9,7 +9,7 @@ import pytest
 
 from judgeaudit.cli import main
 from judgeaudit.errors import ConfigError
-from judgeaudit.judges import Verdict, hash_config
+from judgeaudit.judges import Verdict, get_judge, hash_config
 from judgeaudit.judges.resume import judge_to_file
 from judgeaudit.tables import read_table, validate, write_table
 
@@ -191,3 +191,22 @@ def test_verdicts_feed_the_audit(tmp_path, capsys):
     summary = (tmp_path / "audit" / "summary.md").read_text()
     assert "| refusal\\_keyword | 5 | 0.800" in summary
     assert "| affirmative\\_prefix | 5 | 1.000" in summary
+
+
+def test_generation_retried_to_an_empty_response_is_judged_again(tmp_path):
+    # A failed generation row and an ok empty response share their item_id (it hashes the
+    # response, "" for both).  After the generation is retried and comes back ok and empty,
+    # the rerun must replace the "generation failed" verdict, not skip the item.
+    failed, prompts = _tables(tmp_path, ["", "Sure, here is how."], status=["error", "ok"])
+    out = tmp_path / "v.parquet"
+    judge_to_file([get_judge("refusal_keyword")], failed, out, prompts, progress=lambda m: None)
+    assert list(read_table(out, "verdicts")["status"]) == ["error", "ok"]
+    retried, _ = _tables(tmp_path, ["", "Sure, here is how."], status=["ok", "ok"])
+    assert list(retried["item_id"]) == list(failed["item_id"])
+    summary = judge_to_file([get_judge("refusal_keyword")], retried, out, prompts, progress=lambda m: None)
+    table = read_table(out, "verdicts")
+    assert summary.judged == {"refusal_keyword": 1}
+    assert len(table) == 2 and sorted(table["item_id"]) == sorted(retried["item_id"])
+    assert set(table["status"]) == {"ok"}
+    direct = get_judge("refusal_keyword").judge(["request 0"], [""])[0].label
+    assert table.set_index("item_id").loc[retried["item_id"].iloc[0], "label"] == direct
