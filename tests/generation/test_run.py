@@ -86,6 +86,17 @@ def test_rerun_skips_everything_and_loads_no_model(varied_model, tmp_path):
     pd.testing.assert_frame_equal(read_table(out, "generations"), first)
 
 
+def test_complete_checkpoint_is_not_compared_on_rerun(varied_model, tmp_path):
+    # docs/generation.md: a checkpoint whose rows are all written is not loaded, so a rerun
+    # with other settings generates nothing and reports the rows as already there
+    out, built = tmp_path / "g.jsonl", []
+    spec = CheckpointSpec("a", path=str(varied_model))
+    run_generation([spec], PROMPTS.head(1), config=CFG, backend=_factory(varied_model, built), out=out)
+    hotter = GenerationConfig(max_new_tokens=8, n_samples=2, temperature=0.9)
+    s = run_generation([spec], PROMPTS.head(1), config=hotter, backend=_factory(varied_model, built), out=out)
+    assert (s.n_new, s.n_skipped, len(built)) == (0, 2, 1)
+
+
 def test_killed_run_keeps_chunks_and_resumes_to_the_same_table(varied_model, tmp_path):
     cfg = GenerationConfig(max_new_tokens=8, n_samples=2, temperature=0.9, seed=3)
     spec = CheckpointSpec("a", path=str(varied_model))
