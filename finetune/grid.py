@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from judgeaudit.generation.base import CheckpointSpec, write_manifest
+from judgeaudit.generation.base import CheckpointSpec, load_manifest, write_manifest
 
 from .checkpoints import write_json
 from .config import FinetuneConfig
@@ -44,6 +44,16 @@ def _relative(spec: CheckpointSpec, out: Path) -> CheckpointSpec:
     return dataclasses.replace(spec, path=rel(spec.path), adapter_path=rel(spec.adapter_path))
 
 
+def _kept(out: Path, results: Sequence[RunResult]) -> list[CheckpointSpec]:
+    """The manifest's checkpoints of runs this call did not train (an earlier call for other
+    objectives or seeds into the same folder), so that the manifest lists every run."""
+    if not (out / "manifest.json").is_file():
+        return []
+    ours = tuple(f"{r.objective}/seed{r.seed}/" for r in results)
+    return [_relative(s, out) for s in load_manifest(out / "manifest.json")
+            if not s.checkpoint_id.startswith(ours)]
+
+
 def run_grid(config: FinetuneConfig, *, output=None, objectives: Sequence[str] | None = None,
              seeds: Sequence[int] | None = None, progress: bool = True,
              callbacks: Sequence[Callable[[StepInfo], None]] = ()) -> list[RunResult]:
@@ -51,7 +61,8 @@ def run_grid(config: FinetuneConfig, *, output=None, objectives: Sequence[str] |
 
     Runs already finished are not retrained (each resumes from its state, which is
     at the end); a run that was killed resumes from its last saved state.  The
-    manifest is rewritten after every run, so it always lists what exists.
+    manifest is rewritten after every run, so it always lists what exists; checkpoints of
+    runs in it that this call does not train (other objectives or seeds) are kept.
     """
     from accelerate import PartialState
 
@@ -67,7 +78,8 @@ def run_grid(config: FinetuneConfig, *, output=None, objectives: Sequence[str] |
             results.append(result)
             if not main:
                 continue
-            write_manifest([_relative(s, out) for r in results for s in r.checkpoints], out / "manifest.json")
+            write_manifest(_kept(out, results) + [_relative(s, out) for r in results for s in r.checkpoints],
+                           out / "manifest.json")
             write_json(out / "grid.json", {"config": config.to_dict(),
                                            "runs": [_result_dict(r) for r in results]})
     return results

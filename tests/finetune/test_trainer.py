@@ -229,3 +229,17 @@ def test_a_kill_while_the_state_of_the_same_step_is_saved_again_keeps_it(tmp_pat
     # and without a kill the second save updates the meta
     save_state(tmp_path, step=7, model=model, optimizer=opt, meta={"checkpoints": ["final"]})
     assert load_latest_state(tmp_path, model=fresh, optimizer=opt)["checkpoints"] == ["final"]
+
+
+def test_a_grid_run_for_some_objectives_keeps_the_other_runs_in_the_manifest(make_config, tmp_path):
+    """`judgeaudit finetune --objectives dpo` after a grid (or on another machine, into the
+    same folder) must not drop the checkpoints of the runs it did not train."""
+    out = tmp_path / "grid"
+    cfg = make_config(output=str(out), objectives=["sft", "kl_sft"], seeds=[0], train={"max_steps": 2})
+    first = run_grid(cfg, objectives=["sft"], progress=False)
+    second = run_grid(cfg, objectives=["kl_sft"], progress=False)
+    ids = sorted(s.checkpoint_id for s in load_manifest(out / "manifest.json"))
+    assert ids == sorted(s.checkpoint_id for r in first + second for s in r.checkpoints)
+    assert {i.split("/")[0] for i in ids} == {"sft", "kl_sft"}
+    again = run_grid(cfg, objectives=["sft"], progress=False)  # a rerun lists each checkpoint once
+    assert sorted(s.checkpoint_id for s in load_manifest(out / "manifest.json")) == ids and again
