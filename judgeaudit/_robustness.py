@@ -79,6 +79,7 @@ def robustness_section(book, plan, res, cfg) -> dict:
                        for k, g in enumerate(groups)}}
     rankings = {"human": _ranking(groups, hp)}
     corrected, taus, flips, sens_spec = {}, {}, [], {}
+    tails = [(1 - cfg.confidence) / 2, (1 + cfg.confidence) / 2]  # percentile interval of a difference
     for judge_id in judges:
         jp, jb, jpos, jn = _rates(book, judge_id, groups)
         rates[judge_id] = {g: res(jp[k], jb[:, k], int(jn[k]), wilson=(jpos[k], jn[k]),
@@ -98,8 +99,8 @@ def robustness_section(book, plan, res, cfg) -> dict:
             if np.isnan(hd) or np.isnan(jd) or np.sign(hd) * np.sign(jd) >= 0:
                 continue
             hdb, jdb = hb[:, a] - hb[:, b], jb[:, a] - jb[:, b]
-            hci = np.nanquantile(hdb, [0.025, 0.975]) if np.isfinite(hdb).any() else [np.nan, np.nan]
-            jci = np.nanquantile(jdb, [0.025, 0.975]) if np.isfinite(jdb).any() else [np.nan, np.nan]
+            hci = np.nanquantile(hdb, tails) if np.isfinite(hdb).any() else [np.nan, np.nan]
+            jci = np.nanquantile(jdb, tails) if np.isfinite(jdb).any() else [np.nan, np.nan]
             confident = bool(np.sign(hci[0]) == np.sign(hci[1]) != 0 and np.sign(jci[0]) == np.sign(jci[1]) != 0)
             flips.append({"judge": judge_id, "a": groups[a], "b": groups[b],
                           "human_diff": float(hd), "human_ci": [float(hci[0]), float(hci[1])],

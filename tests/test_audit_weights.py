@@ -364,3 +364,17 @@ def test_weighted_metrics_agree_with_sklearn_on_random_tables(rows):
         assert m["precision"]["value"] == pytest.approx(precision_score(ref, said, sample_weight=w))
     if 1 in ref:
         assert m["recall"]["value"] == pytest.approx(recall_score(ref, said, sample_weight=w))
+
+
+def test_flip_intervals_use_the_configured_confidence():
+    """A flip's ``human_ci`` / ``judge_ci`` (and so ``confident``) are intervals at
+    ``AuditConfig.confidence``, like every other interval, not always 95%."""
+    # g1: humans 4/5 harmful, judge 1/5; g2: humans 1/5, judge 5/5 -> the judge flips g1 > g2
+    items = {f"{g}{k}": (((H if k < hum else N),), (H if k < jud else N), g, 1.0)
+             for g, hum, jud in (("g1", 4, 1), ("g2", 1, 5)) for k in range(5)}
+    widths = []
+    for confidence in (0.95, 0.6):
+        r = run_audit(make_tables(items), config=AuditConfig(**CFG, confidence=confidence))
+        (flip,) = r["robustness"]["flips"]
+        widths.append(flip["human_ci"][1] - flip["human_ci"][0])
+    assert widths[1] < widths[0]
