@@ -84,8 +84,9 @@ class _Faulty:
     ``n_faults`` requests: ``mode`` is "500", "429" (with Retry-After), "drop" (closes the
     connection without answering) or "stall" (answers after ``stall`` seconds)."""
 
-    def __init__(self, upstream, mode, n_faults, stall=1.0):
+    def __init__(self, upstream, mode, n_faults, stall=1.0, retry_after="0.05"):
         self.upstream, self.mode, self.n_faults, self.stall = upstream, mode, n_faults, stall
+        self.retry_after = retry_after
         self.requests = self.inflight = self.max_inflight = 0
         self.lock = threading.Lock()
         outer = self
@@ -118,7 +119,7 @@ class _Faulty:
                     self.send_response(int(outer.mode))
                     data = b'{"error": {"message": "try later"}}'
                     if outer.mode == "429":
-                        self.send_header("Retry-After", "0.05")
+                        self.send_header("Retry-After", outer.retry_after)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
@@ -172,6 +173,19 @@ def test_requests_run_concurrently(served, varied_backend, monkeypatch):
         client = _client(faulty.url, monkeypatch, concurrency=4, timeout=30)
         assert client.generate(CONVS, GREEDY) == varied_backend.generate(CONVS, GREEDY)
         assert faulty.max_inflight >= 2  # several requests were in flight at once
+
+
+@pytest.mark.parametrize("max_backoff,expected", [(30.0, [3.0, 3.0]), (1.0, [1.0, 1.0])])
+def test_retry_after_is_honoured_up_to_max_backoff(served, varied_backend, monkeypatch, max_backoff,
+                                                   expected):
+    sleeps = []
+    monkeypatch.setattr("judgeaudit.generation.openai_backend.time.sleep", sleeps.append)
+    with _Faulty(served.url, "429", n_faults=2, retry_after="3") as faulty:
+        # own backoff at most 0.001 s: each wait is the server's Retry-After, capped at max_backoff
+        client = _client(faulty.url, monkeypatch, concurrency=1, max_retries=3, backoff=0.001,
+                         max_backoff=max_backoff)
+        assert client.generate(CONVS[:1], GREEDY) == varied_backend.generate(CONVS[:1], GREEDY)
+    assert sleeps == expected
 
 
 def test_backoff_grows_exponentially(monkeypatch):
