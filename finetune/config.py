@@ -153,6 +153,9 @@ class CapabilityConfig:
             raise ConfigError(f"[capability] metric must be exact_match or token_accuracy, got {self.metric!r}")
         if self.every < 1:
             raise ConfigError(f"[capability] every must be at least 1, got {self.every}")
+        for key in ("n_eval", "max_new_tokens"):  # 0 eval examples would divide by zero at step 0
+            if getattr(self, key) < 1:
+                raise ConfigError(f"[capability] {key} must be at least 1, got {getattr(self, key)}")
         if any(not 0 < t <= 1 for t in self.thresholds):
             raise ConfigError(f"[capability] thresholds must be in (0, 1], got {list(self.thresholds)}")
 

@@ -69,6 +69,8 @@ beta = 0.2
     ({**MINIMAL, "train": {"save_every": 5}}, "give budgets"),
     ({**MINIMAL, "train": {"budgets": [0]}}, "positive token counts"),
     ({**MINIMAL, "capability": {"thresholds": [1.5]}}, "thresholds must be in"),
+    ({**MINIMAL, "capability": {"n_eval": 0}}, "n_eval must be at least 1"),
+    ({**MINIMAL, "capability": {"max_new_tokens": 0}}, "max_new_tokens must be at least 1"),
     ({**MINIMAL, "objectives": ["sft", "rlhf"]}, "unknown objective 'rlhf'; valid names: conditional"),
     ({**MINIMAL, "objective": {"dpo": 3}}, "objective.NAME"),
     ({**MINIMAL, "seeds": 3}, "seeds must be a list"),
