@@ -130,6 +130,8 @@ def test_threshold_and_vocab_probability(guard_model):
     base = get_judge("llama_guard", model=str(guard_model)).judge(PROMPTS[:1], RESPONSES[:1])[0]
     above = get_judge("llama_guard", model=str(guard_model), threshold=min(1.0, base.score + 0.01))
     assert above.judge(PROMPTS[:1], RESPONSES[:1])[0].label == "not_harmful"
+    at = get_judge("llama_guard", model=str(guard_model), threshold=base.score)
+    assert at.judge(PROMPTS[:1], RESPONSES[:1])[0].label == "harmful"  # the score reaches the threshold
     vocab = get_judge("llama_guard", model=str(guard_model), probability="vocab")
     v = vocab.judge(PROMPTS[:1], RESPONSES[:1])[0]
     _, mass = _independent_p(guard_model, vocab.build_prompt(*ITEMS[0]), ["unsafe"], ["safe"])
