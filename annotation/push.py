@@ -66,6 +66,15 @@ def items_from_tables(generations: pd.DataFrame, prompts: pd.DataFrame | None = 
         if "item_id" not in sample.columns:
             raise ValidationError("the sample table needs an 'item_id' column", column="item_id")
         by_id = items.drop_duplicates("item_id").set_index("item_id")
+        gold = sample["is_gold"].fillna(False).astype(bool) if "is_gold" in sample.columns \
+            else pd.Series(False, index=sample.index)
+        own = sample[gold & ~sample["item_id"].isin(by_id.index)].drop_duplicates("item_id")
+        if len(own):  # gold control items are not generations: the sample carries their text
+            if not {"prompt", "response"} <= set(own.columns):
+                raise ValidationError(f"gold item {own['item_id'].iloc[0]!r} is not in the generations and "
+                                      "the sample has no prompt/response columns for it; write the "
+                                      "sample with `annotate sample --gold`", column="item_id")
+            by_id = pd.concat([by_id, own.set_index("item_id")[["prompt", "response"]]])
         unknown = [i for i in sample["item_id"] if i not in by_id.index]
         if unknown:
             raise ValidationError(f"{len(unknown)} sampled item_id(s) are not in the generations, "

@@ -29,6 +29,19 @@ def test_items_join_prompt_text_and_follow_the_sample():
         items_from_tables(GENS, PROMPTS.iloc[:1])
 
 
+def test_gold_items_of_a_sample_travel_with_their_own_text():
+    """`annotate sample --gold` puts control items (not in the generations) into the sample
+    with their prompt and response; pushing that sample with --generations must include
+    them, with the sample's text, not fail as unknown items."""
+    sample = pd.DataFrame({"item_id": ["g2", "gold1"], "is_gold": [False, True],
+                           "prompt": [None, "known?"], "response": [None, "known answer"],
+                           "n_annotators": [1, 3]})
+    items = items_from_tables(GENS, PROMPTS, sample)
+    assert items.values.tolist() == [["g2", "second?", "r2", 1], ["gold1", "known?", "known answer", 3]]
+    with pytest.raises(ValidationError, match="not in the generations"):  # only gold may be new
+        items_from_tables(GENS, PROMPTS, sample.assign(is_gold=False))
+
+
 def test_bad_push_arguments_fail_before_any_request():
     client = LabelStudioClient(Connection(f"http://127.0.0.1:{free_port()}", "t" * 40, "test"), timeout=2)
     items = items_from_tables(GENS, PROMPTS)
