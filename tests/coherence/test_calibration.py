@@ -78,6 +78,15 @@ def test_ties_prefer_accuracy_then_the_default_cut_points():
     assert any("fewer than 3 bins" in note for note in cal.notes)
 
 
+def test_a_cut_at_the_top_score_includes_it():
+    # bins are "score <= cut": the highest candidate cut (the top score itself) makes every
+    # item incoherent, which is what these humans said (accuracy 4/4); the fit must count
+    # items equal to a cut the way bins_from_thresholds bins them
+    cal = calibrate([0.2, 0.5, 0.9, 0.9], ["incoherent"] * 4, objective="accuracy", folds=0, n_boot=10)
+    assert cal.incoherent_max == pytest.approx(0.9)
+    assert cal.objective_value == 1.0 and cal.in_sample.accuracy == 1.0
+
+
 def test_unlabelled_items_are_left_out_and_bad_input_is_an_error():
     scores = GRID + [0.5, 0.5]
     human = CUT_03_07 + [None, float("nan")]
