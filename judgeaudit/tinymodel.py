@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from .atomic import write_json_atomic
 from .errors import ConfigError, MissingExtraError
 
 __all__ = ["CHAT_TEMPLATE", "SPECIAL_TOKENS", "default_corpus", "build_tokenizer", "build_tiny_model"]
@@ -134,7 +135,7 @@ def build_tiny_model(path, *, corpus: Iterable[str] | None = None, vocab_size: i
             "max_positions": max_positions, "chat_template": chat_template, "seed": seed,
             "corpus": None if corpus is None else list(corpus)}
     marker = path / "tiny_model_spec.json"
-    if marker.is_file() and json.loads(marker.read_text()) == spec:
+    if marker.is_file() and _read_marker(marker) == spec:
         return path
     tokenizer = build_tokenizer(spec["corpus"], vocab_size=vocab_size, chat_template=chat_template)
     config = LlamaConfig(
@@ -152,5 +153,13 @@ def build_tiny_model(path, *, corpus: Iterable[str] | None = None, vocab_size: i
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
-    marker.write_text(json.dumps(spec))
+    write_json_atomic(marker, spec, indent=None)  # last, so a half-built folder has none
     return path
+
+
+def _read_marker(marker: Path):
+    """The spec a folder was built with, or ``None`` when the marker cannot be read."""
+    try:
+        return json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

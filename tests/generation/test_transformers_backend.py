@@ -181,3 +181,19 @@ def test_seed_count_must_match(varied_backend):
     with pytest.raises(ConfigError, match="2 seeds for 1"):
         varied_backend.generate(CONVS[:1], GREEDY, seeds=[1, 2])
     assert varied_backend.generate([], GREEDY) == []
+
+
+def test_tiny_model_with_a_torn_spec_marker_is_rebuilt(tmp_path):
+    # the marker is written last and atomically; a torn one (a killed older build) is not a
+    # crash: the folder is rebuilt and the marker made whole again
+    import json
+
+    from judgeaudit.tinymodel import build_tiny_model
+
+    path = build_tiny_model(tmp_path / "m", n_layers=1, hidden_size=16, n_heads=2, vocab_size=300)
+    marker = path / "tiny_model_spec.json"
+    spec = json.loads(marker.read_text())
+    marker.write_text('{"vocab_size": 3')
+    assert build_tiny_model(path, n_layers=1, hidden_size=16, n_heads=2, vocab_size=300) == path
+    assert json.loads(marker.read_text()) == spec
+    assert not [p.name for p in path.iterdir() if p.name.startswith(".")]  # no temporary file left
