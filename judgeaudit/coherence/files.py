@@ -39,6 +39,7 @@ __all__ = ["CoherenceRunSummary", "score_to_file", "parse_scorer_specs", "defaul
 
 _OUT_COLUMNS = (*COHERENCE_COLUMNS, "scorer_config_hash", "bin_source")
 _ERR_COLUMNS = (*ERROR_COLUMNS, "scorer_config_hash")
+_GENERATION_FAILED = "generation failed: not scored"  # raw of an errors-file row for a failed generation
 
 
 @dataclass(frozen=True)
@@ -279,7 +280,11 @@ def score_to_file(scorers: Sequence[CoherenceScorer], generations: pd.DataFrame,
         if not retry_failed and len(old_errors):
             same = (old_errors["scorer_id"].astype(str) == sid) & (
                 old_errors["scorer_config_hash"].astype(str) == config_hash)
-            done |= set(old_errors.loc[same, "item_id"].astype(str))
+            # a failed generation and an ok empty response share an item_id (it hashes the
+            # text): once the generation is ok, its "generation failed" entry is no reason to skip
+            stale = old_errors["raw"].astype(str).eq(_GENERATION_FAILED) \
+                & old_errors["item_id"].astype(str).isin(set(item_ids[status != "error"]))
+            done |= set(old_errors.loc[same & ~stale, "item_id"].astype(str))
         todo = generations[~item_ids.isin(done)]
         summary.skipped[sid] = len(generations) - len(todo)
         failed_gen = todo[status.loc[todo.index] == "error"]
@@ -287,7 +292,7 @@ def score_to_file(scorers: Sequence[CoherenceScorer], generations: pd.DataFrame,
         if len(failed_gen):
             new_errors.append(pd.DataFrame({"item_id": failed_gen["item_id"].astype(str).tolist(),
                                             "scorer_id": sid, "status": "error",
-                                            "raw": "generation failed: not scored",
+                                            "raw": _GENERATION_FAILED,
                                             "scorer_config_hash": config_hash}))
         retried |= {(i, sid) for i in failed_gen["item_id"].astype(str)}
         if len(todo):

@@ -170,3 +170,29 @@ def test_scorer_specs_parse_or_fail_with_a_config_error(values):
         return
     assert specs and all(isinstance(name, str) and name and isinstance(opts, dict)
                          for name, opts in specs)
+
+
+def test_generation_retried_to_an_empty_response_is_scored_again(tmp_path):
+    # A failed generation row and an ok empty response share their item_id (it hashes the
+    # response, "" for both); once the generation is retried and ok, the "generation failed"
+    # entry of the errors file must not make the rerun skip the item.
+    from judgeaudit.coherence import get_scorer
+    from judgeaudit.tables import validate
+
+    def gens(status):
+        return validate(pd.DataFrame({"prompt_id": ["p0", "p1"], "checkpoint_id": "c",
+                                      "response": ["", "A plain, sensible answer of several words."],
+                                      "status": status, "error": [None if s == "ok" else "HTTP 500"
+                                                                  for s in status]}), "generations")
+
+    failed, retried = gens(["error", "ok"]), gens(["ok", "ok"])
+    assert list(failed["item_id"]) == list(retried["item_id"])
+    out, errors = tmp_path / "coh.parquet", tmp_path / "coh.errors.jsonl"
+    score_to_file([get_scorer("degeneracy")], failed, out, progress=lambda m: None)
+    assert read_errors(errors)["raw"].tolist() == ["generation failed: not scored"]
+    summary = score_to_file([get_scorer("degeneracy")], retried, out, progress=lambda m: None)
+    assert summary.scored == {"degeneracy": 1}
+    table = read_table(out, "coherence")
+    assert sorted(table["item_id"]) == sorted(retried["item_id"])
+    assert table.set_index("item_id").loc[retried["item_id"].iloc[0], "bin"] == "incoherent"  # near empty
+    assert len(read_errors(errors)) == 0
