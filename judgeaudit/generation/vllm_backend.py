@@ -114,6 +114,9 @@ class VLLMBackend:
         if self.chat_template is None and not getattr(tok, "chat_template", None):
             raise ConfigError(f"checkpoint {self.checkpoint_id!r} ({model}): its tokenizer has no chat "
                               "template; give one with --chat-template FILE")
+        # the template in use (given or the tokenizer's) is hashed, as the transformers backend does
+        template = self.chat_template or tok.chat_template
+        self.template_hash = hashlib.sha256(str(template).encode()).hexdigest()[:16]
 
     def with_adapter(self, adapter_path: str | None, *, checkpoint_id: str | None = None) -> VLLMBackend:
         """A view of this engine that generates with another LoRA adapter (or none)."""
@@ -125,10 +128,9 @@ class VLLMBackend:
         return view
 
     def config(self) -> dict:
-        template = self.chat_template or ""
         return {"backend": self.backend_id, "model": self.model_name, "adapter": self.adapter_path,
                 "engine": {k: str(v) for k, v in sorted(self._engine_options.items())},
-                "chat_template": hashlib.sha256(template.encode()).hexdigest()[:16] if template else None}
+                "chat_template": self.template_hash}
 
     def _lora_request(self):
         args = lora_request_args(self.adapter_path, self._lora_ids)

@@ -72,6 +72,8 @@ def test_vllm_cpu_end_to_end(tmp_path):
     sys.stderr.write(f"vllm: engine start {r['startup_seconds']:.0f} s, two checkpoints "
                      f"{r['vllm_seconds']:.0f} s\n")
     assert r["n_rows"] == 12 and r["hashes"] == {"base": 1, "lora": 1}
+    # the tokenizer's own chat template is part of the config hash, as with transformers
+    assert r["template_hashes"][0] is not None and r["template_hashes"][0] == r["template_hashes"][1]
     # vLLM and transformers decode the same greedy tokens (float32 on a CPU), base and
     # LoRA alike.  vLLM's detokenizer holds back a trailing incomplete UTF-8 sequence where
     # transformers' decode writes U+FFFD, so trailing U+FFFD is not compared.

@@ -70,17 +70,20 @@ def main(folder: Path) -> None:
     run_generation(specs[:1], prompts, config=sampled, backend=reuse, out=folder / "vllm_s2.parquet")
     a = read_table(folder / "vllm_s.parquet", "generations").sort_values(["prompt_id", "sample_index"])
     b2 = read_table(folder / "vllm_s2.parquet", "generations").sort_values(["prompt_id", "sample_index"])
+    vllm_template = engine.config()["chat_template"]
     engine.close()
-    hf = {}
+    hf, hf_template = {}, None
     for spec in specs:
         b = TransformersBackend(model=spec.path, adapter_path=spec.adapter_path, device="cpu")
         hf[spec.checkpoint_id] = b.generate([build_conversation(t) for t in texts], greedy)
+        hf_template = b.template_hash
     result = {
         "n_rows": s.n_rows, "startup_seconds": startup, "vllm_seconds": vllm_seconds,
         "vllm": {c: v[v.checkpoint_id == c].set_index("prompt_id").loc[prompts.prompt_id, "response"].tolist()
                  for c in ("base", "lora")},
         "transformers": hf,
         "hashes": v.groupby("checkpoint_id")["gen_config_hash"].nunique().to_dict(),
+        "template_hashes": [vllm_template, hf_template],
         "sampled_rows": s2.n_rows,
         "sampled_repeatable": a["response"].tolist() == b2["response"].tolist(),
         "samples_differ": int(a.groupby("prompt_id")["response"].nunique().gt(1).sum()),
