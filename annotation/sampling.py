@@ -221,22 +221,18 @@ def allocate(sizes: dict, budget: int, *, priority: dict | None = None, minimum:
                           f"over {len(sizes)} non-empty strata ({sum(floor.values())} items); raise "
                           "--budget, lower --min-per-stratum, or make fewer strata (--by coherence,disagreement)")
     weight = {h: n * float((priority or {}).get(h, 1.0)) for h, n in sizes.items()}
-    fixed: dict = {}
-    while True:  # fix strata at their cap or floor until the free shares fit
-        free = [h for h in sizes if h not in fixed]
-        left = budget - sum(fixed.values())
-        total = sum(weight[h] for h in free)
-        share = {h: left * weight[h] / total if total else 0.0 for h in free}
-        over = [h for h in free if share[h] > sizes[h]]
-        under = [h for h in free if share[h] < floor[h]]
-        if over:
-            fixed.update({h: sizes[h] for h in over})
-        elif under:
-            fixed.update({h: floor[h] for h in under})
-        else:
-            break
-    out = dict(fixed)
-    out.update({h: int(math.floor(share[h])) for h in share})
+
+    def shares(lam):  # proportional to the weight, clipped to [floor, N_h]
+        return {h: min(float(sizes[h]), max(float(floor[h]), lam * weight[h])) for h in sizes}
+
+    # the total is continuous and non-decreasing in lam, from sum(floor) <= budget at 0 to
+    # sum(N_h) > budget: bisect for the lam that spends the budget exactly
+    lo, hi = 0.0, max((sizes[h] / weight[h] for h in sizes if weight[h] > 0), default=0.0)
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if sum(shares(mid).values()) < budget else (lo, mid)
+    share = shares(hi)
+    out = {h: int(math.floor(share[h] + 1e-9)) for h in share}
     order = sorted(share, key=lambda h: (-(share[h] - math.floor(share[h])), h))
     short = budget - sum(out.values())
     for h in order:

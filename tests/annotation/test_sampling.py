@@ -82,11 +82,20 @@ def test_allocate_minimum_above_budget_is_an_error():
         allocate({"a": 5, "b": 5, "c": 5}, 3, minimum=2)
 
 
+def test_allocate_never_spends_more_than_the_budget_when_caps_and_floors_meet():
+    # weights N_h x f_h: s0 18, s1 700, s2 216 (total 934); budget 20, floor 5.
+    # Shares 0.39, 14.99, 4.63: s0 and s2 are below the floor -> 5 each; s1 gets the
+    # 10 left (under its 14).  Before, s1 was first capped at 14 and then both floors
+    # added: 24 items for a budget of 20.
+    out = allocate({"s0": 18, "s1": 14, "s2": 24}, 20, priority={"s0": 1, "s1": 50, "s2": 9}, minimum=5)
+    assert out == {"s0": 5, "s1": 10, "s2": 5}
+
+
 @settings(max_examples=200, deadline=None)
 @given(sizes=st.dictionaries(st.text("abcdef", min_size=1, max_size=3), st.integers(0, 200), min_size=1,
                              max_size=8),
-       budget=st.integers(1, 400), minimum=st.integers(0, 3),
-       factors=st.lists(st.floats(0.1, 10), min_size=8, max_size=8))
+       budget=st.integers(1, 400), minimum=st.integers(0, 6),
+       factors=st.lists(st.floats(0.1, 50), min_size=8, max_size=8))
 def test_allocate_properties(sizes, budget, minimum, factors):
     priority = {h: f for h, f in zip(sorted(sizes), factors)}
     total = sum(sizes.values())
