@@ -89,6 +89,9 @@ def test_allocate_never_spends_more_than_the_budget_when_caps_and_floors_meet():
     # added: 24 items for a budget of 20.
     out = allocate({"s0": 18, "s1": 14, "s2": 24}, 20, priority={"s0": 1, "s1": 50, "s2": 9}, minimum=5)
     assert out == {"s0": 5, "s1": 10, "s2": 5}
+    # weights a 1, b 2, floor 2: b is capped at its 2 items, so a takes the other 3 (it
+    # was left at its floor once fixed there: 4 items for a budget of 5)
+    assert allocate({"a": 4, "b": 2}, 5, priority={"a": 0.25}, minimum=2) == {"a": 3, "b": 2}
 
 
 @settings(max_examples=200, deadline=None)
