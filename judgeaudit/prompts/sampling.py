@@ -21,8 +21,10 @@ def sample_prompts(prompts: pd.DataFrame, *, per_category: int | None = None, n:
     """A subset of ``prompts`` that does not depend on row order or on the other rows.
 
     Each prompt gets a rank, the sha256 of ``seed`` and its ``prompt_id``; the lowest
-    ranks are kept.  So the same seed always keeps the same prompts, and a prompt kept
-    from a set is still kept when rows are added to other groups.
+    ranks are kept.  So the same seed always keeps the same prompts, and (with
+    ``per_category`` alone) a prompt kept from a group is still kept when rows are added to
+    other groups; ``n`` takes the lowest ranks over all groups, so rows added to any group
+    can displace it.
 
     Parameters
     ----------

@@ -49,3 +49,14 @@ def test_kept_prompts_do_not_depend_on_row_order_or_other_groups(rows, k, seed, 
     extra = pd.DataFrame({"prompt_id": ["zz1", "zz2"], "text": "t", "category": "new"})
     grown = set(sample_prompts(pd.concat([table, extra]), per_category=k, seed=seed)["prompt_id"])
     assert grown - {"zz1", "zz2"} == kept
+
+
+def test_n_is_a_cap_over_all_groups():
+    # docs/prompts.md: n= keeps the lowest ranks over every group, so a prompt added to
+    # another group can displace a kept one (per_category alone cannot)
+    base = pd.DataFrame({"prompt_id": [f"b{i}" for i in range(10)], "text": "t", "category": "B"})
+    kept = set(sample_prompts(base, n=3, seed=0)["prompt_id"])
+    grown = pd.concat([base, pd.DataFrame({"prompt_id": ["a0", "a1"], "text": "t", "category": "A"})])
+    assert set(sample_prompts(grown, n=3, seed=0)["prompt_id"]) - {"a0", "a1"} != kept
+    assert set(sample_prompts(grown, per_category=3, seed=0).query("category == 'B'")["prompt_id"]) \
+        == set(sample_prompts(base, per_category=3, seed=0)["prompt_id"])
