@@ -43,9 +43,10 @@ class ChoiceField:
 
     def __post_init__(self):
         object.__setattr__(self, "values", tuple(str(v) for v in self.values))
-        if not _NAME.match(self.name) or self.name in (PROMPT_KEY, RESPONSE_KEY, "notes"):
+        taken = (PROMPT_KEY, RESPONSE_KEY, ITEM_KEY, REVIEW_KEY, "notes")  # names in the config / task data
+        if not _NAME.match(self.name) or self.name in taken:
             raise ConfigError(f"label field name {self.name!r} must be an identifier (letters, digits, "
-                              f"_) other than {PROMPT_KEY}, {RESPONSE_KEY} and notes")
+                              f"_) other than {', '.join(taken)}")
         if len(self.values) < 2 or len(set(self.values)) != len(self.values):
             raise ConfigError(f"label field {self.name!r} needs two or more distinct values, "
                               f"got {list(self.values)}")

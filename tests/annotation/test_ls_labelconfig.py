@@ -79,6 +79,9 @@ def test_choice_fields_are_validated():
         ChoiceField("x", ("a_b", "a b"))
     with pytest.raises(ConfigError, match="identifier"):
         ChoiceField("response", ("a", "b"))
+    for taken in ("review_note", "item_id"):  # the review panel's Text / the task's id
+        with pytest.raises(ConfigError, match="identifier"):
+            ChoiceField(taken, ("a", "b"))
     with pytest.raises(ConfigError, match="duplicate"):
         LabelSchema((ChoiceField("x", ("a", "b")), ChoiceField("x", ("c", "d"))))
 
