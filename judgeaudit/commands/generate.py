@@ -119,6 +119,11 @@ def load_prompts(names: str, *, split=None, attacks: str = "none", limit=None):
 
 def _backend_options(args, specs) -> dict:
     if args.backend == "openai":
+        if args.chat_template is not None:
+            from judgeaudit.errors import ConfigError
+
+            raise ConfigError("--chat-template does not apply to --backend openai: the server renders "
+                              "the conversation with its own template; set the template on the server")
         return {"base_url": args.base_url, "api_key_env": args.api_key_env,
                 "concurrency": args.concurrency, "timeout": args.timeout, "max_retries": args.max_retries}
     options = {"batch_size": args.batch_size, "dtype": args.dtype}

@@ -74,3 +74,10 @@ def test_clear_errors_exit_2(varied_model, no_template_model, tmp_path, capsys):
     assert main(["generate", "--model", str(varied_model), "--prompts", prompts, "--out", out,
                  "--backend", "nope"]) == 2
     assert "valid names: openai, transformers, vllm" in capsys.readouterr().err
+    # the server applies its own template: an ignored --chat-template would mislead
+    template = tmp_path / "t.jinja"
+    template.write_text("{{ messages[0]['content'] }}")
+    assert main(["generate", "--model", "served", "--prompts", prompts, "--out", out, "--backend", "openai",
+                 "--base-url", "http://127.0.0.1:9/v1", "--chat-template", str(template)]) == 2
+    assert "--chat-template" in capsys.readouterr().err
+    assert not (tmp_path / "g.parquet").exists()
