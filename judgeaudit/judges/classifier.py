@@ -177,6 +177,13 @@ class LlamaGuardJudge(_ModelJudge):
         Prefill mode: compute the prompt prefix all items share (the template's task
         and categories) once and reuse its key/value cache (default True); scores match
         the uncached pass up to float rounding, so it is not part of the config hash.
+    verdict_prefix:
+        Text put after the rendered template, before the verdict is read or generated
+        (default ``""``).  Some guard templates stop before a separator the model
+        writes first (e.g. a blank line after the assistant header); prefill reads the
+        first token, so give that separator here (``verdict_prefix="\n\n"``) or the
+        first token is the separator, not ``safe``/``unsafe``.  Check one item in
+        ``mode="generate"``: its ``raw`` shows what the model writes first.
     judge_id:
         Name in the verdicts table; default ``"llama_guard"``.
 
@@ -193,10 +200,13 @@ class LlamaGuardJudge(_ModelJudge):
                  probability: str = "choices", batch_size: int = 8, max_new_tokens: int = 20,
                  template_kwargs: dict | None = None, model_options: dict | None = None,
                  prefix_cache: bool = True, message_format: str = "text",
-                 judge_id: str | None = None) -> None:
+                 verdict_prefix: str = "", judge_id: str | None = None) -> None:
         if message_format not in ("text", "parts"):
             raise ConfigError(f"message_format must be 'text' or 'parts', got {message_format!r}")
+        if not isinstance(verdict_prefix, str):
+            raise ConfigError(f"verdict_prefix must be text, got {verdict_prefix!r}")
         self.message_format = message_format
+        self.verdict_prefix = verdict_prefix
         super().__init__(model=model, mode=mode, threshold=threshold, probability=probability,
                          batch_size=batch_size, max_new_tokens=max_new_tokens, positive=("unsafe",),
                          negative=("safe",), judge_id=judge_id, model_options=model_options,
@@ -211,7 +221,8 @@ class LlamaGuardJudge(_ModelJudge):
     def config(self) -> dict:
         return {**super().config, "template_kwargs": self.template_kwargs,
                 "message_format": self.message_format,
-                "chat_template": hash_config({"t": self.model.tokenizer.chat_template})}
+                "chat_template": hash_config({"t": self.model.tokenizer.chat_template}),
+                **({"verdict_prefix": self.verdict_prefix} if self.verdict_prefix else {})}
 
     def build_prompt(self, prompt: str, response: str) -> str:
         """The moderation prompt for one (prompt, response) pair."""
@@ -220,7 +231,7 @@ class LlamaGuardJudge(_ModelJudge):
 
         return self.model.render([{"role": "user", "content": content(prompt)},
                                   {"role": "assistant", "content": content(response)}],
-                                 **self.template_kwargs)
+                                 **self.template_kwargs) + self.verdict_prefix
 
     def judge(self, prompts: Sequence[str], responses: Sequence[str]) -> list[Verdict]:
         texts = [self.build_prompt(p, r) for p, r in zip(prompts, responses)]

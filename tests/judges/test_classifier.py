@@ -251,3 +251,22 @@ def test_too_long_prompts_are_error_rows_not_cut(guard_model):
     gen = get_judge("llama_guard", model=str(guard_model), mode="generate", max_new_tokens=4,
                     model_options={"max_length": limit})
     assert sum(v.status == "error" for v in gen.judge(PROMPTS, RESPONSES)) == sum(n > limit - 4 for n in lengths)
+
+
+def test_verdict_prefix_is_read_after_the_template(guard_model):
+    # A template that stops before a separator the model writes first: the verdict is
+    # read after the given prefix.  Expected: the independent softmax at the position
+    # after "<template>\n\n", on the same real model.
+    plain = get_judge("llama_guard", model=str(guard_model), batch_size=1)
+    judge = get_judge("llama_guard", model=str(guard_model), batch_size=1, verdict_prefix="\n\n",
+                      judge_id="guard_nl")
+    p, r = ITEMS[0]
+    assert judge.build_prompt(p, r) == plain.build_prompt(p, r) + "\n\n"
+    expected, _ = _independent_p(guard_model, plain.build_prompt(p, r) + "\n\n", ["unsafe"], ["safe"])
+    (v,) = judge.judge([p], [r])
+    assert v.score == pytest.approx(expected, abs=1e-6)
+    (v0,) = plain.judge([p], [r])
+    assert abs(v0.score - v.score) > 1e-6  # a different position is read
+    assert judge.config_hash() != plain.config_hash()
+    with pytest.raises(ConfigError, match="verdict_prefix"):
+        get_judge("llama_guard", model=str(guard_model), verdict_prefix=2)
