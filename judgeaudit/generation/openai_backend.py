@@ -103,6 +103,7 @@ class OpenAIBackend:
         self.model_name, self.checkpoint_id = str(model), checkpoint_id or str(model)
         url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
         self.base_url = url.rstrip("/")
+        self._shown_url = _without_credentials(self.base_url)  # for messages: no user:password@, no query
         self.api_key_env = api_key_env
         self._api_key = os.environ.get(api_key_env) or None
         self.concurrency, self.timeout, self.max_retries = int(concurrency), float(timeout), int(max_retries)
@@ -112,13 +113,15 @@ class OpenAIBackend:
         self.attempts = 0  # HTTP attempts made, for inspection
 
     def __repr__(self) -> str:  # never shows the key
-        return f"OpenAIBackend(model={self.model_name!r}, base_url={self.base_url!r})"
+        return f"OpenAIBackend(model={self.model_name!r}, base_url={self._shown_url!r})"
 
     def config(self) -> dict:
         return {"backend": self.backend_id, "model": self.model_name, "extra_body": self.extra_body}
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "[api key]") if self._api_key else text
+        if self._api_key:
+            text = text.replace(self._api_key, "[api key]")
+        return text.replace(self.base_url, self._shown_url) if self.base_url != self._shown_url else text
 
     def _post(self, body: dict) -> dict:
         self.attempts += 1
@@ -133,7 +136,7 @@ class OpenAIBackend:
                 raw = resp.read()
         except urllib.error.HTTPError as exc:
             detail = self._redact(exc.read()[:300].decode("utf-8", "replace"))
-            message = f"HTTP {exc.code} from {self.base_url}: {detail}"
+            message = f"HTTP {exc.code} from {self._shown_url}: {detail}"
             if exc.code in RETRY_STATUSES:
                 retry_after = exc.headers.get("Retry-After") if exc.headers else None
                 try:
@@ -143,12 +146,12 @@ class OpenAIBackend:
                 raise _Retryable(message, delay) from None
             raise JudgeAuditError(message) from None
         except _NETWORK_ERRORS as exc:
-            raise _Retryable(f"{type(exc).__name__} talking to {self.base_url}: "
+            raise _Retryable(f"{type(exc).__name__} talking to {self._shown_url}: "
                              f"{self._redact(str(exc))}") from None
         try:
             return json.loads(raw)
         except ValueError:
-            raise JudgeAuditError(f"{self.base_url} answered with invalid JSON: "
+            raise JudgeAuditError(f"{self._shown_url} answered with invalid JSON: "
                                   f"{raw[:200].decode('utf-8', 'replace')!r}") from None
 
     def _one(self, messages: Sequence[Message], config: GenerationConfig, seed: int | None) -> Completion:
@@ -187,7 +190,7 @@ class OpenAIBackend:
             results = list(pool.map(lambda cs: self._one(cs[0], config, cs[1]), zip(conversations, seeds)))
         failed = sum(r.status != "ok" for r in results)
         if failed:
-            print(f"judgeaudit: {failed} of {len(results)} requests to {self.base_url} failed",
+            print(f"judgeaudit: {failed} of {len(results)} requests to {self._shown_url} failed",
                   file=sys.stderr, flush=True)
         return results
 
@@ -199,3 +202,20 @@ class OpenAIBackend:
         if bad:
             raise JudgeAuditError(f"{len(bad)} of {len(results)} requests failed; first: {bad[0].error}")
         return [r.text for r in results]
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` part and without a query string (which can
+    carry a key): what error messages and logs show of the endpoint."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = f"{host}:{port}" if port else host
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))

@@ -291,3 +291,15 @@ def test_generate_command_with_the_openai_backend(served, monkeypatch, tmp_path,
     captured = capsys.readouterr()
     assert json.loads(captured.out)["n_new"] == 2 and KEY not in captured.out + captured.err
     assert set(read_table(out, "generations")["checkpoint_id"]) == {"served"}
+
+
+def test_credentials_in_the_endpoint_url_never_reach_an_error(monkeypatch):
+    # Nothing listens on port 9 of 127.0.0.1: the request fails at once, and its error
+    # text names the endpoint without the user:password part or the query string.
+    monkeypatch.delenv("JA_NONE", raising=False)
+    client = OpenAIBackend(model="tiny", base_url="http://alice:s3cret@127.0.0.1:9/v1?key=qwerty",
+                           api_key_env="JA_NONE", max_retries=0, timeout=5)
+    [r] = client.generate_results(CONVS[:1], GREEDY)
+    assert r.status == "error" and "127.0.0.1:9/v1" in r.error
+    for secret in ("s3cret", "alice", "qwerty"):
+        assert secret not in r.error and secret not in repr(client)
