@@ -79,17 +79,10 @@ class RunResult:
 
 def run_environment() -> dict:
     """Python, package versions (training stack included) and the git revision."""
-    from importlib.metadata import PackageNotFoundError, version
+    from judgeaudit.runinfo import CORE_PACKAGES, environment
 
-    from judgeaudit.audit import _environment
-
-    env = _environment()
-    for name in ("torch", "transformers", "tokenizers", "peft", "accelerate", "judgeaudit"):
-        try:
-            env["packages"][name] = version(name)
-        except PackageNotFoundError:
-            env["packages"][name] = None
-    return env
+    return environment(packages=CORE_PACKAGES + ("torch", "transformers", "tokenizers", "peft",
+                                                 "accelerate", "judgeaudit"))
 
 
 def batch_indices(step: int, *, n_items: int, batch_size: int, seed: int) -> list[int]:

@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
+from .runinfo import environment
 from ._reference import binary_votes, choose_strata, labelled_items, majority_reference, order_strata
 from ._robustness import robustness_section
 from ._sums import SumBook, to_result
@@ -379,7 +380,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
             "config": asdict(cfg),
             "weights": weight_meta,
             "judgeaudit_version": _version(),
-            "environment": _environment(),
+            "environment": environment(),
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
         "reference": reference,
@@ -571,31 +572,6 @@ def _examples(items, tables, preds, ref, stratum, task, limit) -> dict:
                            "response": row["response"]})
         out[judge_id] = chosen
     return out
-
-
-def _environment() -> dict:
-    """Python and package versions, and the git revision of a judgeaudit checkout, if any."""
-    import platform
-    import subprocess
-    from importlib.metadata import PackageNotFoundError, version
-    from pathlib import Path
-
-    packages = {}
-    for name in ("numpy", "pandas", "scipy", "krippendorff", "pyarrow"):
-        try:
-            packages[name] = version(name)
-        except PackageNotFoundError:
-            packages[name] = None
-    revision = None
-    root = Path(__file__).resolve().parent.parent
-    if (root / ".git").exists():
-        try:
-            done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                                  text=True, timeout=5)
-            revision = done.stdout.strip() or None
-        except (OSError, subprocess.SubprocessError):
-            revision = None
-    return {"python": platform.python_version(), "packages": packages, "git_revision": revision}
 
 
 def _version() -> str:

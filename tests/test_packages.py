@@ -23,7 +23,8 @@ def test_core_imports_pull_in_no_heavy_library(repo_root):
 
 
 @pytest.mark.parametrize("module", ["judgeaudit.tables", "judgeaudit.judges", "judgeaudit.judges.keyword",
-                                    "judgeaudit.judges.affirmative", "judgeaudit.coherence"])
+                                    "judgeaudit.judges.affirmative", "judgeaudit.coherence",
+                                    "judgeaudit.runinfo"])
 def test_docstring_examples_outside_metrics(module):
     import doctest
     import importlib

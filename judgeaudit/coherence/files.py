@@ -201,7 +201,7 @@ def _meta(scorers) -> dict:
     """When, with what, and with which scorer settings the report was made."""
     from datetime import datetime, timezone
 
-    from judgeaudit.audit import _environment
+    from judgeaudit.runinfo import environment
 
     configs = {}
     for scorer in scorers:
@@ -210,7 +210,7 @@ def _meta(scorers) -> dict:
         # through JSON and back, so odd values (paths, tuples) become plain text and lists
         configs[scorer.scorer_id] = json.loads(json.dumps(config, default=str)) if config else None
     return {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "environment": _environment(), "scorer_configs": configs,
+            "environment": environment(), "scorer_configs": configs,
             "scorer_config_hashes": {s.scorer_id: s.config_hash() for s in scorers}}
 
 
