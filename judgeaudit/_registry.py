@@ -40,14 +40,21 @@ class Registry(Generic[T]):
         """The registered names, sorted."""
         return sorted(self._factories)
 
+    def factory(self, name: str) -> Callable[..., T]:
+        """The factory registered as ``name`` (to inspect its options before building).
+
+        Raises :class:`~judgeaudit.errors.UnknownNameError`, listing the valid names,
+        when there is none.
+        """
+        try:
+            return self._factories[name]
+        except KeyError:
+            raise UnknownNameError(self.kind, name, self._factories) from None
+
     def build(self, name: str, **options: Any) -> T:
         """Call the factory registered as ``name`` with ``options``.
 
         Raises :class:`~judgeaudit.errors.UnknownNameError`, listing the valid names,
         when there is none.
         """
-        try:
-            factory = self._factories[name]
-        except KeyError:
-            raise UnknownNameError(self.kind, name, self._factories) from None
-        return factory(**options)
+        return self.factory(name)(**options)

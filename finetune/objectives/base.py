@@ -190,8 +190,8 @@ def get_objective(name: str, **options: Any) -> Objective:
 
     from judgeaudit.errors import ConfigError
 
-    factory = OBJECTIVES._factories.get(name)
-    if factory is not None and dataclasses.is_dataclass(factory):
+    factory = OBJECTIVES.factory(name)
+    if dataclasses.is_dataclass(factory):
         allowed = {f.name for f in dataclasses.fields(factory)}
         unknown = set(options) - allowed
         if unknown:
