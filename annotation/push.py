@@ -225,11 +225,20 @@ def _set_overlap(client: LabelStudioClient, project_id: int, items: pd.DataFrame
 
 
 def stderr_progress(label: str):
-    """A progress callback printing to stderr, silent when stderr is not a terminal."""
+    """A progress callback ``(done, total)`` drawing :class:`judgeaudit.progress.Progress`
+    on stderr; ``None`` when stderr is not a terminal."""
     if not sys.stderr.isatty():
         return None
+    from judgeaudit.progress import Progress
+
+    bar = None
 
     def report(done, total):
-        print(f"\r{label}: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        nonlocal bar
+        if bar is None:
+            bar = Progress(total, label)
+        bar.advance_to(done)
+        if done >= total:
+            bar.close()
 
     return report

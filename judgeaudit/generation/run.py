@@ -31,7 +31,7 @@ import pandas as pd
 from judgeaudit.errors import ConfigError, ValidationError
 from judgeaudit.tables import make_item_id, read_table, validate, write_table
 
-from ._progress import Progress
+from judgeaudit.progress import Progress
 from .base import (
     BACKENDS,
     Backend,

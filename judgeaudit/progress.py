@@ -1,4 +1,7 @@
-"""A small progress line on stderr, drawn only when stderr is a terminal."""
+"""A small progress line on stderr, drawn only when stderr is a terminal.
+
+Shared by generation, coherence scoring and the Label Studio push.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +29,10 @@ class Progress:
         bar = "#" * filled + "-" * (width - filled)
         self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total} {rate:.1f}/s {note}"[:120])
         self.stream.flush()
+
+    def advance_to(self, done: int, note: str = "") -> None:
+        """Move to ``done`` items (for callers that count absolute progress)."""
+        self.update(int(done) - self.done, note)
 
     def close(self) -> None:
         if self.enabled:
