@@ -1,12 +1,13 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   installs judgeaudit and audits the embedded sample campaign (offline)
+#   make demo   installs judgeaudit (CPU torch, the finetune extra), runs examples/demo.toml end to end
+#               and audits the embedded sample campaign (offline, a few minutes on a CPU)
 #   make test   installs judgeaudit with its test extras (and Chromium) and runs every test
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo test bench install install-test browser labelstudio clean
+.PHONY: demo test bench install install-demo install-test browser labelstudio clean
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +17,17 @@ $(VENV)/.core: pyproject.toml
 
 # CPU torch first (a wheel on disk on the project's machines); without it pip would pull
 # a multi-GB CUDA build through transformers.
-$(VENV)/.test: $(VENV)/.core
+$(VENV)/.demo: $(VENV)/.core
 	$(PIP) install 'torch==2.13.0' || $(PIP) install torch
+	$(PIP) install -e '.[finetune]'
+	touch $@
+
+$(VENV)/.test: $(VENV)/.demo
 	$(PIP) install -e '.[test,finetune,annotation]'
 	touch $@
 
 install: $(VENV)/.core
+install-demo: $(VENV)/.demo
 install-test: $(VENV)/.test
 
 browser:
@@ -33,7 +39,8 @@ labelstudio: $(VENV)/.test
 	@bash scripts/install-label-studio.sh
 	@$(PY) -c "from annotation.server import migrated_data_template as t; t()"
 
-demo: $(VENV)/.core
+demo: $(VENV)/.demo
+	$(VENV)/bin/judgeaudit run examples/demo.toml --out runs/experiment-demo
 	$(VENV)/bin/judgeaudit demo --out runs/demo
 
 test: $(VENV)/.test browser labelstudio

@@ -28,7 +28,6 @@ Relative paths are resolved against the config file's folder.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,22 +281,9 @@ def config_from_dict(doc: Mapping, *, base_dir: Path | None = None, where: str =
     return FinetuneConfig(**kw)
 
 
-def _toml():
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    return tomllib
-
-
 def load_config(path) -> FinetuneConfig:
     """Read and validate a TOML config file."""
+    from judgeaudit._toml import read_toml
+
     path = Path(path)
-    tomllib = _toml()
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return config_from_dict(doc, base_dir=path.resolve().parent, where=str(path))
+    return config_from_dict(read_toml(path), base_dir=path.resolve().parent, where=str(path))

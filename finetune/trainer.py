@@ -295,7 +295,8 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
             capability_score=score, capability_threshold=threshold, prompt_policy=policy,
             extra={"kind": kind, "tokens_seen": tokens_seen, "objective_options": json_ready(objective.options()),
                    "lora": config.lora is not None, "base_model": base_path,
-                   "capability_metric": capability.name, "loss": None if math.isnan(last_loss) else last_loss})
+                   "capability_metric": capability.name, "capability_n": config.capability.n_eval,
+                   "loss": None if math.isnan(last_loss) else last_loss})
         if main:
             save_model_checkpoint(folder, unwrapped, tok, spec_dict=spec.to_dict())
         specs.append(spec)

@@ -50,6 +50,11 @@ def _rates(book, who, groups):
     return np.array(points), np.column_stack(boots), np.array(pos), np.array(n)
 
 
+def _finite(x) -> float | None:
+    """``x`` as a float, or None when undefined (NaN): audit.json holds no NaN."""
+    return None if x is None or np.isnan(x) else float(x)
+
+
 def _ranking(groups, rates) -> list:
     """Groups from highest to lowest rate; undefined rates last."""
     key = [(np.isnan(r), -(0 if np.isnan(r) else r), g) for g, r in zip(groups, rates)]
@@ -87,7 +92,7 @@ def robustness_section(book, plan, res, cfg) -> dict:
                            for k, g in enumerate(groups)}
         rankings[judge_id] = _ranking(groups, jp)
         cp, cb, reason, ss = _rogan_gladen(book, judge_id, jp, jb)
-        sens_spec[judge_id] = {"sensitivity": ss[0], "specificity": ss[1]}
+        sens_spec[judge_id] = {"sensitivity": _finite(ss[0]), "specificity": _finite(ss[1])}
         corrected[judge_id] = {g: res(cp[k], cb[:, k], int(jn[k]),
                                       undefined=reason or (None if not np.isnan(cp[k]) else "rate undefined"))
                                for k, g in enumerate(groups)}
@@ -103,8 +108,8 @@ def robustness_section(book, plan, res, cfg) -> dict:
             jci = np.nanquantile(jdb, tails) if np.isfinite(jdb).any() else [np.nan, np.nan]
             confident = bool(np.sign(hci[0]) == np.sign(hci[1]) != 0 and np.sign(jci[0]) == np.sign(jci[1]) != 0)
             flips.append({"judge": judge_id, "a": groups[a], "b": groups[b],
-                          "human_diff": float(hd), "human_ci": [float(hci[0]), float(hci[1])],
-                          "judge_diff": float(jd), "judge_ci": [float(jci[0]), float(jci[1])],
+                          "human_diff": float(hd), "human_ci": [_finite(hci[0]), _finite(hci[1])],
+                          "judge_diff": float(jd), "judge_ci": [_finite(jci[0]), _finite(jci[1])],
                           "confident": confident})
     return {"group_key": cfg.group_key, "groups": groups, "rates": rates,
             "corrected_rates": corrected, "sensitivity_specificity": sens_spec,

@@ -217,6 +217,22 @@ def test_single_class_is_explicit_not_nan():
     assert result["judges"]["kw"]["overall"]["accuracy"]["value"] == 1.0
 
 
+def test_robustness_without_a_human_positive_is_json_safe():
+    # Two groups, humans call every item not harmful: sensitivity is 0/0, undefined -> None
+    # (it was NaN, which audit_to_json refuses); specificity A+B = 6 judge N of 10 -> 0.6.
+    items, groups = {}, {}
+    for g, judge_harm in (("A", 1), ("B", 3)):
+        for k in range(5):
+            items[f"{g}{k}"] = ((N, N), H if k < judge_harm else N, "coherent")
+            groups[f"{g}{k}"] = g
+    from judgeaudit.report import audit_to_json
+
+    result = run_audit(make_tables(items, groups), config=AuditConfig(n_boot=50))
+    ss = result["robustness"]["sensitivity_specificity"]["kw"]
+    assert ss["sensitivity"] is None and ss["specificity"] == pytest.approx(0.6)
+    json.loads(audit_to_json(result))
+
+
 def test_judge_agreement_pairs():
     tables = make_tables()
     other = tables.verdicts.assign(judge_id="kw2")

@@ -1,0 +1,426 @@
+"""The experiment stages that judgeaudit itself provides: the base model, generation,
+judges, coherence, the audit and the experiment report (see :mod:`.stages`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from judgeaudit.errors import ConfigError, UnknownNameError
+
+from .config import ExperimentConfig
+from .stages import StageContext, StageResult
+
+__all__ = ["MODEL", "GENERATE", "JUDGE", "COHERENCE", "AUDIT", "REPORT", "NotConfigured",
+           "safety_prompts", "capability_probes", "checkpoint_specs"]
+
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+class _Base:
+    name = ""
+    inputs: tuple = ()
+    needs: tuple = ()
+    always = False
+
+    def applies(self, config: ExperimentConfig) -> bool:
+        return True
+
+    def check(self, config: ExperimentConfig) -> None:
+        return None
+
+    def settings(self, config: ExperimentConfig) -> dict:
+        return {}
+
+    def plan(self, config: ExperimentConfig) -> dict:
+        return {}
+
+    def outputs(self, ctx: StageContext) -> list[Path]:
+        return []
+
+
+class NotConfigured(_Base):
+    """A stage the config leaves out (no ``[finetune]`` section: the base model only)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def applies(self, config):
+        return False
+
+    def run(self, ctx):  # pragma: no cover - the runner never runs a stage that does not apply
+        return StageResult()
+
+
+# ------------------------------------------------------------------ model
+class ModelStage(_Base):
+    name = "model"
+
+    def check(self, config):
+        m = config.model
+        if m.path and not Path(m.path).exists() and not _HUB_ID.match(m.path):
+            raise ConfigError(f"{config.where('model')}: path {m.path!r} is neither a folder nor a hub id "
+                              "(org/name); give the folder written by save_pretrained")
+
+    def settings(self, config):
+        return dataclasses.asdict(config.model)
+
+    def plan(self, config):
+        m = config.model
+        return {"model": f"tiny model ({m.tiny_layers} layers x {m.tiny_hidden}) built offline" if m.tiny
+                else m.path}
+
+    def outputs(self, ctx):
+        return [ctx.layout.base_model / "config.json"] if ctx.config.model.tiny else []
+
+    def run(self, ctx):
+        m = ctx.config.model
+        if not m.tiny:
+            return StageResult({"path": m.path})
+        from judgeaudit.tinymodel import build_tiny_model
+
+        build_tiny_model(ctx.layout.base_model, n_layers=m.tiny_layers, hidden_size=m.tiny_hidden, seed=m.seed)
+        return StageResult({"path": str(ctx.layout.base_model), "built": "tiny"})
+
+
+# ------------------------------------------------------------------ generate
+def _load_sets(names, *, where: str, key: str) -> pd.DataFrame:
+    from judgeaudit.prompts import load_prompt_set
+
+    frames = []
+    for name in names:
+        try:
+            table = load_prompt_set(name)
+        except (UnknownNameError, ConfigError) as exc:
+            raise ConfigError(f"{where}: {key} entry {name!r}: {exc}") from None
+        table = table.copy()
+        table["prompt_set"] = Path(name).stem if Path(name).suffix else name
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
+
+
+def safety_prompts(config: ExperimentConfig) -> pd.DataFrame:
+    """The safety prompts of ``[generation]``: the sets (``per_category`` of each category
+    of each, when set), each plain and wrapped in every attack, with a ``prompt_set`` column."""
+    from judgeaudit.prompts import apply_attacks, sample_prompts
+    from judgeaudit.tables import validate
+
+    g, where = config.generation, config.where("generation")
+    table = _load_sets(g.prompts, where=where, key="prompts")
+    if g.per_category is not None:
+        table = pd.concat([sample_prompts(part, per_category=g.per_category, seed=g.seed)
+                           for _, part in table.groupby("prompt_set", sort=False)], ignore_index=True)
+    if list(g.attacks) != ["none"]:
+        try:
+            table = apply_attacks(table, list(g.attacks))
+        except (UnknownNameError, ConfigError) as exc:
+            raise ConfigError(f"{where}: attacks: {exc}") from None
+    return validate(table, "prompts", path=f"{where} prompts")
+
+
+def capability_probes(config: ExperimentConfig) -> pd.DataFrame | None:
+    """The capability probes of ``[generation] capability`` (None when the list is empty)."""
+    g = config.generation
+    if not g.capability:
+        return None
+    return _load_sets(g.capability, where=config.where("generation"), key="capability")
+
+
+def checkpoint_specs(ctx: StageContext) -> list:
+    """The base model (``include_base``) and every checkpoint the fine-tuning stage wrote."""
+    from judgeaudit.generation import CheckpointSpec, load_manifest
+
+    specs = []
+    if ctx.config.generation.include_base:
+        specs.append(CheckpointSpec("base", path=ctx.model_path, objective="base", budget_tokens=0))
+    if ctx.config.finetune is not None:
+        specs.extend(load_manifest(ctx.layout.manifest))
+    if not specs:
+        raise ConfigError(f"{ctx.config.where('generation')}: nothing to generate from: include_base = false "
+                          "and no [finetune] section")
+    return specs
+
+
+def _checkpoint_table(specs) -> pd.DataFrame:
+    rows = []
+    for s in specs:
+        extra = dict(s.extra or {})
+        rows.append({"checkpoint_id": s.checkpoint_id, "objective": s.objective or "base",
+                     "budget_tokens": int(s.budget_tokens or 0), "seed": s.seed,
+                     "capability_score": s.capability_score, "capability_n": extra.get("capability_n"),
+                     "kind": extra.get("kind", "base" if s.objective in (None, "base") else None),
+                     "path": s.path, "adapter_path": s.adapter_path})
+    frame = pd.DataFrame(rows)
+    for col in ("capability_score", "capability_n"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    frame["seed"] = pd.array(frame["seed"], dtype="Int64")
+    return frame
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    from judgeaudit.atomic import atomic_open
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "wb", encoding=None) as fh:
+        frame.to_parquet(fh, index=False)
+
+
+class GenerateStage(_Base):
+    name = "generate"
+    inputs = needs = ("model", "finetune")
+
+    def check(self, config):
+        safety_prompts(config)  # names of sets and attacks, and the files they point to
+        capability_probes(config)
+        from judgeaudit.generation import available_backends
+
+        if config.generation.backend not in available_backends():
+            raise ConfigError(f"{config.where('generation')}: backend {config.generation.backend!r} is not "
+                              f"registered; valid: {', '.join(available_backends())}")
+
+    def settings(self, config):
+        return dataclasses.asdict(config.generation)
+
+    def plan(self, config):
+        n_safety = len(safety_prompts(config))
+        probes = capability_probes(config)
+        return {"safety_prompts": n_safety, "capability_probes": 0 if probes is None else len(probes),
+                "n_samples": config.generation.n_samples, "max_new_tokens": config.generation.max_new_tokens,
+                "capability_max_new_tokens": config.generation.capability_max_new_tokens,
+                "backend": config.generation.backend, "include_base": config.generation.include_base}
+
+    def outputs(self, ctx):
+        out = [ctx.layout.generations, ctx.layout.prompts, ctx.layout.checkpoints]
+        if ctx.config.generation.capability:
+            out.append(ctx.layout.capability_scores)
+        return out
+
+    def _options(self, ctx, specs) -> dict:
+        g, m = ctx.config.generation, ctx.config.model
+        options = dict(g.backend_options)
+        if g.backend != "openai":
+            options.setdefault("batch_size", g.batch_size)
+            options.setdefault("dtype", m.dtype if m.dtype != "float32" else "auto")
+            if g.chat_template:
+                options.setdefault("chat_template", g.chat_template)
+        if m.trust_remote_code and g.backend != "openai":  # off unless the config asks
+            options.setdefault("trust_remote_code", True)
+        if g.backend == "vllm" and any(s.adapter_path for s in specs):
+            options.setdefault("enable_lora", True)
+        return options
+
+    def run(self, ctx):
+        from judgeaudit.generation import GenerationConfig, run_generation
+        from judgeaudit.prompts import score_capability
+        from judgeaudit.tables import read_table
+
+        g, lay = ctx.config.generation, ctx.layout
+        specs = checkpoint_specs(ctx)
+        _write_parquet(_checkpoint_table(specs), lay.checkpoints)
+        gen_cfg = GenerationConfig(max_new_tokens=g.max_new_tokens, temperature=g.temperature, top_p=g.top_p,
+                                   n_samples=g.n_samples, seed=g.seed)
+        common = dict(backend=g.backend, backend_options=self._options(ctx, specs), prompt_policy=g.prompt_policy,
+                      chunk_size=g.chunk_size, progress=ctx.progress)
+        ctx.log(f"generate: {len(specs)} model(s) on the safety prompts")
+        safety = run_generation(specs, safety_prompts(ctx.config), config=gen_cfg, out=lay.generations,
+                                prompts_out=lay.prompts, **common)
+        summary = {"checkpoints": len(specs), "safety": _summary(safety)}
+        probes = capability_probes(ctx.config)
+        if probes is not None:
+            ctx.log(f"generate: {len(specs)} model(s) on {len(probes)} capability probes")
+            cap_cfg = dataclasses.replace(gen_cfg, max_new_tokens=g.capability_max_new_tokens, n_samples=1)
+            cap = run_generation(specs, probes, config=cap_cfg, out=lay.capability_generations,
+                                 prompts_out=lay.capability_prompts, **common)
+            scores = score_capability(probes, read_table(lay.capability_generations, "generations"))
+            _write_parquet(scores, lay.capability_scores)
+            summary["capability"] = {**_summary(cap), "accuracy": round(float(scores["correct"].mean()), 4)
+                                     if len(scores) else None}
+        return StageResult(summary)
+
+
+def _summary(s) -> dict:
+    d = s.to_dict()
+    return {k: d[k] for k in ("n_rows", "n_new", "n_skipped", "n_errors", "seconds")}
+
+
+# ------------------------------------------------------------------ judges and coherence
+def _generations_and_prompts(lay):
+    from judgeaudit.tables import read_table
+
+    return read_table(lay.generations, "generations"), read_table(lay.prompts, "prompts")
+
+
+class JudgeStage(_Base):
+    name = "judge"
+    inputs = needs = ("generate",)
+
+    def check(self, config):
+        from judgeaudit.judges import available_judges, load_judge_config, parse_judge_spec
+
+        where = config.where("judges")
+        names = [parse_judge_spec(s)[0] for s in config.judges.use]
+        if config.judges.file:
+            names += [e["name"] for e in load_judge_config(config.judges.file) if e.get("name")]
+        valid = set(available_judges())
+        for name in names:
+            if name not in valid:
+                raise ConfigError(f"{where}: use: unknown judge {name!r}; valid names: {', '.join(sorted(valid))}")
+
+    def settings(self, config):
+        s = dataclasses.asdict(config.judges)
+        if config.judges.file:
+            s["file_text"] = Path(config.judges.file).read_text(encoding="utf-8")
+        return s
+
+    def plan(self, config):
+        return {"judges": list(config.judges.use) + ([f"file {config.judges.file}"] if config.judges.file else [])}
+
+    def outputs(self, ctx):
+        return [ctx.layout.verdicts]
+
+    def run(self, ctx):
+        from judgeaudit.commands.judge import build_judges
+        from judgeaudit.judges import judge_to_file
+
+        j = ctx.config.judges
+        gens, prompts = _generations_and_prompts(ctx.layout)
+        judges = build_judges(_filled(ctx, j.use), Path(j.file) if j.file else None)
+        ctx.log(f"judge: {len(judges)} judge(s) on {len(gens)} generations")
+        s = judge_to_file(judges, gens, ctx.layout.verdicts, prompts, batch_size=j.batch_size,
+                          chunk_size=j.chunk_size, progress=ctx.log if ctx.progress else None)
+        return StageResult(_plain(s))
+
+
+class CoherenceStage(_Base):
+    name = "coherence"
+    inputs = needs = ("generate",)
+
+    def applies(self, config):
+        return bool(config.coherence.scorers)
+
+    def check(self, config):
+        from judgeaudit.coherence import available_scorers
+        from judgeaudit.coherence.files import parse_scorer_specs
+
+        valid = set(available_scorers())
+        for name, _ in parse_scorer_specs(list(config.coherence.scorers)):
+            if name not in valid:
+                raise ConfigError(f"{config.where('coherence')}: scorers: unknown scorer {name!r}; valid names: "
+                                  f"{', '.join(sorted(valid))}")
+
+    def settings(self, config):
+        return dataclasses.asdict(config.coherence)
+
+    def plan(self, config):
+        return {"scorers": list(config.coherence.scorers)}
+
+    def outputs(self, ctx):
+        return [ctx.layout.coherence]
+
+    def run(self, ctx):
+        from judgeaudit.commands.coherence import _build
+        from judgeaudit.coherence.files import score_to_file
+
+        gens, prompts = _generations_and_prompts(ctx.layout)
+        scorers = _build(_filled(ctx, ctx.config.coherence.scorers))
+        ctx.log(f"coherence: {len(scorers)} scorer(s) on {len(gens)} generations")
+        s = score_to_file(scorers, gens, ctx.layout.coherence, prompts, chunk_size=ctx.config.coherence.chunk_size,
+                          progress=ctx.log if ctx.progress else None)
+        return StageResult(_plain(s))
+
+
+def _filled(ctx: StageContext, specs) -> list[str]:
+    """Specs with ``{base_model}`` (the base model's path) and ``{run}`` (the run directory) filled in."""
+    return [s.replace("{base_model}", ctx.model_path).replace("{run}", str(ctx.layout.root)) for s in specs]
+
+
+def _plain(summary) -> dict:
+    d = summary.to_dict() if hasattr(summary, "to_dict") else dataclasses.asdict(summary)
+    return json.loads(json.dumps(d, default=str))
+
+
+# ------------------------------------------------------------------ audit and report
+def _optional(path: Path, kind: str):
+    from judgeaudit.tables import empty_table, read_table
+
+    return read_table(path, kind) if path.exists() else empty_table(kind)
+
+
+class AuditStage(_Base):
+    name = "audit"
+    inputs = ("generate", "judge", "coherence", "sample", "labels")
+    needs = ("labels",)
+
+    def settings(self, config):
+        return dataclasses.asdict(config.audit)
+
+    def outputs(self, ctx):
+        return [ctx.layout.audit / "audit.json"]
+
+    def run(self, ctx):
+        from judgeaudit.audit import AuditConfig, run_audit
+        from judgeaudit.report import write_report
+        from judgeaudit.tables import AuditTables, Task, read_table
+
+        a, lay = ctx.config.audit, ctx.layout
+        gens, prompts = _generations_and_prompts(lay)
+        tables = AuditTables(prompts=prompts, generations=gens, labels=read_table(lay.labels, "labels"),
+                             verdicts=read_table(lay.verdicts, "verdicts"),
+                             coherence=_optional(lay.coherence, "coherence"),
+                             task=Task.for_field("harmfulness"), name=ctx.config.name).validate()
+        cfg = AuditConfig(n_boot=a.n_boot, seed=a.seed, confidence=a.confidence, tie_policy=a.tie_policy,
+                          group_key="checkpoint_id", coherence_scorer=ctx.config.annotation.coherence_scorer)
+        if a.weighted and lay.sample.exists():
+            from judgeaudit._weights import INCLUSION_COLUMN, read_sample_table, with_sample_design
+
+            tables = with_sample_design(tables, read_sample_table(lay.sample))
+            cfg = dataclasses.replace(cfg, weights=INCLUSION_COLUMN)
+        ctx.log(f"audit: {tables.verdicts['judge_id'].nunique()} judge(s) against {tables.labels['item_id'].nunique()} "
+                f"labelled item(s), {a.n_boot} resamples")
+        result = run_audit(tables, config=cfg, dataset=ctx.config.name)
+        paths = write_report(result, lay.audit)
+        return StageResult({k: str(v) for k, v in paths.items()})
+
+
+class ReportStage(_Base):
+    name = "report"
+    inputs = ("generate", "judge", "coherence", "audit")
+    needs = ("generate", "judge")
+
+    def settings(self, config):
+        return {"n_boot": config.audit.n_boot, "seed": config.audit.seed, "confidence": config.audit.confidence}
+
+    def outputs(self, ctx):
+        return [ctx.layout.report / "experiment.json"]
+
+    def run(self, ctx):
+        from judgeaudit.tables import read_table
+
+        from .report import build_experiment_report, write_experiment_report
+
+        a, lay = ctx.config.audit, ctx.layout
+        gens, prompts = _generations_and_prompts(lay)
+        audit_path = lay.audit / "audit.json"
+        audit = json.loads(audit_path.read_text(encoding="utf-8")) if audit_path.exists() else None
+        capability = pd.read_parquet(lay.capability_scores) if lay.capability_scores.exists() else None
+        report = build_experiment_report(
+            checkpoints=pd.read_parquet(lay.checkpoints), generations=gens, prompts=prompts,
+            verdicts=read_table(lay.verdicts, "verdicts"),
+            coherence=read_table(lay.coherence, "coherence") if lay.coherence.exists() else None,
+            capability=capability, audit=audit, n_boot=a.n_boot, seed=a.seed, confidence=a.confidence,
+            meta={"experiment": ctx.config.name, "config": ctx.config.source,
+                  "audit": str(audit_path) if audit is not None else None})
+        paths = write_experiment_report(report, lay.report)
+        return StageResult({k: str(v) for k, v in paths.items()})
+
+
+MODEL = ModelStage()
+GENERATE = GenerateStage()
+JUDGE = JudgeStage()
+COHERENCE = CoherenceStage()
+AUDIT = AuditStage()
+REPORT = ReportStage()
