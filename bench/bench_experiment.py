@@ -7,7 +7,7 @@ figure that carries over is the ratio, not the seconds):
   environment, fingerprints each stage, writes ``state.json`` around it and logs;
 * ``direct``: each stage's ``run(ctx)`` called in order, nothing else.
 
-Each repeat starts from an empty run directory.  The first pair is a warm-up (imports,
+Each repeat starts from an empty run directory, and the two alternate which goes first.  The first pair is a warm-up (imports,
 tokenizer training caches) and is dropped.  Printed: each stage's wall time and share of
 the runner's total, and the overhead ``runner / direct - 1`` per repeat and its median.
 A rerun of the finished experiment (every stage skipped; the labels stage looks for
@@ -70,10 +70,13 @@ def main(argv=None) -> int:
     rows = []
     try:
         for i in range(args.repeats + 1):
+            if i % 2:  # alternate which goes first, so that warming up favours neither
+                runner_total, stages = _runner(config, tmp / f"runner{i}")
             t0 = time.perf_counter()
             direct = _direct(config, tmp / f"direct{i}")
             direct_total = time.perf_counter() - t0
-            runner_total, stages = _runner(config, tmp / f"runner{i}")
+            if not i % 2:
+                runner_total, stages = _runner(config, tmp / f"runner{i}")
             t0 = time.perf_counter()
             run_experiment(config, out=tmp / f"runner{i}", progress=False, log=lambda m: None)
             rerun = time.perf_counter() - t0

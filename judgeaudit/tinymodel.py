@@ -70,10 +70,11 @@ def default_corpus() -> list[str]:
 def _require():
     try:
         import tokenizers  # noqa: F401
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
     except ImportError as exc:
-        raise MissingExtraError(exc.name or "transformers", "transformers") from None
+        raise MissingExtraError(exc.name or "tokenizers", "transformers") from None
+    from ._hf import require_torch
+
+    require_torch()  # also: no progress bars (saving shards) off a terminal
 
 
 def build_tokenizer(corpus: Iterable[str] | None = None, *, vocab_size: int = 512,

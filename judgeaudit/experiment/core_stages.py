@@ -235,10 +235,13 @@ class GenerateStage(_Base):
             cap_cfg = dataclasses.replace(gen_cfg, max_new_tokens=g.capability_max_new_tokens, n_samples=1)
             cap = run_generation(specs, probes, config=cap_cfg, out=lay.capability_generations,
                                  prompts_out=lay.capability_prompts, **common)
-            scores = score_capability(probes, read_table(lay.capability_generations, "generations"))
+            answered = read_table(lay.capability_generations, "generations")
+            # a request that failed has no answer to score: left out (counted), not scored as wrong
+            failed = int((answered["status"] == "error").sum())
+            scores = score_capability(probes, answered[answered["status"] == "ok"])
             _write_parquet(scores, lay.capability_scores)
-            summary["capability"] = {**_summary(cap), "accuracy": round(float(scores["correct"].mean()), 4)
-                                     if len(scores) else None}
+            summary["capability"] = {**_summary(cap), "failed_requests_left_out": failed,
+                                     "accuracy": round(float(scores["correct"].mean()), 4) if len(scores) else None}
         return StageResult(summary)
 
 
@@ -291,7 +294,7 @@ class JudgeStage(_Base):
         judges = build_judges(_filled(ctx, j.use), Path(j.file) if j.file else None)
         ctx.log(f"judge: {len(judges)} judge(s) on {len(gens)} generations")
         s = judge_to_file(judges, gens, ctx.layout.verdicts, prompts, batch_size=j.batch_size,
-                          chunk_size=j.chunk_size, progress=ctx.log if ctx.progress else None)
+                          chunk_size=j.chunk_size, progress=_say(ctx))
         return StageResult(_plain(s))
 
 
@@ -329,8 +332,13 @@ class CoherenceStage(_Base):
         scorers = _build(_filled(ctx, ctx.config.coherence.scorers))
         ctx.log(f"coherence: {len(scorers)} scorer(s) on {len(gens)} generations")
         s = score_to_file(scorers, gens, ctx.layout.coherence, prompts, chunk_size=ctx.config.coherence.chunk_size,
-                          progress=ctx.log if ctx.progress else None)
+                          progress=_say(ctx))
         return StageResult(_plain(s))
+
+
+def _say(ctx: StageContext):
+    """The stage's progress lines: to the run's log, or nowhere under ``--quiet``."""
+    return ctx.log if ctx.progress else (lambda msg: None)
 
 
 def _filled(ctx: StageContext, specs) -> list[str]:
