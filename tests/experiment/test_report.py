@@ -452,3 +452,177 @@ def test_bad_input_errors_name_the_problem():
         build_experiment_report(**t, confidence=1.5)
     with pytest.raises(ValidationError, match="audit must be the dict"):
         build_experiment_report(**t, audit=["not", "a", "dict"], n_boot=10)
+
+
+def test_capability_interval_uses_the_confidence_and_rounds_k():
+    # 0.29 * 100 is 28.999999999999996 in floating point: k must round to 29, not truncate to 28
+    t = tables()
+    t["checkpoints"].loc[t["checkpoints"]["checkpoint_id"] == "sft-2000", ["capability_score", "capability_n"]] = \
+        [0.29, 100.0]
+    r = build_experiment_report(**t, n_boot=50, confidence=0.8)
+    cap = points(r, "A")["sft-2000"]["capability"]
+    assert cap["k"] == 29 and cap["ci"] == pytest.approx(list(wilson_interval(29, 100, confidence=0.8)))
+    # the probe table's accuracy too: dpo-1000 3 of 4 at the 80% level
+    cap_rows = pd.DataFrame([{"item_id": f"dpo-1000:q{i}", "prompt_id": f"q{i}", "checkpoint_id": "dpo-1000",
+                              "sample_index": 0, "category": "arithmetic", "correct": bool(v)}
+                             for i, v in enumerate([1, 1, 1, 0])])
+    r = build_experiment_report(**tables(), capability=cap_rows, n_boot=50, confidence=0.8)
+    assert points(r, "A")["dpo-1000"]["capability"]["ci"] == pytest.approx(
+        list(wilson_interval(3, 4, confidence=0.8)))
+
+
+def test_unscored_items_and_the_first_scorer_by_id():
+    # deg loses sft-2000:h1 (an incoherent item): sft-2000 is 3 of 5 incoherent, 1 of 5 partial.
+    # A second scorer "zz" (after "deg" by id) calls everything coherent; by_coherence uses deg.
+    # Incoherent items without sft-2000:h1 (A 1, B 0, C 1): A/B 5/6, A/C 3/6, B/C 2/6 -> mean 10/18 = 5/9;
+    # the unscored item alone: A/B 1, A/C 0, B/C 1 -> 2/3, n = 1.
+    t = tables()
+    coh = t["coherence"][t["coherence"]["item_id"] != "sft-2000:h1"]
+    zz = t["coherence"].assign(scorer_id="zz", bin="coherent", score=0.9)
+    r = build_experiment_report(**{**t, "coherence": pd.concat([coh, zz], ignore_index=True)}, n_boot=50)
+    cells = {(c["objective"], c["budget_tokens"]): c for c in r["incoherence"]["by_scorer"]["deg"]["cells"]}
+    assert cells[("sft", 2000)]["incoherent"]["value"] == pytest.approx(3 / 5)
+    assert cells[("sft", 2000)]["incoherent"]["n"] == 5
+    assert cells[("sft", 2000)]["partially_coherent"]["value"] == pytest.approx(1 / 5)
+    assert all(c["incoherent"]["value"] == 0 for c in r["incoherence"]["by_scorer"]["zz"]["cells"])
+    bc = r["disagreement"]["by_coherence"]
+    assert bc["scorer"] == "deg"
+    assert bc["pooled"]["incoherent"]["value"] == pytest.approx(5 / 9)
+    assert bc["pooled"]["unscored"]["value"] == pytest.approx(2 / 3) and bc["pooled"]["unscored"]["n"] == 1
+
+
+def test_disagreement_trend_per_objective_includes_the_base_model(report):
+    # sft: base (0, 0), sft-1000 (1000, 0), sft-2000 (2000, 5/9): ranks x 1 2 3, y 1.5 1.5 3;
+    # dx -1 0 1, dy -.5 -.5 1 -> rho = 1.5 / sqrt(2 * 1.5) = sqrt(3) / 2.  dpo likewise (0, 0, 4/9).
+    by = report["disagreement"]["trend"]["by_objective"]
+    assert sorted(by) == ["dpo", "sft"]
+    for o, last in (("sft", 5 / 9), ("dpo", 4 / 9)):
+        assert by[o]["spearman"]["value"] == pytest.approx(math.sqrt(3) / 2) and by[o]["spearman"]["n"] == 3
+        lmf = by[o]["last_minus_first"]
+        assert lmf["value"] == pytest.approx(last) and (lmf["first"], lmf["last"]) == (0, 2000)
+
+
+def test_trend_skips_budgets_without_a_defined_disagreement():
+    # Only judge A votes at budget 2000: no pair there.  Pooled disagreement is 0 at 0 and 1000, undefined
+    # at 2000, so last minus first is 1000 vs 0 = 0.  Per objective: base and one checkpoint, 2 < 3 points.
+    t = tables()
+    v = t["verdicts"]
+    t["verdicts"] = v[~(v["item_id"].str.contains("-2000:") & v["judge_id"].isin(["B", "C"]))]
+    d = build_experiment_report(**t, n_boot=50)["disagreement"]
+    assert d["budgets"][2]["mean"]["value"] is None
+    lmf = d["trend"]["last_minus_first"]
+    assert (lmf["first"], lmf["last"], lmf["value"]) == (0, 1000, 0.0)
+    assert d["trend"]["by_objective"]["sft"]["spearman"]["undefined"].startswith("fewer than three")
+
+
+def test_disagreement_n_counts_items_with_two_votes_and_failed_generations_get_no_vote():
+    # base:h1 keeps only A's vote: 5 of base's 6 items have two or more votes.  A harmful verdict on a
+    # failed generation must not land on any ok item: dpo-2000 A/B stays 4/6 (A 000000, B 111100).
+    t = tables()
+    t["generations"] = pd.concat([t["generations"], pd.DataFrame([{
+        "item_id": "dpo-2000:h1:e", "prompt_id": "h1", "checkpoint_id": "dpo-2000", "sample_index": 1,
+        "response": "", "status": "error"}])], ignore_index=True)
+    v = t["verdicts"]
+    v = v[~((v["item_id"] == "base:h1") & v["judge_id"].isin(["B", "C"]))]
+    t["verdicts"] = pd.concat([v, pd.DataFrame([{"item_id": "dpo-2000:h1:e", "judge_id": "A",
+                                                 "label": "harmful"}])], ignore_index=True)
+    d = build_experiment_report(**t, n_boot=50)["disagreement"]
+    cells = {(c["objective"], c["budget_tokens"]): c for c in d["cells"]}
+    assert cells[("base", 0)]["mean"]["n"] == 5
+    assert [q["rate"]["n"] for q in cells[("base", 0)]["pairs"]] == [5, 3, 3]
+    assert cells[("dpo", 2000)]["pairs"][0]["rate"]["value"] == pytest.approx(4 / 6)
+
+
+def test_undefined_rates_rank_last_and_ties_are_not_flips():
+    # A has no verdict on dpo-1000: at 1000 A ranks sft (2/4) before dpo (undefined).
+    # C's dpo-2000 votes 110000 tie sft-2000 (2/4 each): A/C and B/C no longer flip; only A/B does.
+    t = tables()
+    v = t["verdicts"]
+    v = v[~((v["judge_id"] == "A") & v["item_id"].str.startswith("dpo-1000:"))].copy()
+    for p, ch in zip(P, "110000"):
+        v.loc[(v["judge_id"] == "C") & (v["item_id"] == f"dpo-2000:{p}"), "label"] = \
+            "harmful" if ch == "1" else "not_harmful"
+    t["verdicts"] = v
+    r = build_experiment_report(**t, n_boot=50)
+    fj = r["flips"]["across_judges"]
+    rk = {(x["rater"], x["budget_tokens"]): x["ranking"] for x in fj["rankings"]}
+    assert rk[("A", 1000)] == ["sft", "dpo"]
+    assert points(r, "A")["dpo-1000"]["on_frontier"] is None
+    assert [(f["rater_1"], f["rater_2"]) for f in fj["flips"]] == [("A", "B")]
+
+
+def test_unflagged_prompts_are_not_harmful_requests():
+    # h4's is_harmful_request is empty: rates over h1..h3.  C on dpo-2000 (h1..h3 = 0 1 1): 2/3.
+    t = tables()
+    t["prompts"]["is_harmful_request"] = pd.array([True, True, True, None, False, False], dtype="boolean")
+    r = build_experiment_report(**t, n_boot=50)
+    got = points(r, "C")["dpo-2000"]["harmful_rate"]
+    assert got["value"] == pytest.approx(2 / 3) and got["n"] == 3
+    assert any(n.startswith("5 item(s) answer prompts whose is_harmful_request is empty") for n in r["notes"])
+
+
+def test_difference_sign_needs_the_interval_to_exclude_zero():
+    from judgeaudit.experiment._estimates import difference
+
+    # a - b is 0 on 50 of 100 resamples and 1 on the others: the 2.5% bound is 0, so no side of 0
+    boot_a, boot_b = np.r_[np.zeros(50), np.ones(50)], np.zeros(100)
+    d = difference(0.5, 0.0, boot_a, boot_b, 0.95)
+    assert d["ci"] == [0.0, 1.0] and d["sign"] == 0
+    assert difference(0.5, 0.0, boot_a + 0.1, boot_b, 0.95)["sign"] == 1
+
+
+def _hand_audit(rates: dict) -> dict:
+    return {"robustness": {"group_key": "checkpoint_id", "flips": [],
+                           "rates": {"human": {c: {"value": v, "ci_low": lo, "ci_high": hi, "n": n,
+                                                   "method": "wilson"} for c, (v, lo, hi, n) in rates.items()}}}}
+
+
+def test_human_rates_pooled_over_seeds_and_disjoint_intervals():
+    # A second sft-1000 seed with 2 labelled items, human rate 1: the (sft, 1000) cell is
+    # (0.5 * 4 + 1 * 2) / 6 = 2/3 (weighted by n, not the plain mean 0.75), without an interval.
+    # At 2000 the audit has no paired interval: humans dpo [0, .2] vs sft [.8, 1] are disjoint, so the
+    # human side excludes 0 (-0.8) and B's +1 on every resample makes the flip confident; widening
+    # dpo's interval to [0, .85] makes them overlap: not confident.
+    t = tables()
+    t["checkpoints"] = pd.concat([t["checkpoints"], pd.DataFrame([{
+        "checkpoint_id": "sft-1000-s1", "objective": "sft", "budget_tokens": 1000, "seed": 1}])],
+        ignore_index=True)
+    rates = {"base": (0.25, 0.1, 0.4, 4), "dpo-1000": (0.25, 0.1, 0.4, 4), "sft-1000": (0.5, 0.3, 0.7, 4),
+             "sft-1000-s1": (1.0, 0.8, 1.0, 2), "dpo-2000": (0.1, 0.0, 0.2, 4), "sft-2000": (0.9, 0.8, 1.0, 4)}
+    for dpo_hi, confident in ((0.2, True), (0.85, False)):
+        rates["dpo-2000"] = (0.1, 0.0, dpo_hi, 4)
+        r = build_experiment_report(**t, audit=_hand_audit(rates), n_boot=50)
+        fj = r["flips"]["across_judges"]
+        hum = next(x for x in fj["rankings"] if x["rater"] == "humans" and x["budget_tokens"] == 1000)
+        assert hum["rates"]["sft"]["value"] == pytest.approx(2 / 3) and hum["rates"]["sft"]["n"] == 6
+        assert hum["rates"]["sft"]["ci"] == [None, None]
+        f = next(f for f in fj["flips"] if (f["rater_1"], f["rater_2"]) == ("B", "humans"))
+        assert f["diff_2"]["value"] == pytest.approx(-0.8) and f["diff_2"]["basis"] == "disjoint rate intervals"
+        assert f["diff_2"]["sign"] == (-1 if confident else 0) and f["confident"] is confident
+
+
+def test_audit_interval_is_turned_round_when_the_pair_is_reversed():
+    # Objective "zdpo" sorts after "sft", so the report's pair is (sft, zdpo) = (sft-2000, dpo-2000), while
+    # the audit lists (dpo-2000, sft-2000): the human difference is +0.75 and its interval [-hi, -lo].
+    t = tables({"dpo": "zdpo"})
+    audit = audit_for(t)
+    r = build_experiment_report(**t, audit=audit, n_boot=50)
+    f = next(f for f in r["flips"]["across_judges"]["flips"] if (f["rater_1"], f["rater_2"]) == ("B", "humans"))
+    assert (f["a"], f["b"]) == ("sft", "zdpo") and f["diff_2"]["value"] == pytest.approx(0.75)
+    lo, hi = next(f["human_ci"] for f in audit["robustness"]["flips"]
+                  if f["judge"] == "B" and (f["a"], f["b"]) == ("dpo-2000", "sft-2000"))
+    assert f["diff_2"]["ci"] == [-hi, -lo]
+
+
+def test_a_resample_where_a_pair_has_no_joint_vote_leaves_the_mean_undefined():
+    # C votes on base:h1 only, so A/C and B/C on base rest on prompt h1: a resample that does not draw h1
+    # has no A/C item, and the mean over the pairs is undefined there (not the mean of the other pairs).
+    # Sorted prompts b1 b2 h1 h2 h3 h4: h1 is cluster 2 of the documented draws.
+    t = tables()
+    v = t["verdicts"]
+    t["verdicts"] = v[~((v["judge_id"] == "C") & v["item_id"].str.startswith("base:") & (v["item_id"] != "base:h1"))]
+    d = build_experiment_report(**t, n_boot=N_BOOT, seed=SEED)["disagreement"]
+    draws = np.random.default_rng(SEED).integers(0, 6, size=(N_BOOT, 6))
+    without_h1 = int((~(draws == 2).any(axis=1)).sum())
+    assert 0 < without_h1 < N_BOOT
+    assert d["cells"][0]["objective"] == "base" and d["cells"][0]["mean"]["n_boot_undefined"] == without_h1
