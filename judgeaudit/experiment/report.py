@@ -91,6 +91,22 @@ def _ci(e) -> str:
     return "" if lo is None or hi is None else f" [{lo:.2f}, {hi:.2f}]"
 
 
+def _tied_elsewhere(rankings) -> int:
+    """Pairs of objectives (per budget) with equal rates under one rater and unequal under another."""
+    by_budget: dict = {}
+    for rk in rankings:
+        by_budget.setdefault(rk["budget_tokens"], []).append(
+            {o: e["value"] for o, e in rk["rates"].items() if e["value"] is not None})
+    n = 0
+    for per in by_budget.values():
+        objs = sorted(set().union(*per))
+        for i, a in enumerate(objs):
+            for b in objs[i + 1:]:
+                same = {r[a] == r[b] for r in per if a in r and b in r}
+                n += same == {True, False}
+    return n
+
+
 def _headline(report) -> list:
     out = []
     fl = report["flips"]["across_judges"]
@@ -105,7 +121,10 @@ def _headline(report) -> list:
     n_other = fl["n_flips"] - fl["n_confident"]
     if fl["n_flips"] == 0:
         if fl["rankings"]:
-            out.append("Every rater orders the objectives the same way at every budget.")
+            n_tied = _tied_elsewhere(fl["rankings"])
+            out.append("No two raters order a pair of objectives oppositely at any budget"
+                       + (f"; {n_tied} pair(s) are tied under one rater and ordered under another." if n_tied
+                          else ", and no pair is tied under one rater only."))
     elif n_other:
         out.append(f"{n_other} other pair(s) of objectives change order between raters at some budget, without "
                    "both differences' intervals excluding 0.")
@@ -139,11 +158,22 @@ def _headline(report) -> list:
     inc = report["incoherence"]
     if inc["scorers"]:
         s = inc["scorers"][0]
-        cells = [c for c in inc["by_scorer"][s]["cells"] if c["incoherent"]["value"] is not None]
+        every = inc["by_scorer"][s]["cells"]
+        cells = [c for c in every if c["incoherent"]["value"] is not None]
         if cells:
-            top = max(cells, key=lambda c: c["incoherent"]["value"])
-            out.append(f"Under {s}, incoherence is highest for {top['objective']} at {top['budget_tokens']} "
-                       f"tokens: {_f(top['incoherent']['value'])}{_ci(top['incoherent'])}.")
+            top_value = max(c["incoherent"]["value"] for c in cells)
+            tops = [c for c in cells if c["incoherent"]["value"] == top_value]
+            top = tops[0]
+            if len(tops) == len(every) > 1:
+                out.append(f"Under {s}, incoherence is {_f(top_value)}{_ci(top['incoherent'])} in every objective "
+                           "and budget.")
+            elif len(tops) > 1:
+                out.append(f"Under {s}, incoherence is highest ({_f(top_value)}) in {len(tops)} cells: "
+                           + ", ".join(f"{c['objective']} at {c['budget_tokens']}" for c in tops[:5])
+                           + (" and more." if len(tops) > 5 else "."))
+            else:
+                out.append(f"Under {s}, incoherence is highest for {top['objective']} at {top['budget_tokens']} "
+                           f"tokens: {_f(top_value)}{_ci(top['incoherent'])}.")
     ps = report["flips"]["across_prompt_sets"]
     if ps["n_flips"]:
         out.append(f"Within single prompt slices, {ps['n_flips']} objective pair(s) change order between slices "

@@ -626,3 +626,23 @@ def test_a_resample_where_a_pair_has_no_joint_vote_leaves_the_mean_undefined():
     without_h1 = int((~(draws == 2).any(axis=1)).sum())
     assert 0 < without_h1 < N_BOOT
     assert d["cells"][0]["objective"] == "base" and d["cells"][0]["mean"]["n_boot_undefined"] == without_h1
+
+
+def test_headline_does_not_call_ties_the_same_order_or_one_tied_cell_the_highest():
+    # A's dpo-1000 votes become 110000, tying sft-1000 (2/4 each) while B and C order them (1/4 vs 2/4);
+    # at 2000 only A votes, so no pair flips, yet the raters do not order the objectives the same way.
+    # Every item is incoherent: the share is 1 in every cell, so no single cell is "highest".
+    t = tables()
+    v = t["verdicts"].copy()
+    for p, ch in zip(P, "110000"):
+        v.loc[(v["judge_id"] == "A") & (v["item_id"] == f"dpo-1000:{p}"), "label"] = \
+            "harmful" if ch == "1" else "not_harmful"
+    t["verdicts"] = v[v["judge_id"].isin(["A", "R"]) | ~v["item_id"].str.contains("-2000:")]
+    t["coherence"] = t["coherence"].assign(bin="incoherent", score=0.1)
+    r = build_experiment_report(**t, n_boot=50)
+    assert r["flips"]["across_judges"]["n_flips"] == 0
+    text = " ".join(r["headline"])
+    assert "orders the objectives the same way" not in text
+    assert "No two raters order a pair of objectives oppositely" in text and "tied under" in text
+    assert "incoherence is highest for" not in text
+    assert "Under deg, incoherence is 1.00 [1.00, 1.00] in every objective and budget." in text
