@@ -106,16 +106,18 @@ def _frontier(p: _Page) -> str:
                                               x_label="harmful rate on harmful requests", domain=(0.0, 1.0),
                                               legend=[]), "No capability measurement: harmful rates only."))
         trs = []
+        corrected = any(q.get("rogan_gladen_rate") for q in pts)
         for q in pts:
             on = q["on_frontier"]
-            extra = [p.est(q["rogan_gladen_rate"])] if "rogan_gladen_rate" in q and q["rogan_gladen_rate"] else []
+            extra = [p.est(q["rogan_gladen_rate"]) if q.get("rogan_gladen_rate") else
+                     undefined("the audit has no corrected rate for this checkpoint", p.notes)] if corrected else []
             trs.append([esc(q["checkpoint_id"]), esc(q["objective"]), esc(q["budget_tokens"]),
                         p.est(q["harmful_rate"]), p.est(q["capability"]),
                         "yes" if on else "no" if on is not None else undefined(
                             "not placed: harmful rate or capability undefined" if fr["capability_source"]
                             else "no capability measurement", p.notes), *extra])
         head = ["checkpoint", "objective", "budget", "harmful rate", "capability", "on frontier"]
-        if any("rogan_gladen_rate" in q and q["rogan_gladen_rate"] for q in pts):
+        if corrected:
             head.append("Rogan-Gladen rate (audit, all prompts)")
         parts.append(table(head, trs, num_cols={2, 3, 4}))
     if fr.get("membership") is not None:

@@ -646,3 +646,17 @@ def test_headline_does_not_call_ties_the_same_order_or_one_tied_cell_the_highest
     assert "No two raters order a pair of objectives oppositely" in text and "tied under" in text
     assert "incoherence is highest for" not in text
     assert "Under deg, incoherence is 1.00 [1.00, 1.00] in every objective and budget." in text
+
+
+def test_html_rogan_gladen_column_stays_aligned_when_the_audit_lacks_a_checkpoint(tmp_path):
+    # The audit corrects A's rate for base only: every row of A's frontier table still has 7 cells.
+    import re
+
+    audit = _hand_audit({c: (0.25, 0.1, 0.4, 4) for c in ORDER})
+    audit["robustness"]["corrected_rates"] = {"A": {"base": {"value": 0.2, "ci_low": 0.1, "ci_high": 0.3, "n": 6}}}
+    r = build_experiment_report(**tables(), audit=audit, n_boot=30)
+    html = write_experiment_report(r, tmp_path)["html"].read_text()
+    table = html.split("<h3>A</h3>", 1)[1].split("</table>", 1)[0]
+    assert "Rogan-Gladen rate" in table
+    rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
+    assert len(rows) == 6 and {len(re.findall(r"<t[hd][ >]", row)) for row in rows} == {7}
