@@ -171,6 +171,11 @@ class AnnotationSection:
         _at_least(where, "annotation", "overlap_k", self.overlap_k, 1)
         _at_least(where, "annotation", "overlap_n", self.overlap_n, 0)
         _at_least(where, "annotation", "min_per_stratum", self.min_per_stratum, 0)
+        if self.seconds_per_label < 0:
+            raise ConfigError(f"{where} [annotation]: seconds_per_label must be >= 0, got {self.seconds_per_label}")
+        if self.labels and Path(self.labels).suffix.lower() not in (".parquet", ".pq", ".jsonl", ".ndjson", ".csv"):
+            raise ConfigError(f"{where} [annotation]: labels {self.labels!r} must be a .parquet, .jsonl or .csv "
+                              "file (a labels table: item_id, annotator_id, field, value)")
         ls = self.label_studio
         if ls and ls != "local" and not ls.startswith(("http://", "https://")):
             raise ConfigError(f"{where} [annotation]: label_studio must be \"\" (write an import file), "
@@ -189,8 +194,9 @@ class AuditSection:
 
     def check(self, where: str) -> None:
         _at_least(where, "audit", "n_boot", self.n_boot, 1)
-        if not 0 < self.confidence < 1:
-            raise ConfigError(f"{where} [audit]: confidence must be in (0, 1), got {self.confidence}")
+        if not 0.5 <= self.confidence < 1:  # the audit's own range (judgeaudit.audit.AuditConfig)
+            raise ConfigError(f"{where} [audit]: confidence must be in [0.5, 1), got {self.confidence}")
+        _one_of(where, "audit", "tie_policy", self.tie_policy, ("unresolved", "positive", "negative"))
 
 
 @dataclass(frozen=True)

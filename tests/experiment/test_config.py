@@ -37,7 +37,13 @@ def _error(doc, tmp_path, *, check=False) -> str:
                                                    "got 3 in it"),
     (_doc(annotation={"budget": 0}), "exp.toml [annotation]: budget must be at least 1, got 0"),
     (_doc(annotation={"label_studio": "ftp://x"}), "exp.toml [annotation]: label_studio must be"),
-    (_doc(audit={"confidence": 95}), "exp.toml [audit]: confidence must be in (0, 1), got 95"),
+    (_doc(audit={"confidence": 95}), "exp.toml [audit]: confidence must be in [0.5, 1), got 95"),
+    # the audit itself refuses these (after every stage before it has run): the config does up front
+    (_doc(audit={"confidence": 0.3}), "exp.toml [audit]: confidence must be in [0.5, 1), got 0.3"),
+    (_doc(audit={"tie_policy": "coinflip"}), "exp.toml [audit]: tie_policy must be one of 'unresolved', "
+                                             "'positive', 'negative', got 'coinflip'"),
+    (_doc(annotation={"seconds_per_label": -30}), "exp.toml [annotation]: seconds_per_label must be >= 0"),
+    (_doc(annotation={"labels": "labels.xlsx"}), "exp.toml [annotation]: labels '"),
     (_doc(model={"tiny": True, "path": "m"}), "exp.toml [model]: give exactly one of path"),
     (_doc(judge={"use": []}), "exp.toml: unknown key or section 'judge'; allowed:"),
     ({"name": "t"}, "exp.toml: a [model] section is required"),
