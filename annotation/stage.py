@@ -78,7 +78,17 @@ class SampleStage:
         return True
 
     def check(self, config) -> None:
-        return None
+        name = config.annotation.coherence_scorer
+        if name is None:
+            return
+        from judgeaudit.coherence.files import parse_scorer_specs
+
+        specs = parse_scorer_specs(list(config.coherence.scorers)) if config.coherence.scorers else []
+        ids = [str(opts.get("scorer_id", scorer)) for scorer, opts in specs]
+        if name not in ids:
+            raise ConfigError(f"{config.where('annotation')}: coherence_scorer {name!r} is not a scorer of "
+                              f"[coherence] scorers (its scorer ids: {', '.join(ids) or 'none'}); give one of them "
+                              "or leave coherence_scorer out")
 
     def preflight(self, config) -> None:
         """Before a real run: a configured server needs a token now, not after hours of generation."""

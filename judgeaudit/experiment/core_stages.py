@@ -62,7 +62,8 @@ class ModelStage(_Base):
 
     def check(self, config):
         m = config.model
-        if m.path and not Path(m.path).exists() and not _HUB_ID.match(m.path):
+        served = config.generation.backend == "openai" and config.finetune is None  # a name the server knows
+        if m.path and not served and not Path(m.path).exists() and not _HUB_ID.match(m.path):
             raise ConfigError(f"{config.where('model')}: path {m.path!r} is neither a folder nor a hub id "
                               "(org/name); give the folder written by save_pretrained")
 
@@ -174,13 +175,25 @@ class GenerateStage(_Base):
     inputs = needs = ("model", "finetune")
 
     def check(self, config):
+        g, where = config.generation, config.where("generation")
+        if not g.include_base and config.finetune is None:
+            raise ConfigError(f"{where}: include_base = false and no [finetune] section leave no model to "
+                              "generate from; set include_base = true or add a [finetune] section")
+        if g.chat_template:
+            if g.backend == "openai":
+                raise ConfigError(f"{where}: chat_template does not apply to backend = \"openai\": the server "
+                                  "renders the conversation with its own template; remove chat_template or set "
+                                  "the template on the server")
+            if not Path(g.chat_template).is_file():
+                raise ConfigError(f"{where}: chat_template {g.chat_template!r} is not a file; give the path of a "
+                                  "Jinja chat template (relative to the config file's folder)")
         safety_prompts(config)  # names of sets and attacks, and the files they point to
         capability_probes(config)
         from judgeaudit.generation import available_backends
 
-        if config.generation.backend not in available_backends():
-            raise ConfigError(f"{config.where('generation')}: backend {config.generation.backend!r} is not "
-                              f"registered; valid: {', '.join(available_backends())}")
+        if g.backend not in available_backends():
+            raise ConfigError(f"{where}: backend {g.backend!r} is not registered; valid: "
+                              f"{', '.join(available_backends())}")
 
     def settings(self, config):
         return dataclasses.asdict(config.generation)

@@ -60,6 +60,17 @@ def test_config_error_names_key_and_expected_value(doc, expected, tmp_path):
     (_doc(generation={"attacks": ["none", "roleplay"]}), "exp.toml [generation]: attacks:"),
     (_doc(model={"tiny": False, "path": "no/such/folder/here"}), "exp.toml [model]: path 'no/such/folder/here' "
                                                                   "is neither a folder nor a hub id"),
+    # each of these passed the check and failed only in its stage, after the stages before it had run
+    (_doc(generation={"include_base": False}), "exp.toml [generation]: include_base = false and no [finetune] "
+                                               "section leave no model to generate from"),
+    (_doc(generation={"backend": "openai", "chat_template": "t.jinja"}),
+     "exp.toml [generation]: chat_template does not apply to backend = \"openai\""),
+    (_doc(generation={"chat_template": "missing.jinja"}), "exp.toml [generation]: chat_template '"),
+    (_doc(annotation={"coherence_scorer": "degenerate"}), "exp.toml [annotation]: coherence_scorer 'degenerate' is "
+                                                          "not a scorer of [coherence] scorers (its scorer ids: "
+                                                          "degeneracy, combined)"),
+    (_doc(coherence={"scorers": []}, annotation={"coherence_scorer": "degeneracy"}),
+     "(its scorer ids: none)"),
 ])
 def test_stage_checks_name_the_key(doc, expected, tmp_path):
     assert expected in _error(doc, tmp_path, check=True)
@@ -101,3 +112,17 @@ def test_demo_config_is_valid(repo_root):
                                                           "sample", "labels", "audit", "report"]
     assert set(cfg.finetune["objectives"]) == {"sft", "dpo", "conditional", "inoculation", "orpo", "kl_sft"}
     assert len(cfg.finetune["train"]["budgets"]) == 2
+
+
+def test_a_served_model_name_is_accepted_with_the_openai_backend(tmp_path):
+    # with backend = "openai" the base model is a name the server knows, not a folder or org/name
+    cfg = experiment_from_dict(_doc(model={"tiny": False, "path": "llama3"}, generation={"backend": "openai"}),
+                               base_dir=tmp_path, source="exp.toml")
+    check_experiment(cfg)
+    assert cfg.model.path == "llama3"
+
+
+def test_coherence_scorer_may_name_a_scorer_id_option(tmp_path):
+    cfg = experiment_from_dict(_doc(coherence={"scorers": ["degeneracy:scorer_id=deg2"]},
+                                    annotation={"coherence_scorer": "deg2"}), base_dir=tmp_path, source="exp.toml")
+    check_experiment(cfg)
