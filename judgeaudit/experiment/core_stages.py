@@ -146,6 +146,12 @@ def checkpoint_specs(ctx: StageContext) -> list:
     return specs
 
 
+def _file_digest(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 def _checkpoint_table(specs) -> pd.DataFrame:
     rows = []
     for s in specs:
@@ -168,6 +174,13 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, "wb", encoding=None) as fh:
         frame.to_parquet(fh, index=False)
+
+
+# settings that change a generation already made (prompts, attacks, include_base only add or
+# leave out work; batch_size and chunk_size change nothing in the outputs; the
+# writer itself refuses other backend changes where work is left)
+_SAMPLING_KEYS = ("backend", "n_samples", "max_new_tokens", "capability_max_new_tokens", "temperature", "top_p", "seed",
+                  "prompt_policy", "chat_template")
 
 
 class GenerateStage(_Base):
@@ -196,7 +209,12 @@ class GenerateStage(_Base):
                               f"{', '.join(available_backends())}")
 
     def settings(self, config):
-        return dataclasses.asdict(config.generation)
+        g = config.generation
+        s = dataclasses.asdict(g)
+        # a file's content, not only its name: an edited prompt file or template changes the outputs
+        s["file_digests"] = {name: _file_digest(name) for name in (*g.prompts, *g.capability, g.chat_template)
+                             if name and Path(name).is_file()}
+        return s
 
     def plan(self, config):
         n_safety = len(safety_prompts(config))
@@ -226,12 +244,34 @@ class GenerateStage(_Base):
             options.setdefault("enable_lora", True)
         return options
 
+    def _same_sampling(self, ctx) -> None:
+        """Refuse settings that would change the rows already generated.  The writer skips
+        every finished (prompt, checkpoint, sample), so a new temperature would otherwise
+        leave the old generations in place under a stage marked done."""
+        g, lay = ctx.config.generation, ctx.layout
+        now = {k: getattr(g, k) for k in _SAMPLING_KEYS}
+        now = {**json.loads(json.dumps(now, default=str)), "dtype": ctx.config.model.dtype}
+        record = lay.generations.parent / "sampling.json"
+        if lay.generations.exists() and record.exists():
+            before = json.loads(record.read_text(encoding="utf-8"))
+            changed = [k for k in now if before.get(k) != now[k]]
+            if changed:
+                what = ", ".join(f"{k} {before.get(k)!r} -> {now[k]!r}" for k in changed)
+                raise ConfigError(f"{ctx.config.where('generation')}: {what}: {lay.generations} holds generations "
+                                  "made with the old setting, which a rerun would keep; give the experiment a new "
+                                  f"output (or delete {lay.generations.parent} to generate everything again)")
+        from judgeaudit.atomic import write_json_atomic
+
+        record.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(record, now)
+
     def run(self, ctx):
         from judgeaudit.generation import GenerationConfig, run_generation
         from judgeaudit.prompts import score_capability
         from judgeaudit.tables import read_table
 
         g, lay = ctx.config.generation, ctx.layout
+        self._same_sampling(ctx)
         specs = checkpoint_specs(ctx)
         _write_parquet(_checkpoint_table(specs), lay.checkpoints)
         gen_cfg = GenerationConfig(max_new_tokens=g.max_new_tokens, temperature=g.temperature, top_p=g.top_p,
