@@ -166,17 +166,20 @@ def run_experiment(config: ExperimentConfig, *, out=None, progress: bool = True,
         tokens: dict = {}
         statuses: dict = {}
         applied = [s for s in stages if s.applies(config)]
-        for stage in stages:
-            record = _run_stage(stage, ctx, state, tokens, statuses, applied, log)
-            outcome.stages.append(record)
-            statuses[stage.name] = record["status"]
-            if stage.name == stop_after:
-                break
-        outcome.seconds = time.perf_counter() - started
-        with open(root / "history.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"finished_at": _now(), "seconds": round(outcome.seconds, 3),
-                                 "stages": {r["name"]: r["status"] for r in outcome.stages},
-                                 "environment": env}, default=str) + "\n")
+        done: dict = {}
+        try:
+            for stage in stages:
+                done[stage.name] = "failed"  # until it returns: an error or Ctrl-C leaves this
+                record = _run_stage(stage, ctx, state, tokens, statuses, applied, log)
+                outcome.stages.append(record)
+                statuses[stage.name] = done[stage.name] = record["status"]
+                if stage.name == stop_after:
+                    break
+        finally:  # every invocation gets its line, a failed or interrupted one too
+            outcome.seconds = time.perf_counter() - started
+            with open(root / "history.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"finished_at": _now(), "seconds": round(outcome.seconds, 3),
+                                     "stages": done, "environment": env}, default=str) + "\n")
     return outcome
 
 
