@@ -106,7 +106,7 @@ class _Lock:
         self.path = out / ".lock"
         self.fh = None
 
-    def __enter__(self):
+    def acquire(self) -> None:
         import fcntl
 
         self.fh = open(self.path, "a+", encoding="utf-8")
@@ -122,9 +122,8 @@ class _Lock:
         self.fh.truncate()
         self.fh.write(str(os.getpid()))
         self.fh.flush()
-        return self
 
-    def __exit__(self, *exc):
+    def release(self) -> None:
         self.fh.close()
 
 
@@ -156,9 +155,15 @@ def run_experiment(config: ExperimentConfig, *, out=None, progress: bool = True,
     if stop_after is not None and stop_after not in names:
         raise ConfigError(f"stop_after {stop_after!r} is not a stage; stages: {', '.join(names)}")
     root = Path(out or config.output)
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = _Lock(root)
+        lock.acquire()
+    except OSError as exc:  # a read-only place, a file in the way, no such drive
+        raise ConfigError(f"cannot create or write the run directory {root} ({exc.strerror or exc}); set "
+                          f"output = 'FOLDER' in {config.source} or give --out to a writable folder") from None
     outcome = RunOutcome(root)
-    with _Lock(root):
+    try:
         env = _record_config(config, root)
         state = read_state(root)
         state.setdefault("stages", {})
@@ -180,6 +185,8 @@ def run_experiment(config: ExperimentConfig, *, out=None, progress: bool = True,
             with open(root / "history.jsonl", "a", encoding="utf-8") as fh:
                 fh.write(json.dumps({"finished_at": _now(), "seconds": round(outcome.seconds, 3),
                                      "stages": done, "environment": env}, default=str) + "\n")
+    finally:
+        lock.release()
     return outcome
 
 
@@ -211,15 +218,18 @@ def _run_stage(stage, ctx: StageContext, state: dict, tokens: dict, statuses: di
         log(f"{number} {stage.name}: done earlier, skipped")
         tokens[stage.name] = previous.get("output_hash") or fingerprint
         return {**record, "status": "done", "skipped": True, "seconds": 0.0, "summary": previous.get("summary", {})}
-    log(f"{number} {stage.name}: " + ("resuming" if previous.get("status") == "running" else "running"))
+    resumes = previous.get("status") in ("running", "failed")  # killed, interrupted or failed: its work resumes
+    log(f"{number} {stage.name}: " + ("resuming" if resumes else "running"))
     state["stages"][stage.name] = {"status": "running", "fingerprint": fingerprint, "started_at": _now()}
     _save(root, state)
     t0 = time.perf_counter()
     try:
         result = stage.run(ctx)
     except BaseException as exc:
-        state["stages"][stage.name] = {"status": "failed", "fingerprint": fingerprint,
-                                       "error": f"{type(exc).__name__}: {exc}"[:2000], "finished_at": _now()}
+        error = (f"{type(exc).__name__}: interrupted; run the same command again to resume"
+                 if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"[:2000])
+        state["stages"][stage.name] = {"status": "failed", "fingerprint": fingerprint, "error": error,
+                                       "finished_at": _now()}
         _save(root, state)
         raise
     seconds = time.perf_counter() - t0
