@@ -58,14 +58,15 @@ def import_tasks(items: pd.DataFrame) -> list:
     return tasks
 
 
-def _read_inputs(lay):
+def _read_inputs(ctx):
+    from judgeaudit.experiment.core_stages import coherence_table
     from judgeaudit.tables import read_table
 
+    lay = ctx.layout
     gens = read_table(lay.generations, "generations")
     prompts = read_table(lay.prompts, "prompts")
     verdicts = read_table(lay.verdicts, "verdicts")
-    coherence = read_table(lay.coherence, "coherence") if lay.coherence.exists() else None
-    return gens, prompts, verdicts, coherence
+    return gens, prompts, verdicts, coherence_table(ctx)
 
 
 class SampleStage:
@@ -124,7 +125,7 @@ class SampleStage:
         from .sampling import DEFAULT_OVERSAMPLE, SamplingConfig, design_strata, draw_sample
 
         a, lay = ctx.config.annotation, ctx.layout
-        gens, prompts, verdicts, coherence = _read_inputs(lay)
+        gens, prompts, verdicts, coherence = _read_inputs(ctx)
         if lay.sample.exists():
             sample = read_sample_table(lay.sample)
             ctx.log(f"sample: keeping the {len(sample)} items of {lay.sample} (delete it to draw again)")

@@ -16,7 +16,7 @@ from .config import ExperimentConfig
 from .stages import StageContext, StageResult
 
 __all__ = ["MODEL", "GENERATE", "JUDGE", "COHERENCE", "AUDIT", "REPORT", "NotConfigured",
-           "safety_prompts", "capability_probes", "checkpoint_specs"]
+           "safety_prompts", "capability_probes", "checkpoint_specs", "coherence_table"]
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
@@ -405,10 +405,20 @@ def _plain(summary) -> dict:
 
 
 # ------------------------------------------------------------------ audit and report
-def _optional(path: Path, kind: str):
-    from judgeaudit.tables import empty_table, read_table
+def coherence_table(ctx: StageContext) -> pd.DataFrame | None:
+    """The run's coherence table, or None when there is none or ``[coherence] scorers = []``
+    (a table an earlier run wrote is then not this experiment's)."""
+    from judgeaudit.tables import read_table
 
-    return read_table(path, kind) if path.exists() else empty_table(kind)
+    if not ctx.config.coherence.scorers or not ctx.layout.coherence.exists():
+        return None
+    return read_table(ctx.layout.coherence, "coherence")
+
+
+def _or_empty(table, kind: str):
+    from judgeaudit.tables import empty_table
+
+    return empty_table(kind) if table is None else table
 
 
 class AuditStage(_Base):
@@ -431,7 +441,7 @@ class AuditStage(_Base):
         gens, prompts = _generations_and_prompts(lay)
         tables = AuditTables(prompts=prompts, generations=gens, labels=read_table(lay.labels, "labels"),
                              verdicts=read_table(lay.verdicts, "verdicts"),
-                             coherence=_optional(lay.coherence, "coherence"),
+                             coherence=_or_empty(coherence_table(ctx), "coherence"),
                              task=Task.for_field("harmfulness"), name=ctx.config.name).validate()
         cfg = AuditConfig(n_boot=a.n_boot, seed=a.seed, confidence=a.confidence, tie_policy=a.tie_policy,
                           group_key="checkpoint_id", coherence_scorer=ctx.config.annotation.coherence_scorer)
@@ -471,7 +481,7 @@ class ReportStage(_Base):
         report = build_experiment_report(
             checkpoints=pd.read_parquet(lay.checkpoints), generations=gens, prompts=prompts,
             verdicts=read_table(lay.verdicts, "verdicts"),
-            coherence=read_table(lay.coherence, "coherence") if lay.coherence.exists() else None,
+            coherence=coherence_table(ctx),
             capability=capability, audit=audit, n_boot=a.n_boot, seed=a.seed, confidence=a.confidence,
             meta={"experiment": ctx.config.name, "config": ctx.config.source,
                   "audit": str(audit_path) if audit is not None else None})

@@ -179,3 +179,57 @@ def test_changed_sampling_settings_are_refused_not_silently_skipped(finished, tm
     gens = pd.read_parquet(out / "generations" / "safety.parquet")
     assert len(gens) == 20 and set(first["item_id"]) <= set(gens["item_id"])
     assert stages["judge"]["summary"]["judged"] == {"refusal_keyword": 10, "affirmative_prefix": 10}
+
+
+def test_a_missing_output_reruns_its_stage_and_a_changed_judge_reaches_only_its_readers(finished, tmp_path):
+    cfg, out, _ = finished
+    (out / "verdicts.parquet").unlink()  # state says done, the file is gone: the stage runs again
+    stages, _ = _run(cfg)
+    assert stages["judge"].get("skipped") is None and (out / "verdicts.parquet").exists()
+    assert stages["coherence"].get("skipped") is True
+    # a third judge: the judge stage reruns (only the new judge judges), coherence does not
+    # read the verdicts and is skipped, the sample and the report read them and rerun
+    more = _config(tmp_path, Path(cfg.model.path),
+                   judges={"use": ["refusal_keyword", "affirmative_prefix", "refusal_prefix"]})
+    stages, _ = _run(more)
+    assert stages["judge"]["summary"]["judged"] == {"refusal_keyword": 0, "affirmative_prefix": 0,
+                                                    "refusal_prefix": 10}
+    assert stages["generate"].get("skipped") is True and stages["coherence"].get("skipped") is True
+    assert stages["sample"].get("skipped") is None and stages["report"].get("skipped") is None
+
+
+def test_ctrl_c_in_a_stage_is_recorded_and_the_rerun_resumes(finished, tmp_path):
+    cfg, out, _ = finished
+    cfg = _config(tmp_path, Path(cfg.model.path), generation={"per_category": 2})
+
+    def interrupt(msg):  # Ctrl-C while the generation stage runs
+        if msg.startswith("generate: "):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(cfg, progress=False, log=interrupt)
+    st = read_state(out)["stages"]["generate"]
+    assert st["status"] == "failed" and "interrupted" in st["error"]
+    history = (out / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(history[-1])["stages"]["generate"] == "failed"
+    stages, logs = _run(cfg)
+    assert "[2/8] generate: resuming" in logs and stages["generate"]["status"] == "done"
+
+
+def test_an_output_that_cannot_be_created_is_a_config_error(tmp_path, tiny_model):
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")  # a file where the run directory's parent should be
+    cfg = _config(tmp_path, tiny_model, output="file/run")
+    with pytest.raises(ConfigError, match=r"cannot create or write the run directory .*file/run "
+                                          r"\(Not a directory\); set output"):
+        _run(cfg)
+
+
+def test_turning_coherence_off_leaves_its_old_table_out(finished, tmp_path):
+    cfg, out, _ = finished
+    assert (out / "coherence.parquet").exists()
+    off = _config(tmp_path, Path(cfg.model.path), coherence={"scorers": []})
+    stages, _ = _run(off)
+    assert stages["coherence"]["status"] == "skipped" and stages["report"].get("skipped") is None
+    report = json.loads((out / "report" / "experiment.json").read_text(encoding="utf-8"))
+    assert "degeneracy" not in json.dumps(report.get("incoherence", {}))
