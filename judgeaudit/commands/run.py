@@ -38,6 +38,8 @@ def _print(obj, as_json: bool, text: str) -> None:
 
 
 def _status_text(out: Path, state: dict) -> str:
+    if not state.get("stages"):
+        return f"no run in {out} yet (no state.json); start one with `judgeaudit run CONFIG`"
     lines = [f"run directory {out}"]
     for name, st in state.get("stages", {}).items():
         extra = f" ({st['seconds']:.1f} s)" if "seconds" in st else ""

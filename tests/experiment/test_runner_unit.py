@@ -233,3 +233,29 @@ def test_turning_coherence_off_leaves_its_old_table_out(finished, tmp_path):
     assert stages["coherence"]["status"] == "skipped" and stages["report"].get("skipped") is None
     report = json.loads((out / "report" / "experiment.json").read_text(encoding="utf-8"))
     assert "degeneracy" not in json.dumps(report.get("incoherence", {}))
+
+
+def test_status_of_a_directory_without_a_run_says_so(tmp_path, capsys):
+    from judgeaudit.cli import main
+
+    config = tmp_path / "exp.toml"
+    config.write_text('[model]\ntiny = true\n', encoding="utf-8")
+    assert main(["run", str(config), "--out", str(tmp_path / "nothing"), "--status"]) == 0
+    assert capsys.readouterr().out.strip() == (f"no run in {tmp_path / 'nothing'} yet (no state.json); start one "
+                                               "with `judgeaudit run CONFIG`")
+    assert not (tmp_path / "nothing").exists()  # --status writes nothing
+
+
+def test_plan_counts_of_the_small_config(tmp_path, tiny_model):
+    from judgeaudit.experiment import plan_experiment
+
+    plan = plan_experiment(_config(tmp_path, tiny_model, generation={"n_samples": 3}))
+    c = plan["counts"]
+    # the base model only; 10 harmful categories x 1 prompt x 3 samples = 30 generations,
+    # x 4 new tokens = 120 at most; 2 judges x 30 = 60 calls, none by a model; 1 scorer x 30
+    assert c["models"] == 1 and c["safety_generations"] == 30 and c["capability_generations"] == 0
+    assert c["generated_tokens_at_most"] == 120 and c["judge_calls"] == 60 and c["model_judge_calls"] == 0
+    assert c["coherence_calls"] == 30
+    # 6 items + 2 overlap items x (2 - 1) more annotators = 8 labels
+    assert c["labels"] == 8 and plan["stages"]["finetune"] is None
+    assert plan["cost"]["gpu_hours"]["finetune"] == 0
