@@ -259,3 +259,14 @@ def test_plan_counts_of_the_small_config(tmp_path, tiny_model):
     # 6 items + 2 overlap items x (2 - 1) more annotators = 8 labels
     assert c["labels"] == 8 and plan["stages"]["finetune"] is None
     assert plan["cost"]["gpu_hours"]["finetune"] == 0
+
+
+def test_a_server_without_a_token_stops_the_run_before_any_stage(tmp_path, tiny_model, monkeypatch):
+    for var in ("JUDGEAUDIT_LS_TOKEN", "LABEL_STUDIO_API_KEY", "JUDGEAUDIT_LS_CONFIG", "JUDGEAUDIT_LS_URL",
+                "LABEL_STUDIO_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("JUDGEAUDIT_CACHE", str(tmp_path / "cache"))
+    cfg = _config(tmp_path, tiny_model, annotation={"label_studio": "http://127.0.0.1:9", "labels": None})
+    with pytest.raises(ConfigError, match="JUDGEAUDIT_LS_TOKEN"):
+        _run(cfg)
+    assert not Path(cfg.output).exists()  # nothing ran, nothing was written
