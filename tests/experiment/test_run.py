@@ -60,7 +60,7 @@ def test_demo_runs_end_to_end_then_audits_once_labels_exist(repo_root, tmp_path)
     ckpts = pd.read_parquet(out / "generations" / "checkpoints.parquet")
     assert len(ckpts) == 13
     assert set(ckpts["objective"]) == {"base", "sft", "dpo", "conditional", "inoculation", "orpo", "kl_sft"}
-    assert sorted(set(ckpts["budget_tokens"])) == [0, 5000, 15000]
+    assert sorted(set(ckpts["budget_tokens"])) == [0, 10000, 40000]
     gens = pd.read_parquet(out / "generations" / "safety.parquet")
     assert len(gens) == 1040 and gens["item_id"].is_unique
     prompts = pd.read_parquet(out / "generations" / "prompts.parquet")
