@@ -57,6 +57,24 @@ def tiny_model(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-llama")
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+"""Debian's Chromium and the flags every browser test launches it with (this machine's
+closed network refuses Chromium's background connections)."""
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    """Debian's Chromium with playwright importable; skipped without them, failed under CI=true."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is required under CI=true (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} not found; install Debian chromium to run browser tests")
+    require_module("playwright.sync_api", "the browser tests drive Chromium through playwright")
+    return CHROMIUM
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark every test that uses ``shared_data`` with ``shared_data`` (``-m "not shared_data"``)."""
     for item in items:

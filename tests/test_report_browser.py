@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
 
 import pytest
 
+from conftest import CHROMIUM_ARGS as ARGS
 from judgeaudit.report import write_report
 
 from test_report import build_audit  # noqa: E402  (tests/ is on sys.path under pytest)
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is required under CI=true (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} not found; install Debian chromium to run browser tests")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    return CHROMIUM
 
 
 def test_report_opens_cleanly_in_chromium(tmp_path, chromium_path):

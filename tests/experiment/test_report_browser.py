@@ -7,33 +7,18 @@ skipped when chromium or playwright is missing, failed instead under CI=true.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 
-from conftest import require_module
+from conftest import CHROMIUM_ARGS as ARGS
 from judgeaudit.experiment.report import build_experiment_report, write_experiment_report
 
 from .test_report import tables
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 OBJECTIVE = "sft<script>alert('objective')</script>"
 JUDGE = "A<script>alert('judge')</script><img src=x onerror=alert(1)>"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is required under CI=true (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} not found; install Debian chromium to run browser tests")
-    require_module("playwright.sync_api", "the browser tests drive Chromium through playwright")
-    return CHROMIUM
 
 
 def test_payload_in_objective_and_judge_does_not_run(tmp_path, chromium_path):

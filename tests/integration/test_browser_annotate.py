@@ -4,21 +4,17 @@ task, submits, and ``annotate pull`` returns that label."""
 
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from annotation import default_schema, push_items
+from conftest import CHROMIUM_ARGS
 from judgeaudit.cli import main
 
 from .ls_helpers import task_ids
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 PAYLOAD = "<script>window.__pwned = 1; alert('prompt')</script>"
 RESPONSE_PAYLOAD = "<img src=x onerror=\"window.__pwned = 2\"><script>alert('x')</script> plain end"
 
@@ -26,14 +22,11 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is required under CI=true (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} not found; install Debian chromium to run browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         yield b
         b.close()
 
