@@ -314,15 +314,22 @@ class JudgeStage(_Base):
     name = "judge"
     inputs = needs = ("generate",)
 
-    def check(self, config):
-        from judgeaudit.judges import available_judges, load_judge_config, parse_judge_spec
+    @staticmethod
+    def judge_names(config) -> list[str]:
+        """The registered names of the judges ``[judges]`` asks for (``use`` and ``file``)."""
+        from judgeaudit.judges import load_judge_config, parse_judge_spec
 
-        where = config.where("judges")
         names = [parse_judge_spec(s)[0] for s in config.judges.use]
         if config.judges.file:
             names += [e["name"] for e in load_judge_config(config.judges.file) if e.get("name")]
+        return names
+
+    def check(self, config):
+        from judgeaudit.judges import available_judges
+
+        where = config.where("judges")
         valid = set(available_judges())
-        for name in names:
+        for name in self.judge_names(config):
             if name not in valid:
                 raise ConfigError(f"{where}: use: unknown judge {name!r}; valid names: {', '.join(sorted(valid))}")
 

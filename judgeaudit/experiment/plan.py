@@ -19,15 +19,6 @@ _CHEAP_JUDGES = {"refusal_keyword", "refusal_prefix", "affirmative_prefix"}
 _MODEL_SCORERS = {"perplexity", "llm_rubric"}
 
 
-def _judge_names(config: ExperimentConfig) -> list[str]:
-    from judgeaudit.judges import load_judge_config, parse_judge_spec
-
-    names = [parse_judge_spec(s)[0] for s in config.judges.use]
-    if config.judges.file:
-        names += [e["name"] for e in load_judge_config(config.judges.file) if e.get("name")]
-    return names
-
-
 def plan_experiment(config: ExperimentConfig) -> dict:
     """Per-stage counts and a cost estimate (GPU-hours, labels, annotator-hours)."""
     from judgeaudit.coherence.files import parse_scorer_specs
@@ -44,7 +35,9 @@ def plan_experiment(config: ExperimentConfig) -> dict:
     safety = n_models * gen["safety_prompts"] * gen["n_samples"]
     capability = n_models * gen["capability_probes"]
     gen_tokens = safety * gen["max_new_tokens"] + capability * gen["capability_max_new_tokens"]
-    judges = _judge_names(config)
+    from .core_stages import JudgeStage
+
+    judges = JudgeStage.judge_names(config)
     model_judges = [j for j in judges if j not in _CHEAP_JUDGES]
     scorers = [n for n, _ in parse_scorer_specs(list(config.coherence.scorers))] if config.coherence.scorers else []
     model_scorers = [s for s in scorers if s in _MODEL_SCORERS]
