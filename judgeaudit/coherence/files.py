@@ -165,7 +165,7 @@ def _calibrate_file(table: pd.DataFrame, scorer_ids, labels: pd.DataFrame, gener
                     *, seed: int, folds: int, n_boot: int, objective: str) -> dict:
     """Fit each scorer's thresholds to the human bins, rebin its rows in place, and
     return the calibration report."""
-    from judgeaudit._reference import human_coherence
+    from judgeaudit.tables import human_coherence
 
     clusters = generations.set_index(generations["item_id"].astype(str))["prompt_id"].astype(str)
     report: dict = {"objective": objective, "seed": seed, "folds": folds, "scorers": {}}
