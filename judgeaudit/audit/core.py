@@ -374,6 +374,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
                           "n_unresolved": int(status_counts.get("unresolved", 0)),
                           "n_no_label": int(status_counts.get("no_label", 0))},
             "strata_source": strata_source,
+            "strata_requested": cfg.strata,
             "strata": strata,
             "stratum_sizes": {s: int(masks[s].sum()) for s in strata},
             "cluster_key": cfg.cluster_key,
