@@ -34,6 +34,7 @@ from judgeaudit.metrics.formulas import alpha_from_coincidence, binary_from_coun
 from judgeaudit.runinfo import environment, package_version
 from judgeaudit.tables import binary_votes, labelled_items, majority_reference, order_strata
 
+from .differences import stratum_differences
 from .robustness import robustness_section
 from .strata import choose_strata
 from .sums import SumBook, to_result
@@ -157,8 +158,9 @@ def _binary_results(book, key, metrics, *, n, bs, cfg):
             bvals = binary_from_counts(btp, bfp, bfn, btn, m)
         reason = _undefined_reason(m, tp, fp, fn, tn) if np.isnan(point) else None
         wilson = _PROPORTIONS[m](tp, fp, fn, tn) if m in _PROPORTIONS and not book.weighted else None
+        floor = None if wilson is None else _PROPORTIONS[m](*(book.cluster(key + (c,)) for c in ("tp", "fp", "fn", "tn")))
         out[m] = to_result(point, bvals, n=n, bs=bs, confidence=cfg.confidence,
-                           undefined=reason, wilson=wilson)
+                           undefined=reason, wilson=wilson, floor=floor)
     return out
 
 
@@ -315,6 +317,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
     def res(point, boot, n, **kw):
         if book.weighted:
             kw.pop("wilson", None)
+            kw.pop("floor", None)
         return to_result(point, boot, n=n, bs=bs, confidence=cfg.confidence, **kw).to_dict()
 
     reference = {}
@@ -324,6 +327,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
             rate, brate = (pos / n if n else np.nan), boot[:, 0] / boot[:, 1]
         n_seen = int(book.raw(("ref", where, "n")))
         entry = {"n": n_seen, "positive_rate": res(rate, brate, n_seen, wilson=(pos, n),
+                                                   floor=book.floor(("ref", where)),
                                                    undefined=None if n else "no resolved items")}
         if where == "overall":
             reference["overall"] = entry
@@ -350,8 +354,9 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
                 wc_entry = entry.setdefault("weighted_confusion", {"strata": {}})
                 (wc_entry if where == "overall" else wc_entry["strata"])[where] = est
         _add_score_metrics(entry, scores.get(judge_id), status, ref, all_votes, masks, clusters, cfg)
-        entry["stratum_differences"] = _stratum_differences(book, judge_id, strata, n_perm=cfg.n_boot,
-                                                            seed=cfg.seed + 1, confidence=cfg.confidence)
+        entry["stratum_differences"] = stratum_differences(
+            book, judge_id, strata, _metric_from_counts, DIFF_METRICS, items=(ref, _pred, stratum, clusters),
+            n_perm=cfg.n_boot, seed=cfg.seed + 1, confidence=cfg.confidence)
         judges[judge_id] = entry
 
     agreement = []
@@ -430,66 +435,6 @@ def _metric_from_counts(metric, tp, fp, fn, tn):
     if metric == "cohen_kappa":
         return kappa_from_confusion(_cm(tp, fp, fn, tn))
     return binary_from_counts(tp, fp, fn, tn, metric)
-
-
-def _stratum_differences(book, judge_id, strata, *, n_perm: int, seed: int, confidence: float) -> list:
-    """Metric in stratum a minus stratum b: paired bootstrap interval, permutation p-value.
-
-    The interval comes from the shared cluster-bootstrap resamples.  The p-value tests
-    "the metric is the same in both strata" by permuting stratum membership among the
-    scored items of the two strata: stratum a's confusion counts under a permutation
-    are a multivariate hypergeometric draw of its size from the pooled counts, so the
-    test is exact in distribution and costs O(n_perm).  It treats items as
-    exchangeable (it ignores prompt clusters); ``p = (1 + #{|d*| >= |d|}) / (1 + n_perm)``.
-
-    A weighted audit has no integer counts to permute: its p-value is the bootstrap
-    one, ``min(1, 2 * min(P*(d* <= 0), P*(d* >= 0)))`` over the defined resamples
-    (the smallest two-sided level at which the percentile interval excludes 0).
-    """
-    rng = np.random.default_rng(seed)
-    alpha = (1.0 - confidence) / 2.0
-    counts, point, boot = {}, {}, {}
-    for s in strata:
-        c, b = book.stack([(judge_id, s, k) for k in ("tp", "fp", "fn", "tn")])
-        counts[s] = c
-        point[s] = {m: float(_metric_from_counts(m, *c)) for m in DIFF_METRICS}
-        boot[s] = {m: _metric_from_counts(m, *b.T) for m in DIFF_METRICS}
-    out = []
-    for a, b in itertools.combinations(strata, 2):
-        ca, cb = counts[a], counts[b]
-        pooled = (ca + cb).astype(np.int64)
-        n_a = int(ca.sum())
-        perm_a = rng.multivariate_hypergeometric(pooled, n_a, size=n_perm) \
-            if not book.weighted and n_a and pooled.sum() > n_a else None
-        p_method = (f"bootstrap, two-sided ({n_perm} resamples; weighted audit)" if book.weighted
-                    else f"permutation of stratum labels over items ({n_perm})")
-        for metric in DIFF_METRICS:
-            diff = point[a][metric] - point[b][metric]
-            entry = {"metric": metric, "a": a, "b": b, "diff": None, "ci_low": None, "ci_high": None,
-                     "p_value": None, "p_method": p_method,
-                     "n_boot_used": 0}
-            if math.isnan(diff):
-                entry["undefined"] = "the metric is undefined in one of the two strata"
-                out.append(entry)
-                continue
-            entry["diff"] = diff
-            d = boot[a][metric] - boot[b][metric]
-            d = d[~np.isnan(d)]
-            entry["n_boot_used"] = int(d.size)
-            if d.size:
-                lo, hi = np.quantile(d, [alpha, 1.0 - alpha])
-                entry.update(ci_low=float(lo), ci_high=float(hi))
-            if book.weighted and d.size:
-                entry["p_value"] = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
-            if perm_a is not None:
-                pa = perm_a.T
-                dp = _metric_from_counts(metric, *pa) - _metric_from_counts(metric, *(pooled[:, None] - pa))
-                dp = dp[~np.isnan(dp)]
-                if dp.size:
-                    extreme = np.sum(np.abs(dp) >= abs(diff) - 1e-12)
-                    entry["p_value"] = float((1 + extreme) / (1 + dp.size))
-            out.append(entry)
-    return out
 
 
 def _add_ceiling_sums(book, votes: pd.DataFrame, masks, weights=None) -> dict | None:

@@ -80,6 +80,7 @@ def robustness_section(book, plan, res, cfg) -> dict:
     groups, judges = plan["groups"], plan["judges"]
     hp, hb, hpos, hn = _rates(book, "human", groups)
     rates = {"human": {g: res(hp[k], hb[:, k], int(hn[k]), wilson=(hpos[k], hn[k]),
+                              floor=book.floor(("grp", g, "human")),
                               undefined=None if hn[k] else "no resolved human label in this group")
                        for k, g in enumerate(groups)}}
     rankings = {"human": _ranking(groups, hp)}
@@ -88,6 +89,7 @@ def robustness_section(book, plan, res, cfg) -> dict:
     for judge_id in judges:
         jp, jb, jpos, jn = _rates(book, judge_id, groups)
         rates[judge_id] = {g: res(jp[k], jb[:, k], int(jn[k]), wilson=(jpos[k], jn[k]),
+                                  floor=book.floor(("grp", g, judge_id)),
                                   undefined=None if jn[k] else "judge gave no scorable verdict in this group")
                            for k, g in enumerate(groups)}
         rankings[judge_id] = _ranking(groups, jp)
