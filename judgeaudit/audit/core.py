@@ -91,6 +91,11 @@ class AuditConfig:
         it, sums over labelled items are weighted by ``1 / pi``: metrics and rates
         estimate the population, intervals come from the bootstrap (no Wilson) and
         stratum-difference p-values from the bootstrap instead of a permutation test.
+    correction:
+        The estimator of ``robustness.corrected_rates`` (every estimator is also in
+        ``robustness.corrected_rates_by_estimator``): ``"double-sampling"``,
+        ``"double-sampling-pooled"``, ``"stratified-rogan-gladen"`` or
+        ``"pooled-rogan-gladen"`` (see :mod:`judgeaudit.audit.correction`).
     """
 
     n_boot: int = 1000
@@ -104,8 +109,12 @@ class AuditConfig:
     group_key: str | None = "checkpoint_id"
     max_examples: int = 10
     weights: str | None = None
+    correction: str = "double-sampling"
 
     def __post_init__(self):
+        from .correction import check_correction
+
+        check_correction(self.correction)
         if self.n_boot < 1:
             raise ConfigError(f"n_boot must be at least 1, got {self.n_boot}")
         if not 0.5 <= self.confidence < 1:
@@ -308,10 +317,13 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
         raise ConfigError(f"group key {cfg.group_key!r} is not a column of the generations table; "
                           f"columns: {', '.join(items.columns)}; pass --group-key none to skip robustness")
     if cfg.group_key and items[cfg.group_key].nunique() > 1:
+        from .correction import add_correction_sums
         from .robustness import add_group_sums
 
-        robustness_plan = add_group_sums(book, items[cfg.group_key].astype(str).to_numpy(),
-                                         resolved, refv, preds, weights=(wl, wc))
+        group_arr = items[cfg.group_key].astype(str).to_numpy()
+        robustness_plan = add_group_sums(book, group_arr, resolved, refv, preds, weights=(wl, wc))
+        robustness_plan["correction"] = add_correction_sums(book, group_arr, stratum, strata, resolved, refv,
+                                                            preds, weights=(wl, wc))
     book.run()
 
     def res(point, boot, n, **kw):

@@ -105,8 +105,8 @@ def studentized_ratio_difference(num, den, in_a, clusters) -> np.ndarray:
     ``sum_k ((num_k - r den_k) / (1 - h_k))^2 / (sum den)^2`` over the stratum's clusters,
     with leverage ``h_k = den_k / sum den`` (MacKinnon and White 1985; Bell and McCaffrey
     2002), which keeps its level with few clusters; floored at the binomial variance of the
-    smoothed ratio ``(sum num + 0.5) / (sum den + 1)`` so that a stratum showing no event
-    still has a variance.  NaN where a stratum has no denominator.
+    smoothed ratio ``(sum num + 0.5) / (sum den + 1)`` so that a stratum showing no event,
+    or lying in a single cluster, still has a variance.  NaN where a stratum has no denominator.
     """
     num, den = np.asarray(num, float), np.asarray(den, float)
     a = np.asarray(in_a, float)
@@ -126,7 +126,7 @@ def studentized_ratio_difference(num, den, in_a, clusters) -> np.ndarray:
             lev = dk / sd[..., None]  # a cluster's share of the denominator: its leverage
             e = (nk - r[..., None] * dk) / np.where(lev < 1, 1.0 - lev, np.inf)
             resid = (e ** 2).sum(-1)
-            v = np.where(c > 1, resid / sd ** 2, np.inf)
+            v = np.where(c > 1, resid / sd ** 2, 0.0)  # one cluster: only the floor below
             smooth = (sn + 0.5) / (sd + 1.0)
             v = np.maximum(v, smooth * (1 - smooth) / sd)
         out.append((r, v))

@@ -42,6 +42,10 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--weights", type=Path, default=None, metavar="SAMPLE",
                    help="sample table of `annotate sample`: weight labelled items by 1/inclusion probability "
                         "so metrics estimate the whole population; its gold items are left out")
+    g.add_argument("--correction", default="double-sampling",
+                   choices=["double-sampling", "double-sampling-pooled", "stratified-rogan-gladen",
+                            "pooled-rogan-gladen"],
+                   help="estimator of the corrected harmful rates (default double-sampling; see docs/inference.md)")
     g.add_argument("--judges", type=csv_list, default=None, metavar="J1,J2",
                    help="also run these built-in judges over the responses (e.g. refusal_keyword,refusal_prefix)")
     p.add_argument("--out", required=True, type=Path, help="output folder for audit.json, report.html, summary.md")
@@ -168,7 +172,8 @@ def audit_and_write(tbl, args, *, dataset):
                       reference_annotator=getattr(args, "reference", None),
                       strata=getattr(args, "strata", "auto"),
                       coherence_scorer=getattr(args, "coherence_scorer", None),
-                      group_key=none(getattr(args, "group_key", "checkpoint_id")))
+                      group_key=none(getattr(args, "group_key", "checkpoint_id")),
+                      correction=getattr(args, "correction", "double-sampling"))
     result, _paths = audit_to_dir(tbl, args.out, config=cfg, dataset=dataset,
                                   sample=_sample_design(args)[0], log=log)
     if args.json:
