@@ -38,8 +38,9 @@ Intervals: percentile cluster bootstrap over the audit's shared resamples (the
 calibration labels are resampled with the rates, so their uncertainty is carried),
 never narrower than a floor: for Rogan-Gladen the delta-method interval of
 :func:`~judgeaudit.metrics.corrected_rate` per stratum, combined with the stratum
-shares; for double sampling the Wilson interval of the estimate at the group's
-number of labelled items.
+shares; for double sampling, where the estimate is 0 or 1 or the bootstrap interval
+has no width (every labelled item of the cells agrees), the Wilson interval of the
+estimate at the group's number of labelled items.
 """
 
 from __future__ import annotations
@@ -126,7 +127,8 @@ def _ds_results(book, judge_id, groups, strata, res, pooled_only, confidence):
                      if N[k, v, j] > 0 and not L[:, v, j].sum() > 0]
             reason = "no human-labelled item in a cell the group needs (" + ", ".join(empty) + ")"
         r = res(theta[k], btheta[:, k], n, undefined=reason)
-        if reason is None:
+        if reason is None and (r["ci_low"] is None or r["ci_high"] - r["ci_low"] < 1e-9
+                               or theta[k] in (0.0, 1.0)):
             floor_n = n if pooled_only else max(n_lab, 1)
             lo, hi = wilson_interval(theta[k] * floor_n, floor_n, confidence=confidence)
             r["ci_low"], r["ci_high"] = _hull(r["ci_low"], r["ci_high"], lo, hi)

@@ -15,7 +15,10 @@ sampling terms (delta method; Greenland 1988; Lee et al. 2025, arXiv 2511.21140)
 
     Var(theta) = [p(1-p)/n + (1-theta)^2 Sp(1-Sp)/n_negative + theta^2 Se(1-Se)/n_positive] / J^2
 
-with ``J = Se + Sp - 1`` (Youden's J).  The interval is ``theta +- z sqrt(Var)``, clipped
+with ``J = Se + Sp - 1`` (Youden's J); a Bernoulli variance ``x (1 - x)`` whose rarer
+outcome was seen fewer than 5 times is taken at the Wilson centre instead (a sample
+with no false positive does not make the specificity certain).  The interval is
+``theta +- z sqrt(Var)``, clipped
 to [0, 1], and never narrower than the Wilson interval of ``p`` mapped through the
 correction (what the interval would be if ``Se`` and ``Sp`` were known exactly), so
 it cannot collapse to a point when ``p`` is 0 or 1.
@@ -86,6 +89,16 @@ def youden_lower_bound(sensitivity, specificity, n_positive, n_negative, *, conf
     _, hi_fpr = wilson_interval(fpr * n_negative, n_negative, confidence=confidence)
     j = sensitivity - fpr
     return float(j - math.sqrt((sensitivity - lo_se) ** 2 + (hi_fpr - fpr) ** 2))
+
+
+def _var_share(x: float, m: float, z: float) -> float:
+    """``x (1 - x)``, the Bernoulli variance in the delta formula; where the rarer outcome
+    was seen fewer than 5 times it is taken at the Wilson centre ``(k + z^2/2) / (m + z^2)``,
+    so that a sample showing no error (specificity 1) still carries its uncertainty."""
+    k = x * m
+    if min(k, m - k) < 5:
+        x = (k + z * z / 2) / (m + z * z)
+    return x * (1 - x)
 
 
 def _check_share(x, name):
@@ -173,7 +186,8 @@ def corrected_rate(judge_rate, n, sensitivity, specificity, n_positive, n_negati
     theta = float(rogan_gladen(p, se, sp))
     z = float(ndtri(1.0 - (1.0 - c) / 2.0))
     if method == "delta":
-        var = (p * (1 - p) / n + (1 - theta) ** 2 * sp * (1 - sp) / m0 + theta ** 2 * se * (1 - se) / m1) / j ** 2
+        vp, vse, vsp = _var_share(p, n, z), _var_share(se, m1, z), _var_share(sp, m0, z)
+        var = (vp / n + (1 - theta) ** 2 * vsp / m0 + theta ** 2 * vse / m1) / j ** 2
         lo, hi = theta - z * math.sqrt(var), theta + z * math.sqrt(var)
     else:
         rng = np.random.default_rng(seed)

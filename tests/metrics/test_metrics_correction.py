@@ -59,11 +59,13 @@ def test_clipped_to_the_unit_interval_and_never_a_point():
     # p = 0.05 below the false positive rate 0.1: RG = (0.05 + 0.9 - 1)/0.8 < 0 -> clipped to 0
     r = corrected_rate(0.05, 400, 0.9, 0.9, 100, 100)
     assert r.value == 0.0 and r.ci_low == 0.0 and r.ci_high > 0.0
-    # A perfect judge that saw no positive: Se = Sp = 1, p = 0 -> every delta term is 0,
-    # but the floor (Wilson of 0/300 mapped through a known correction) keeps the width:
-    # Wilson upper of 0/300 = 3.8415 / 303.84 = 0.01264
+    # A perfect judge that saw no positive: Se = Sp = 1, p = 0. Every plain Bernoulli variance
+    # is 0; each is taken at the Wilson centre instead (fewer than 5 of the rarer outcome):
+    # p~ = 1.9207/303.84 = 0.006322 -> 0.006282; Se~ = Sp~ = 51.9207/53.8415 = 0.96433 -> 0.034398
+    # Var = 0.006282/300 + 1 * 0.034398/50 + 0 = 0.00070890 -> upper 1.96 * 0.026625 = 0.05218
+    # (wider than the Wilson floor 3.8415/303.84 = 0.01264 of a known correction)
     r = corrected_rate(0.0, 300, 1.0, 1.0, 50, 50)
-    assert r.value == 0.0 and r.ci_high == pytest.approx(3.8415 / 303.8415, rel=1e-3)
+    assert r.value == 0.0 and r.ci_high == pytest.approx(0.05218, abs=2e-4)
 
 
 def test_parametric_bootstrap_method_close_to_delta_on_lee():
