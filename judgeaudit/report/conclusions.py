@@ -89,10 +89,10 @@ def conclusions_markdown(rob: dict, escape) -> list[str]:
         holds, flips = headline_rows(rob)
         lines += ["### Which conclusions hold", "", _intro(rob), ""]
         lines += [f"Hold under every judge and the humans: {len(holds)}."
-                  + ("" if holds else " None."), ""]
+                  + ("" if holds else " (none at this level)"), ""]
         if holds:
             lines += _md_table(_HOLD_HEAD, [[escape(c) for c in r] for r in holds])
-        lines += [f"Flip with the judge: {len(flips)}." + ("" if flips else " None."), ""]
+        lines += [f"Flip with the judge: {len(flips)}." + ("" if flips else " (none)"), ""]
         if flips:
             lines += _md_table(_FLIP_HEAD, [[escape(c) for c in r] for r in flips])
     return lines

@@ -292,7 +292,7 @@ def test_all_sections_present(page):
         assert f'<section id="{anchor}">' in page, anchor
     for heading in ("Agreement by coherence stratum", "Confusion matrices",
                     "Judge-by-judge agreement", "Verdict status", "Conclusion robustness",
-                    "Rogan-Gladen corrected rates", "Rankings", "Flipped pairs",
+                    "Corrected rates", "Which conclusions hold", "Rankings", "Flipped pairs",
                     "Example disagreements", "Human-human ceiling", "Stratum differences"):
         assert heading in page, heading
     # header facts
