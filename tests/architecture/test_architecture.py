@@ -68,3 +68,14 @@ def test_only_the_cli_imports_the_commands():
            if not (m == "judgeaudit.cli" or m.startswith("judgeaudit.commands"))
            for t in edges if t == "judgeaudit.cli" or t.startswith("judgeaudit.commands")]
     assert bad == []
+
+
+def test_no_test_package_shadows_an_installed_library():
+    # tests/ is on sys.path under pytest: a tests/<name>/__init__.py would hide the library
+    # <name> (tests/datasets/ once hid Hugging Face datasets from trl and the hub loaders).
+    from importlib.metadata import packages_distributions
+
+    installed = set(packages_distributions())
+    shadows = sorted(d.name for d in (ROOT / "tests").iterdir()
+                     if (d / "__init__.py").exists() and d.name in installed)
+    assert shadows == []
