@@ -5,6 +5,7 @@ imports annotation or finetune, and the core never imports heavy libraries at mo
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 from .importgraph import cycles, imports, loop, modules, private_reach_ins
@@ -12,18 +13,23 @@ from .importgraph import cycles, imports, loop, modules, private_reach_ins
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@functools.lru_cache(maxsize=None)
+def _graph():
+    return imports(ROOT)
+
+
 def test_no_import_cycles():
-    graph = imports(ROOT)
+    graph = _graph()
     found = cycles(graph)
     assert not found, "import cycles:\n" + "\n".join(" -> ".join(loop(graph, g)) for g in found)
 
 
 def test_no_private_reach_ins():
-    assert private_reach_ins(imports(ROOT)) == []
+    assert private_reach_ins(_graph()) == []
 
 
 def test_judgeaudit_never_imports_annotation_or_finetune():
-    graph = imports(ROOT)
+    graph = _graph()
     bad = [(m, t) for m, edges in graph.items() if m.startswith("judgeaudit")
            for t in edges if t.split(".")[0] in ("annotation", "finetune")]
     assert bad == []
@@ -63,7 +69,7 @@ def test_the_graph_sees_cycles_and_reach_ins(tmp_path):
 
 def test_only_the_cli_imports_the_commands():
     # Building judges and scorers from specs lives in the library: no stage imports the CLI.
-    graph = imports(ROOT)
+    graph = _graph()
     bad = [(m, t) for m, edges in graph.items()
            if not (m == "judgeaudit.cli" or m.startswith("judgeaudit.commands"))
            for t in edges if t == "judgeaudit.cli" or t.startswith("judgeaudit.commands")]
