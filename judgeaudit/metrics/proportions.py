@@ -48,8 +48,8 @@ def design_effect(successes, trials) -> float:
     Examples
     --------
     Two clusters of two items, one all-positive and one all-negative: p = 0.5,
-    v = 2 * (1 + 1) / 16 = 0.25, p(1-p)/n = 0.0625, so deff = 4... capped by nothing
-    but the data (here it exceeds the cluster size 2 because C = 2 is tiny).
+    v = 2 * (1 + 1) / 16 = 0.25, p(1-p)/n = 0.0625, so deff = 4 (above the cluster size
+    2: the C / (C - 1) factor is large when C = 2).
 
     >>> design_effect([2, 0], [2, 2])
     4.0

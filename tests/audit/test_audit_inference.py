@@ -136,3 +136,24 @@ def test_seeded_simulation_coverage_and_bias_of_corrected_rates():
     assert hits >= 42
     assert abs(err.mean()) <= 3 * err.std(ddof=1) / np.sqrt(err.size)
     assert np.mean(raw) > 0.1
+
+
+def test_cli_correction_flag(tmp_path, capsys):
+    import json
+
+    from judgeaudit.cli import main
+
+    out = tmp_path / "a"
+    assert main(["audit", "--dataset", "sample", "--judges", "refusal_keyword", "--n-boot", "50",
+                 "--correction", "stratified-rogan-gladen", "--out", str(out)]) == 0
+    capsys.readouterr()
+    a = json.loads((out / "audit.json").read_text())
+    assert a["meta"]["config"]["correction"] == "stratified-rogan-gladen"
+    rob = a["robustness"]
+    assert rob["correction"]["estimator"] == "stratified-rogan-gladen"
+    r = rob["corrected_rates"]["refusal_keyword"]["orpo@large"]
+    assert r["method"] == "stratified-rogan-gladen" and r["value"] is None and "chance" in r["undefined"]
+    summary = (out / "summary.md").read_text()
+    assert "Rogan-Gladen within each coherence stratum" in summary and "refused" in summary
+    with pytest.raises(SystemExit):
+        main(["audit", "--dataset", "sample", "--correction", "magic", "--out", str(out)])
