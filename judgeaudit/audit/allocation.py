@@ -64,35 +64,48 @@ def neyman_allocation(cells: pd.DataFrame, budget: int, *, already=None) -> pd.S
     N = cells["N"].to_numpy(float)
     S = cells["S"].to_numpy(float) if "S" in cells else _laplace_sd(cells["positive"], cells["labelled"])
     totals = cells.groupby("group")["N"].transform("sum").to_numpy(float)
-    score = np.where(N > 0, N / totals * S, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(N > 0, N / totals * S, 0.0)
     have = np.zeros(len(cells)) if already is None else np.asarray(already, float)
     target = budget + have.sum()
     room = np.maximum(N - have, 0)
     budget = int(min(budget, room.sum()))
     new = np.zeros(len(cells))
-    # Water-filling: cells whose Neyman share exceeds their size are capped, the rest re-shared.
-    free = room > 0
-    for _ in range(len(cells) + 1):
-        if not free.any() or score[free].sum() <= 0:
+    # Water-filling: cells already above their Neyman share get nothing, cells whose share
+    # exceeds their room get all of it, and the rest is re-shared among the others.
+    free = (room > 0) & (score > 0)
+    for _ in range(2 * len(cells) + 1):
+        if not free.any():
             break
         left = target - (have + new)[~free].sum()
-        share = np.where(free, left * score / score[free].sum(), 0.0)
-        want = np.clip(share - have, 0, room)
-        capped = free & (want >= room) & (room > 0)
-        if capped.any():
-            new[capped] = room[capped]
-            free &= ~capped
+        want = np.where(free, left * score / score[free].sum() - have, 0.0)
+        low = free & (want <= 0)
+        if low.any():
+            free &= ~low
             continue
-        new = np.where(free, want, new)
+        high = free & (want >= room)
+        if high.any():
+            new[high] = room[high]
+            free &= ~high
+            continue
+        new[free] = want[free]
         break
+    # Labels no score asks for (every S zero) go where there is room, largest cells first.
+    spare = budget - new.sum()
+    if spare > 1e-9:
+        for i in np.argsort(-(room - new), kind="stable"):
+            give = min(spare, room[i] - new[i])
+            new[i] += give
+            spare -= give
     # Integers by largest remainder, summing to the budget.
-    base = np.floor(new)
+    base = np.minimum(np.floor(new + 1e-9), room)
     short = budget - int(base.sum())
     if short > 0:
-        frac = np.where(base < room, new - base, -1.0)
+        frac = np.where(base < room, new - base, -np.inf)
         base[np.argsort(-frac, kind="stable")[:short]] += 1
     elif short < 0:
-        base[np.argsort(new - base, kind="stable")[: -short]] -= 1
+        frac = np.where(base > 0, new - base, np.inf)
+        base[np.argsort(frac, kind="stable")[:-short]] -= 1
     return pd.Series(base.astype(int), index=cells.index)
 
 
