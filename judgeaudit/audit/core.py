@@ -167,7 +167,11 @@ def _binary_results(book, key, metrics, *, n, bs, cfg):
             bvals = binary_from_counts(btp, bfp, bfn, btn, m)
         reason = _undefined_reason(m, tp, fp, fn, tn) if np.isnan(point) else None
         wilson = _PROPORTIONS[m](tp, fp, fn, tn) if m in _PROPORTIONS and not book.weighted else None
-        floor = None if wilson is None else _PROPORTIONS[m](*(book.cluster(key + (c,)) for c in ("tp", "fp", "fn", "tn")))
+        floor = None
+        if m in _PROPORTIONS:
+            floor = _PROPORTIONS[m](*(book.cluster(key + (c,)) for c in ("tp", "fp", "fn", "tn")))
+            if book.weighted:  # the items observed, for the design effect of weighted sums
+                floor += (_PROPORTIONS[m](*(book.raw(key + (c,)) for c in ("tp", "fp", "fn", "tn")))[1],)
         out[m] = to_result(point, bvals, n=n, bs=bs, confidence=cfg.confidence,
                            undefined=reason, wilson=wilson, floor=floor)
     return out
@@ -329,7 +333,6 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
     def res(point, boot, n, **kw):
         if book.weighted:
             kw.pop("wilson", None)
-            kw.pop("floor", None)
         return to_result(point, boot, n=n, bs=bs, confidence=cfg.confidence, **kw).to_dict()
 
     reference = {}

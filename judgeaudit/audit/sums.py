@@ -71,8 +71,10 @@ class SumBook:
 
     def floor(self, prefix) -> tuple:
         """``(successes, trials)`` per cluster of a rate recorded as ``prefix + ("pos",)``
-        over ``prefix + ("n",)`` (see :func:`to_result`'s ``floor``)."""
-        return self.cluster(prefix + ("pos",)), self.cluster(prefix + ("n",))
+        over ``prefix + ("n",)`` (see :func:`to_result`'s ``floor``); with weights also
+        the number of items observed."""
+        out = (self.cluster(prefix + ("pos",)), self.cluster(prefix + ("n",)))
+        return out + (self.raw(prefix + ("n",)),) if self.weighted else out
 
     def raw(self, key) -> float:
         """The unweighted sum recorded under ``key`` (equal to the point sum without weights)."""
@@ -86,10 +88,11 @@ def to_result(point, boot, *, n: int, bs: ClusterBootstrap, confidence: float,
 
     ``wilson=(successes, trials)`` asks for a Wilson interval instead, used for
     plain proportions when items are resampled independently.  ``floor=(successes,
-    trials)`` per cluster (arrays of the bootstrap's clusters) marks a proportion under
-    a cluster bootstrap: its percentile interval is widened to the Korn-Graubard
-    interval (:func:`judgeaudit.metrics.cluster_proportion_interval`) where that is
-    wider, so it cannot collapse at 0 or 1.
+    trials)`` per cluster (arrays of the bootstrap's clusters; a third entry, the items
+    observed, when the sums are weighted) marks a proportion under a cluster bootstrap:
+    its percentile interval is widened to the Korn-Graubard interval
+    (:func:`judgeaudit.metrics.cluster_proportion_interval`) where that is wider, so it
+    cannot collapse at 0 or 1.
     """
     point = float(point)
     if wilson is not None and not bs.clustered and undefined is None and not np.isnan(point):
@@ -98,7 +101,9 @@ def to_result(point, boot, *, n: int, bs: ClusterBootstrap, confidence: float,
         return MetricResult(point, float(lo), float(hi), int(n), None, "wilson", confidence=confidence)
     out = result_from_bootstrap(point, boot, n=n, bootstrap=bs, confidence=confidence, undefined=undefined)
     if floor is not None and out.defined:
-        lo, hi, deff = cluster_proportion_interval(*floor, confidence=confidence)
+        k_c, n_c, *n_obs = floor
+        lo, hi, deff = cluster_proportion_interval(k_c, n_c, confidence=confidence,
+                                                   n_obs=n_obs[0] if n_obs else None)
         new = widen((out.ci_low, out.ci_high), (lo, hi))
         if new != (out.ci_low, out.ci_high):
             note = f"widened to the Korn-Graubard interval (design effect {deff:.2f})"

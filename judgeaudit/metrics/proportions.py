@@ -37,7 +37,7 @@ from .intervals import _check_confidence, wilson_interval
 __all__ = ["cluster_proportion_interval", "design_effect", "widen"]
 
 
-def design_effect(successes, trials) -> float:
+def design_effect(successes, trials, *, n_obs=None) -> float:
     """Design effect of a proportion from per-cluster ``successes`` and ``trials``.
 
     ``deff = v_cluster / (p (1 - p) / n)`` with
@@ -66,11 +66,13 @@ def design_effect(successes, trials) -> float:
     if p <= 0 or p >= 1:
         return float("nan")
     v = c / (c - 1) * np.sum((k - p * m) ** 2) / n ** 2
+    if n_obs is not None:  # weighted sums: relative to the items actually observed, no floor
+        return float(v / (p * (1 - p) / n_obs))
     return float(max(1.0, v / (p * (1 - p) / n)))
 
 
 def cluster_proportion_interval(successes, trials, *, confidence: float = 0.95,
-                                kind: str = "clopper-pearson") -> tuple[float, float, float]:
+                                kind: str = "clopper-pearson", n_obs=None) -> tuple[float, float, float]:
     """Korn-Graubard interval of a proportion from clustered binary data.
 
     Parameters
@@ -84,6 +86,11 @@ def cluster_proportion_interval(successes, trials, *, confidence: float = 0.95,
         ``"clopper-pearson"`` (beta quantiles at the effective counts, as Korn and
         Graubard) or ``"wilson"`` (score interval at the effective counts; narrower,
         coverage measured at 0.935 to 0.97 in bench/bench_inference.py).
+    n_obs:
+        For weighted sums (``successes = sum w y``, ``trials = sum w`` per cluster):
+        the number of items actually observed.  The design effect is then taken
+        relative to ``n_obs`` (so weighting and stratification count) and not floored
+        at 1; with no event it is ``n_obs / C``.
 
     Returns
     -------
@@ -116,10 +123,11 @@ def cluster_proportion_interval(successes, trials, *, confidence: float = 0.95,
     if n == 0:
         return float("nan"), float("nan"), float("nan")
     n_clusters = k.size
-    deff = design_effect(k, m)
-    if math.isnan(deff):
-        deff = n / n_clusters  # no variation to measure: each cluster counts once
-    n_eff = n / deff
+    size = n if n_obs is None else float(n_obs)
+    deff = design_effect(k, m, n_obs=n_obs)
+    if math.isnan(deff) or deff <= 0:
+        deff = size / n_clusters  # no variation to measure: each cluster counts once
+    n_eff = size / deff
     if n_clusters >= 2:
         z = float(ndtri(1.0 - (1.0 - c) / 2.0))
         t = float(student_t.ppf(1.0 - (1.0 - c) / 2.0, n_clusters - 1))
