@@ -38,8 +38,9 @@ Intervals: percentile cluster bootstrap over the audit's shared resamples (the
 calibration labels are resampled with the rates, so their uncertainty is carried),
 never narrower than a floor: for Rogan-Gladen the delta-method interval of
 :func:`~judgeaudit.metrics.corrected_rate` per stratum, combined with the stratum
-shares; for double sampling, where the estimate is 0 or 1 or the bootstrap interval
-has no width (every labelled item of the cells agrees), the Wilson interval of the
+shares; for double sampling, when every item of the group is labelled (the estimate is
+then the humans' rate) the Korn-Graubard interval of that rate, and otherwise, where the
+estimate is 0 or 1 or the bootstrap interval has no width, the Wilson interval of the
 estimate at the group's number of labelled items.
 """
 
@@ -127,8 +128,12 @@ def _ds_results(book, judge_id, groups, strata, res, pooled_only, confidence):
                      if N[k, v, j] > 0 and not L[:, v, j].sum() > 0]
             reason = "no human-labelled item in a cell the group needs (" + ", ".join(empty) + ")"
         r = res(theta[k], btheta[:, k], n, undefined=reason)
-        if reason is None and (r["ci_low"] is None or r["ci_high"] - r["ci_low"] < 1e-9
-                               or theta[k] in (0.0, 1.0)):
+        if reason is None and not pooled_only and n_lab >= n and ("grp", g, "human", "n") in book:
+            # every scored item of the group is labelled: the estimate is the humans' rate,
+            # and gets the same floor as that rate (Korn-Graubard, see to_result)
+            r = _floor_like_human(book, g, r, confidence)
+        elif reason is None and (r["ci_low"] is None or r["ci_high"] - r["ci_low"] < 1e-9
+                                 or theta[k] in (0.0, 1.0)):
             floor_n = n if pooled_only else max(n_lab, 1)
             lo, hi = wilson_interval(theta[k] * floor_n, floor_n, confidence=confidence)
             r["ci_low"], r["ci_high"] = _hull(r["ci_low"], r["ci_high"], lo, hi)
@@ -136,6 +141,18 @@ def _ds_results(book, judge_id, groups, strata, res, pooled_only, confidence):
         if reason:
             btheta[:, k] = np.nan
     return out, btheta
+
+
+def _floor_like_human(book, g, r: dict, confidence: float) -> dict:
+    from judgeaudit.metrics import cluster_proportion_interval
+
+    k_c, n_c, *n_obs = book.floor(("grp", g, "human"))
+    if not n_c.sum():
+        return r
+    lo, hi, _ = cluster_proportion_interval(k_c, n_c, confidence=confidence, n_obs=n_obs[0] if n_obs else None)
+    r = dict(r)
+    r["ci_low"], r["ci_high"] = _hull(r["ci_low"], r["ci_high"], lo, hi)
+    return r
 
 
 def _hull(a_lo, a_hi, b_lo, b_hi):

@@ -80,6 +80,15 @@ def _rogan_gladen(book, judge_id, p, bp):
     return point, boot, reason, (float(sens), float(spec))
 
 
+def _conclusions(groups, raters, hp, hb, judge_rates, cfg) -> dict:
+    """The conclusions under the corrected rates, and (``uncorrected``) the headline the
+    judges' raw rates would give: where they differ, the correction changed the answer."""
+    out = conclusions_section(groups, raters, level=cfg.confidence)
+    raw = conclusions_section(groups, {"human": (hp, hb), **judge_rates}, level=cfg.confidence)
+    out["uncorrected"] = {"raters": raw["raters"], "headline": raw["headline"]}
+    return out
+
+
 def _correction_meta(cfg) -> dict:
     from judgeaudit.metrics.correction import MIN_YOUDEN
 
@@ -137,6 +146,7 @@ def robustness_section(book, plan, res, cfg) -> dict:
     by_estimator, boots = corrected_rates(book, plan["correction"], res, cfg, judges)
     corrected = by_estimator[cfg.correction]
     raters = {"human": (hp, hb)}
+    judge_rates = {j: _rates(book, j, groups)[:2] for j in judges}
     for judge_id in judges:
         point = np.array([np.nan if corrected[judge_id][g]["value"] is None else corrected[judge_id][g]["value"]
                           for g in groups])
@@ -145,6 +155,6 @@ def robustness_section(book, plan, res, cfg) -> dict:
             "corrected_rates": corrected, "correction": _correction_meta(cfg),
             "corrected_rates_by_estimator": by_estimator,
             "sensitivity_specificity_by_stratum": _sens_spec_by_stratum(book, judges, plan["correction"]["strata"]),
-            "conclusions": conclusions_section(groups, raters, level=cfg.confidence),
+            "conclusions": _conclusions(groups, raters, hp, hb, judge_rates, cfg),
             "sensitivity_specificity": sens_spec,
             "rankings": rankings, "kendall_tau": taus, "flips": flips}

@@ -31,9 +31,10 @@ def correction_caption(rob: dict) -> str:
             "is below 0.1).")
 
 
-def headline_rows(rob: dict):
+def headline_rows(rob: dict, *, uncorrected: bool = False):
     """``(holds, flips)``: rows of text cells for the two headline lists."""
-    head = (rob.get("conclusions") or {}).get("headline") or {}
+    con = rob.get("conclusions") or {}
+    head = ((con.get("uncorrected") or {}) if uncorrected else con).get("headline") or {}
     holds = []
     for h in head.get("hold_under_every_judge") or []:
         hi, lo = (h["a"], h["b"]) if h.get("order") == "a>b" else (h["b"], h["a"])
@@ -69,7 +70,14 @@ def conclusions_html(rob: dict) -> str:
     out.append("<h4>Flip with the judge</h4>")
     out.append(table(_FLIP_HEAD, [[esc(c) for c in r] for r in flips]) if flips
                else empty("No order supported by one rater is reversed or unsupported by another."))
+    out.append(f'<p class="note">{esc(_uncorrected_line(rob))}</p>')
     return "".join(out)
+
+
+def _uncorrected_line(rob: dict) -> str:
+    holds, flips = headline_rows(rob, uncorrected=True)
+    return (f"With the judges' uncorrected rates instead: {len(holds)} order(s) hold under every judge "
+            f"and the humans, {len(flips)} flip with the judge.")
 
 
 def conclusions_markdown(rob: dict, escape) -> list[str]:
@@ -95,6 +103,7 @@ def conclusions_markdown(rob: dict, escape) -> list[str]:
         lines += [f"Flip with the judge: {len(flips)}." + ("" if flips else " (none)"), ""]
         if flips:
             lines += _md_table(_FLIP_HEAD, [[escape(c) for c in r] for r in flips])
+        lines += [_uncorrected_line(rob), ""]
     return lines
 
 
