@@ -163,10 +163,14 @@ def test_fully_labelled_group_corrected_interval_is_the_human_one(sample_audit):
     # every sample-campaign item is labelled: double sampling gives the humans' rate, and its
     # interval is floored like the human rate's (it was narrower than it before)
     rob = sample_audit["robustness"]
+    full = 0
     for g in rob["groups"]:
         h, c = rob["rates"]["human"][g], rob["corrected_rates"]["refusal_keyword"][g]
         if c["n_labelled"] >= c["n"]:
+            full += 1
+            assert c["value"] == pytest.approx(h["value"])
             assert c["ci_low"] <= h["ci_low"] + 1e-12 and c["ci_high"] >= h["ci_high"] - 1e-12
+    assert full == 5  # 291 of 300 items have a resolved reference: 5 of the 12 groups have all
     unc = rob["conclusions"]["uncorrected"]
     assert unc["raters"][0] == "human" and set(unc["headline"]) == {"hold_under_every_judge",
                                                                       "flip_with_the_judge"}
