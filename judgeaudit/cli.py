@@ -70,8 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(--dataset csv --path FILE --response-col ... --human-cols ...), "
                                    "or the project's own tables (--labels F --verdicts F ...).")
     src = a.add_argument_group("input")
-    src.add_argument("--dataset", help="jailbreakbench, xstest, gptfuzz, csv or sample")
+    src.add_argument("--dataset", help="jailbreakbench, xstest, gptfuzz, csv, sample, or another "
+                                       "tool's output: jailbreakeval, harmbench, strongreject, garak")
     src.add_argument("--path", type=Path, help="the dataset's file or folder")
+    src.add_argument("--human-labels", type=Path, default=None,
+                     help="human labels for another tool's output: CSV/JSONL with an 'id' column "
+                          "(the tool's item key, see docs/interop.md) and one column per annotator")
     src.add_argument("--encoding", default=None, help="text encoding of CSV input (e.g. mac_roman)")
     src.add_argument("--labels", type=Path, help="labels table (parquet, jsonl or csv)")
     src.add_argument("--verdicts", type=Path, help="verdicts table")
@@ -167,6 +171,11 @@ def _load_tables(args):
                 field=args.field or "harmfulness",
                 positive=tuple(args.positive) if args.positive else None, encoding=args.encoding)
         kwargs = {"encoding": args.encoding} if args.encoding else {}
+        if args.human_labels is not None:
+            if name not in ("jailbreakeval", "harmbench", "strongreject", "garak"):
+                raise ConfigError("--human-labels joins labels to another tool's output: use it with "
+                                  "--dataset jailbreakeval, harmbench, strongreject or garak")
+            kwargs["labels_path"] = args.human_labels
         if name == "xstest" and args.reference:
             kwargs["reference"] = "all"  # load final_label too, so it can serve as the reference
         return datasets.load_dataset(name, args.path, **kwargs)
