@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "or the project's own tables (--labels F --verdicts F ...).")
     src = a.add_argument_group("input")
     src.add_argument("--dataset", help="jailbreakbench, xstest, gptfuzz, csv, sample, or another "
-                                       "tool's output: jailbreakeval, harmbench, strongreject, garak")
+                                       "tool's output: jailbreakeval, harmbench, strongreject, garak, inspect")
     src.add_argument("--path", type=Path, help="the dataset's file or folder")
     src.add_argument("--human-labels", type=Path, default=None,
                      help="human labels for another tool's output: CSV/JSONL with an 'id' column "
@@ -172,9 +172,9 @@ def _load_tables(args):
                 positive=tuple(args.positive) if args.positive else None, encoding=args.encoding)
         kwargs = {"encoding": args.encoding} if args.encoding else {}
         if args.human_labels is not None:
-            if name not in ("jailbreakeval", "harmbench", "strongreject", "garak"):
+            if name not in ("jailbreakeval", "harmbench", "strongreject", "garak", "inspect"):
                 raise ConfigError("--human-labels joins labels to another tool's output: use it with "
-                                  "--dataset jailbreakeval, harmbench, strongreject or garak")
+                                  "--dataset jailbreakeval, harmbench, strongreject, garak or inspect")
             kwargs["labels_path"] = args.human_labels
         if name == "xstest" and args.reference:
             kwargs["reference"] = "all"  # load final_label too, so it can serve as the reference

@@ -258,11 +258,11 @@ def test_hub_needs_the_extra(monkeypatch):
 
 def test_registry():
     assert set(DATASETS) == {"jailbreakbench", "xstest", "gptfuzz", "csv",
-                             "jailbreakeval", "harmbench", "strongreject", "garak"}
+                             "jailbreakeval", "harmbench", "strongreject", "garak", "inspect"}
     with pytest.raises(UnknownNameError) as err:
         load_dataset("advbench", "x")
     assert str(err.value) == ("unknown dataset 'advbench'; valid names: csv, garak, gptfuzz, "
-                              "harmbench, jailbreakbench, jailbreakeval, strongreject, xstest")
+                              "harmbench, inspect, jailbreakbench, jailbreakeval, strongreject, xstest")
 
 
 def test_import_stays_light(repo_root):

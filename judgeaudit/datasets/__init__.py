@@ -13,9 +13,10 @@ name                 loader                                     from the hub
 ``harmbench``        :func:`load_harmbench`                      no
 ``strongreject``     :func:`load_strongreject`                   no
 ``garak``            :func:`load_garak`                          no
+``inspect``          :func:`load_inspect_log`                    no
 ==================== ========================================== =====================
 
-The last four read other tools' output files (see ``docs/interop.md``); they keep each
+The last five read other tools' output files (see ``docs/interop.md``); they keep each
 item's key in the tool's own terms in ``generations.source_id``, and
 :func:`join_human_labels` adds human labels written against that key.
 
@@ -29,6 +30,7 @@ from judgeaudit.datasets.garak import load_garak
 from judgeaudit.datasets.generic import DEFAULT_POSITIVE, load_table_csv
 from judgeaudit.datasets.gptfuzz import load_gptfuzz
 from judgeaudit.datasets.harmbench import load_harmbench
+from judgeaudit.datasets.inspect_log import ScoreMapping, load_inspect_log
 from judgeaudit.datasets.jailbreakbench import load_jailbreakbench
 from judgeaudit.datasets.jailbreakeval import load_jailbreakeval
 from judgeaudit.datasets.labelfile import SOURCE_ID, join_human_labels, read_human_labels
@@ -40,11 +42,13 @@ __all__ = [
     "DATASETS",
     "DEFAULT_POSITIVE",
     "SOURCE_ID",
+    "ScoreMapping",
     "join_human_labels",
     "load_dataset",
     "load_garak",
     "load_gptfuzz",
     "load_harmbench",
+    "load_inspect_log",
     "load_jailbreakbench",
     "load_jailbreakeval",
     "load_strongreject",
@@ -62,6 +66,7 @@ DATASETS = {
     "harmbench": load_harmbench,
     "strongreject": load_strongreject,
     "garak": load_garak,
+    "inspect": load_inspect_log,
 }
 """Dataset name -> loader."""
 

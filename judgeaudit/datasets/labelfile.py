@@ -99,12 +99,13 @@ def _key(cell):
 
 
 def join_human_labels(tables: AuditTables, path, *, key_col="id", human_cols=None,
-                      field=None, encoding=None) -> AuditTables:
+                      field=None, encoding=None, aliases=None) -> AuditTables:
     """Add the labels of ``path`` to ``tables``, matched on generations' ``source_id``.
 
     A key that matches no item raises :class:`ValidationError` naming the row (a
     label is never silently dropped); items without a row stay unlabelled.
-    ``field`` defaults to the tables' task field.
+    ``field`` defaults to the tables' task field.  ``aliases`` maps other accepted
+    keys to a ``source_id`` (e.g. a bare Inspect sample id to ``<id>/1``).
     """
     path = Path(path)
     field = field or tables.task.field
@@ -114,6 +115,9 @@ def join_human_labels(tables: AuditTables, path, *, key_col="id", human_cols=Non
                               "load them with one of judgeaudit's foreign-format loaders",
                               path=path)
     by_key = dict(zip(gens[SOURCE_ID].astype(str), gens["item_id"]))
+    for alias, key in (aliases or {}).items():
+        if alias not in by_key and key in by_key:
+            by_key[alias] = by_key[key]
     rows = read_human_labels(path, key_col=key_col, human_cols=human_cols, field=field,
                              encoding=encoding)
     keys = list(dict.fromkeys(r["source_id"] for r in rows))
