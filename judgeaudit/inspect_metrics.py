@@ -14,7 +14,11 @@ value becomes the judge's verdict through a
 numbers ``>= 0.5`` positive).  Samples without a human label, or whose score maps to no
 class, are left out (the count used is the ``_n`` entry).
 
-Each metric returns a dict, which Inspect shows as several values:
+The four metrics (``human_kappa``, ``human_accuracy``, ``human_fpr``, ``human_fnr``) are
+registered with Inspect's ``@metric`` when first imported by name (module
+``__getattr__``), with ``scores="unreduced"``: each epoch is one observation and the
+epochs of one sample are resampled together.  Importing this module alone does not import
+inspect_ai.  Each metric returns a dict, which Inspect shows as several values:
 ``<name>``, ``<name>_ci_low``, ``<name>_ci_high`` and ``<name>_n``; an undefined value
 (e.g. a false positive rate with no human negatives) is NaN.
 
@@ -35,12 +39,8 @@ from judgeaudit.datasets.inspect_log import ScoreMapping, import_inspect_ai
 from judgeaudit.errors import ConfigError, ValidationError
 from judgeaudit.tables import Task, parse_label
 
-import_inspect_ai()
-
-from inspect_ai.scorer import SampleScore, metric  # noqa: E402 - needs the extra check above
-
 __all__ = ["STATISTICS", "agreement_pairs", "human_accuracy", "human_agreement", "human_fnr",
-           "human_fpr", "human_kappa"]
+           "human_fpr", "human_kappa", "registered"]
 
 STATISTICS = ("cohen_kappa", "accuracy", "fpr", "fnr", "precision", "recall", "f1")
 """The statistics :func:`human_agreement` can compute (names of :mod:`judgeaudit.metrics`)."""
@@ -122,7 +122,7 @@ def human_agreement(statistic="cohen_kappa", *, human_key="human", mapping=None,
     mapping = mapping or ScoreMapping()
     Task.for_field(field)  # an unknown field fails here, not inside the eval
 
-    def compute(scores: list[SampleScore]) -> dict:
+    def compute(scores) -> dict:
         human, judge, clusters = agreement_pairs(scores, human_key=human_key, mapping=mapping,
                                                  field=field)
         result = _compute(statistic, human, judge, clusters, n_boot=n_boot, seed=seed,
@@ -133,6 +133,11 @@ def human_agreement(statistic="cohen_kappa", *, human_key="human", mapping=None,
         return {label: _nan(result.value), f"{label}_ci_low": _nan(result.ci_low),
                 f"{label}_ci_high": _nan(result.ci_high), f"{label}_n": int(len(human))}
 
+    # Inspect picks the metric's calling convention from this annotation (a real type,
+    # not a string, so that it resolves without inspect_ai at this module's level).
+    from inspect_ai.scorer import SampleScore  # noqa: PLC0415 - the extra, on use
+
+    compute.__annotations__ = {"scores": list[SampleScore], "return": dict}
     return compute
 
 
@@ -141,11 +146,11 @@ def _mapping(positive, negative, threshold) -> ScoreMapping:
 
 
 # The metrics take plain arguments (no ScoreMapping object) because Inspect records each
-# metric's arguments in the log.
+# metric's arguments in the log.  They are registered with Inspect's @metric when first
+# used (module __getattr__ below), so importing this module does not import inspect_ai.
 
 
-@metric
-def human_kappa(human_key: str = "human", positive: list[str] = ["C"],  # noqa: B006
+def _human_kappa(human_key: str = "human", positive: list[str] = ["C"],  # noqa: B006
                 negative: list[str] = ["I"], threshold: float = 0.5,  # noqa: B006
                 n_boot: int = 1000, seed: int = 0):
     """Cohen's kappa of the scorer against the human label, with a bootstrap interval.
@@ -158,25 +163,44 @@ def human_kappa(human_key: str = "human", positive: list[str] = ["C"],  # noqa: 
                            seed=seed, name="human_kappa")
 
 
-@metric
-def human_accuracy(human_key: str = "human", positive: list[str] = ["C"],  # noqa: B006
+def _human_accuracy(human_key: str = "human", positive: list[str] = ["C"],  # noqa: B006
                    negative: list[str] = ["I"], threshold: float = 0.5):  # noqa: B006
     """Share of samples where the scorer's verdict equals the human label (Wilson interval)."""
     return human_agreement("accuracy", human_key=human_key, name="human_accuracy",
                            mapping=_mapping(positive, negative, threshold))
 
 
-@metric
-def human_fpr(human_key: str = "human", positive: list[str] = ["C"],  # noqa: B006
+def _human_fpr(human_key: str = "human", positive: list[str] = ["C"],  # noqa: B006
               negative: list[str] = ["I"], threshold: float = 0.5):  # noqa: B006
     """False positive rate: verdict positive among human negatives (Wilson interval)."""
     return human_agreement("fpr", human_key=human_key, name="human_fpr",
                            mapping=_mapping(positive, negative, threshold))
 
 
-@metric
-def human_fnr(human_key: str = "human", positive: list[str] = ["C"],  # noqa: B006
+def _human_fnr(human_key: str = "human", positive: list[str] = ["C"],  # noqa: B006
               negative: list[str] = ["I"], threshold: float = 0.5):  # noqa: B006
     """False negative rate: verdict negative among human positives (Wilson interval)."""
     return human_agreement("fnr", human_key=human_key, name="human_fnr",
                            mapping=_mapping(positive, negative, threshold))
+
+
+_FACTORIES = {"human_kappa": _human_kappa, "human_accuracy": _human_accuracy,
+              "human_fpr": _human_fpr, "human_fnr": _human_fnr}
+_REGISTERED: dict = {}
+
+
+def registered(name: str):
+    """The Inspect ``@metric`` of ``name`` (registered once, on first use)."""
+    if name not in _REGISTERED:
+        import_inspect_ai()
+        from inspect_ai.scorer import metric  # noqa: PLC0415 - the extra, on use
+
+        # "unreduced": every epoch is one observation; epochs of a sample are clustered
+        _REGISTERED[name] = metric(name, scores="unreduced")(_FACTORIES[name])
+    return _REGISTERED[name]
+
+
+def __getattr__(name):
+    if name in _FACTORIES:  # human_kappa, human_accuracy, human_fpr, human_fnr
+        return registered(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

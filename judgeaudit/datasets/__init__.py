@@ -9,6 +9,7 @@ name                 loader                                     from the hub
 ``xstest``           :func:`load_xstest`                         ``path=None``
 ``gptfuzz``          :func:`load_gptfuzz`                        no
 ``csv``              :func:`load_table_csv`                      no
+``sample``           :func:`load_sample_campaign` (the demo's)  no (ships in data/)
 ``jailbreakeval``    :func:`load_jailbreakeval`                  no
 ``harmbench``        :func:`load_harmbench`                      no
 ``strongreject``     :func:`load_strongreject`                   no
@@ -34,6 +35,7 @@ from judgeaudit.datasets.inspect_log import ScoreMapping, load_inspect_log
 from judgeaudit.datasets.jailbreakbench import load_jailbreakbench
 from judgeaudit.datasets.jailbreakeval import load_jailbreakeval
 from judgeaudit.datasets.labelfile import SOURCE_ID, join_human_labels, read_human_labels
+from judgeaudit.datasets.sample_campaign import SAMPLE_JUDGES, load_sample_campaign, sample_campaign_dir
 from judgeaudit.datasets.strongreject import load_strongreject
 from judgeaudit.datasets.xstest import load_xstest
 from judgeaudit.errors import UnknownNameError
@@ -55,6 +57,9 @@ __all__ = [
     "read_human_labels",
     "load_table_csv",
     "load_xstest",
+    "load_sample_campaign",
+    "sample_campaign_dir",
+    "SAMPLE_JUDGES",
 ]
 
 DATASETS = {

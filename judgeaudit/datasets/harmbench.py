@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeaudit.datasets._common import assemble, generations_frame, read_csv
+from judgeaudit.datasets.common import assemble, generations_frame, read_csv
 from judgeaudit.datasets.labelfile import SOURCE_ID, join_human_labels
 from judgeaudit.errors import ValidationError
 from judgeaudit.tables import AuditTables, Task

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeaudit.datasets._common import assemble
+from judgeaudit.datasets.common import assemble
 from judgeaudit.datasets.labelfile import SOURCE_ID, join_human_labels
 from judgeaudit.errors import ConfigError, MissingExtraError, ValidationError
 from judgeaudit.tables import AuditTables, Task, make_item_id, parse_label

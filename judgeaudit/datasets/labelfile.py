@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeaudit.datasets._common import read_csv
+from judgeaudit.datasets.common import read_csv
 from judgeaudit.errors import ValidationError
 from judgeaudit.tables import AuditTables, parse_label
 
