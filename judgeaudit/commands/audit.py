@@ -39,6 +39,9 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--coherence-scorer", default=None, help="scorer_id of the coherence table to stratify by")
     g.add_argument("--group-key", default="checkpoint_id",
                    help="generations column naming each item's group for conclusion robustness; 'none' turns it off")
+    g.add_argument("--alt-test-epsilon", type=float, default=0.2, metavar="EPS",
+                   help="margin of the alternative annotator test (Calderon et al. 2025): 0.2 expert, "
+                        "0.15 skilled, 0.1 crowd annotators (default 0.2)")
     g.add_argument("--weights", type=Path, default=None, metavar="SAMPLE",
                    help="sample table of `annotate sample`: weight labelled items by 1/inclusion probability "
                         "so metrics estimate the whole population; its gold items are left out")
@@ -177,7 +180,8 @@ def audit_and_write(tbl, args, *, dataset):
                       reference_annotator=getattr(args, "reference", None),
                       strata=getattr(args, "strata", "auto"),
                       coherence_scorer=getattr(args, "coherence_scorer", None),
-                      group_key=none(getattr(args, "group_key", "checkpoint_id")))
+                      group_key=none(getattr(args, "group_key", "checkpoint_id")),
+                      alt_test_epsilon=getattr(args, "alt_test_epsilon", 0.2))
     result, _paths = audit_to_dir(tbl, args.out, config=cfg, dataset=dataset,
                                   sample=_sample_design(args)[0], log=log)
     if args.json:

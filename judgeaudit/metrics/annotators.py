@@ -55,12 +55,16 @@ def _wide(humans) -> pd.DataFrame:
                               "annotator -> {item: label}")
     df.columns = [str(c) for c in df.columns]
     df.index = df.index.map(str)
+    if all(pd.api.types.is_numeric_dtype(t) for t in df.dtypes):
+        return df.astype(float)  # numbers stay numbers (NaN = missing): much faster below
     return df.astype(object).where(df.notna(), None)
 
 
 def _judge(judge) -> pd.Series:
     s = pd.Series(judge, dtype=object) if isinstance(judge, Mapping) else pd.Series(judge)
     s.index = s.index.map(str)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.astype(float)
     return s.astype(object).where(s.notna(), None)
 
 
@@ -101,7 +105,7 @@ class AnnotatorSpread:
 
     def to_dict(self) -> dict:
         def num(v):
-            return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+            return None if v is None or not math.isfinite(float(v)) else float(v)
 
         return {"judge_vs_annotator": {a: r.to_dict() for a, r in self.judge_vs_annotator.items()},
                 "annotator_vs_others": {a: num(v) for a, v in self.annotator_vs_others.items()},
@@ -110,15 +114,17 @@ class AnnotatorSpread:
                 "n_annotators": self.n_annotators, "note": self.note}
 
 
-def _pair_kappa(x: pd.Series, y: pd.Series, *, n_boot, seed, confidence) -> MetricResult:
-    both = [(a, b) for a, b in zip(x, y) if _present(a) and _present(b)]
-    if not both:
+def _pair_kappa(x: pd.Series, y: pd.Series, *, clusters, n_boot, seed, confidence) -> MetricResult:
+    keep = (x.notna() & y.notna()).to_numpy()
+    if not keep.any():
         return MetricResult.undefined_result("no item labelled by both", n=0)
-    a, b = zip(*both)
-    return cohen_kappa(list(a), list(b), n_boot=n_boot, seed=seed, confidence=confidence)
+    cl = None if clusters is None else np.asarray(clusters, dtype=object)[keep]
+    return cohen_kappa(x.to_numpy()[keep], y.to_numpy()[keep], clusters=cl,
+                       n_boot=n_boot, seed=seed, confidence=confidence)
 
 
-def annotator_spread(humans, judge, *, n_boot=1000, seed=0, confidence=0.95) -> AnnotatorSpread:
+def annotator_spread(humans, judge, *, clusters=None, n_boot=1000, seed=0, confidence=0.95,
+                     human_pairs=None) -> AnnotatorSpread:
     """Where the judge's agreement with the annotators sits in the humans' own spread.
 
     Parameters
@@ -127,6 +133,12 @@ def annotator_spread(humans, judge, *, n_boot=1000, seed=0, confidence=0.95) -> 
         Labels, items x annotators (see the module docstring); at least two annotators.
     judge : Series or mapping
         The judge's label per item (same categories as the humans).
+    clusters : sequence, optional
+        One cluster key per row of ``humans`` (e.g. the prompt id), for the kappas'
+        cluster-bootstrap intervals.
+    human_pairs : dict, optional
+        The ``pairs`` of an earlier :class:`AnnotatorSpread` on the same ``humans`` (and
+        settings), to compare several judges without recomputing the human pairs.
 
     Examples
     --------
@@ -142,12 +154,17 @@ def annotator_spread(humans, judge, *, n_boot=1000, seed=0, confidence=0.95) -> 
     if h.shape[1] < 2:
         raise ValidationError("the spread needs at least two annotators")
     j = j.reindex(h.index)
-    opts = {"n_boot": n_boot, "seed": seed, "confidence": confidence}
+    if clusters is not None:
+        clusters = [str(c) for c in clusters]
+        if len(clusters) != len(h):
+            raise ValidationError(f"clusters has {len(clusters)} keys for {len(h)} items")
+    opts = {"clusters": clusters, "n_boot": n_boot, "seed": seed, "confidence": confidence}
     names = list(h.columns)
-    pairs = {}
+    pairs = dict(human_pairs) if human_pairs is not None else {}
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            pairs[(a, b)] = _pair_kappa(h[a], h[b], **opts)
+            if (a, b) not in pairs:
+                pairs[(a, b)] = _pair_kappa(h[a], h[b], **opts)
     others = {}
     for a in names:
         vals = [r.value for (x, y), r in pairs.items() if a in (x, y) and r.defined]
@@ -235,8 +252,9 @@ class AltTestResult:
     notes: tuple = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
+        """JSON-safe: NaN and the infinite t of an all-equal difference become None."""
         def num(v):
-            return None if isinstance(v, float) and math.isnan(v) else v
+            return None if isinstance(v, float) and not math.isfinite(v) else v
 
         return {"winning_rate": num(self.winning_rate), "passed": self.passed,
                 "advantage_probability": num(self.advantage_probability),
@@ -246,17 +264,39 @@ class AltTestResult:
 
 
 def _alignment(kind):
+    """``align(source (n,), values (n, m), others mask (n, m)) -> (n,)``: per item, how well
+    ``source`` matches the annotators selected by the mask."""
     if kind == "accuracy":
-        return lambda x, others: float(np.mean([x == o for o in others]))
+        def accuracy(source, values, mask):
+            same = (values == source[:, None]) & mask
+            return same.sum(axis=1) / mask.sum(axis=1)
+        return accuracy
     if kind == "neg_rmse":
-        return lambda x, others: -float(np.sqrt(np.mean([(float(x) - float(o)) ** 2
-                                                        for o in others])))
+        def neg_rmse(source, values, mask):
+            sq = np.where(mask, (values - source[:, None]) ** 2, 0.0)
+            return -np.sqrt(sq.sum(axis=1) / mask.sum(axis=1))
+        return neg_rmse
     raise ValidationError(f"alignment must be 'accuracy' or 'neg_rmse', got {kind!r}")
+
+
+def _aligned_values(h: pd.DataFrame, j: pd.Series, kind):
+    """Human labels ``(n, m)`` and judge labels ``(n,)`` as numbers: category codes shared
+    by humans and judge for ``"accuracy"`` (missing = -1), floats for ``"neg_rmse"``."""
+    if kind == "neg_rmse":
+        try:
+            return (h.apply(pd.to_numeric).to_numpy(dtype=float),
+                    pd.to_numeric(j).to_numpy(dtype=float))
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"alignment 'neg_rmse' needs numeric labels ({exc})") from None
+    n, m = h.shape
+    stacked = np.concatenate([h.to_numpy().T.ravel(), j.to_numpy()])
+    codes, _ = pd.factorize(pd.Series(stacked), use_na_sentinel=True)
+    return codes[:n * m].reshape(m, n).T, codes[n * m:]
 
 
 def _one_sided_p(d: np.ndarray, epsilon: float):
     """t and p of H0: mean(d) >= epsilon against H1: mean(d) < epsilon."""
-    from scipy import stats  # noqa: PLC0415 - scipy loads only when a test runs
+    from scipy.special import stdtr  # noqa: PLC0415 - Student t CDF; light to import
 
     n = d.size
     mean = float(d.mean())
@@ -266,7 +306,7 @@ def _one_sided_p(d: np.ndarray, epsilon: float):
     if sd == 0.0:  # every difference equal: the sign of mean - epsilon decides
         return (float("-inf"), 0.0) if mean < epsilon else (float("inf"), 1.0)
     t = (mean - epsilon) / (sd / math.sqrt(n))
-    return float(t), float(stats.t.cdf(t, df=n - 1))
+    return float(t), float(stdtr(n - 1, t))
 
 
 def alt_test(humans, judge, *, epsilon=0.2, alpha=0.05, alignment="accuracy",
@@ -329,23 +369,24 @@ def alt_test(humans, judge, *, epsilon=0.2, alpha=0.05, alignment="accuracy",
     if h.shape[1] < 3:
         notes.append("fewer than three annotators: the paper recommends at least three")
     rows = []
-    for a in h.columns:
-        w_f, w_h = [], []
-        for item, rec in h.iterrows():
-            mine, verdict = rec[a], j[item]
-            others = [rec[o] for o in h.columns if o != a and _present(rec[o])]
-            if not (_present(mine) and _present(verdict) and others):
-                continue
-            s_f, s_h = align(verdict, others), align(mine, others)
-            w_f.append(float(s_f >= s_h))
-            w_h.append(float(s_h >= s_f))
-        d = np.asarray(w_h) - np.asarray(w_f)
+    present = h.notna().to_numpy()
+    values, verdicts = _aligned_values(h, j, alignment)
+    judged = j.notna().to_numpy()
+    for col, a in enumerate(h.columns):
+        others = present.copy()
+        others[:, col] = False
+        n_others = others.sum(axis=1)
+        use = present[:, col] & judged & (n_others > 0)
+        s_f = align(verdicts[use], values[use], others[use])
+        s_h = align(values[use, col], values[use], others[use])
+        w_f, w_h = (s_f >= s_h).astype(float), (s_h >= s_f).astype(float)
+        d = w_h - w_f
         t, p = _one_sided_p(d, epsilon) if d.size else (float("nan"), 1.0)
         if d.size < min_items:
             notes.append(f"annotator {a!r}: {d.size} items, fewer than {min_items}; the "
                          "t-test's normality assumption is doubtful")
-        rows.append((a, int(d.size), float(np.mean(w_f)) if w_f else float("nan"),
-                     float(np.mean(w_h)) if w_h else float("nan"), t, p))
+        rows.append((a, int(d.size), float(np.mean(w_f)) if w_f.size else float("nan"),
+                     float(np.mean(w_h)) if w_h.size else float("nan"), t, p))
     rejected = benjamini_yekutieli([r[5] for r in rows], q=alpha)
     per = tuple(AltTestAnnotator(a, n, rf, rh, t, p, bool(rej))
                 for (a, n, rf, rh, t, p), rej in zip(rows, rejected))

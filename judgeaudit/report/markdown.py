@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from judgeaudit.report.annotators import annotator_markdown
 from judgeaudit.report.common import (
     METRIC_LABELS,
     Footnotes,
@@ -194,6 +195,8 @@ def render_markdown(audit: dict) -> str:
         else:
             lines += ["No ranking flips: every judge orders every pair of groups as the humans do.",
                       ""]
+
+    lines += annotator_markdown(audit, e)
 
     ex = audit.get("examples")
     if isinstance(ex, dict) and ex:
