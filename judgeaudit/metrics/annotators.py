@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from judgeaudit.errors import ValidationError
 
@@ -46,6 +45,8 @@ __all__ = [
 
 
 def _wide(humans) -> pd.DataFrame:
+    import pandas as pd  # noqa: PLC0415 - keeps `import judgeaudit.metrics` light
+
     if isinstance(humans, pd.DataFrame):
         df = humans.copy()
     elif isinstance(humans, Mapping):
@@ -61,6 +62,8 @@ def _wide(humans) -> pd.DataFrame:
 
 
 def _judge(judge) -> pd.Series:
+    import pandas as pd  # noqa: PLC0415 - keeps `import judgeaudit.metrics` light
+
     s = pd.Series(judge, dtype=object) if isinstance(judge, Mapping) else pd.Series(judge)
     s.index = s.index.map(str)
     if pd.api.types.is_numeric_dtype(s.dtype):
@@ -282,6 +285,8 @@ def _alignment(kind):
 def _aligned_values(h: pd.DataFrame, j: pd.Series, kind):
     """Human labels ``(n, m)`` and judge labels ``(n,)`` as numbers: category codes shared
     by humans and judge for ``"accuracy"`` (missing = -1), floats for ``"neg_rmse"``."""
+    import pandas as pd  # noqa: PLC0415 - keeps `import judgeaudit.metrics` light
+
     if kind == "neg_rmse":
         try:
             return (h.apply(pd.to_numeric).to_numpy(dtype=float),
@@ -407,6 +412,8 @@ def vote_shares(humans, *, positive=(1,)) -> pd.Series:
     for item, rec in h.iterrows():
         votes = [v for v in rec if _present(v)]
         out[item] = float(np.mean([v in pos for v in votes])) if votes else float("nan")
+    import pandas as pd  # noqa: PLC0415
+
     return pd.Series(out, dtype=float)
 
 

@@ -151,3 +151,14 @@ def test_vote_shares_and_errors():
         soft_label_scores([1.2], [1.0])
     with pytest.raises(ValidationError, match="one of each per item"):
         soft_label_scores([0.1, 0.2], [1.0])
+
+
+def test_importing_the_metrics_stays_light(repo_root):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "import sys, judgeaudit.metrics; "
+                          "print([m for m in ('pandas', 'scipy.stats') if m in sys.modules])"],
+                         capture_output=True, text=True, cwd=repo_root, check=True,
+                         env={"PYTHONPATH": str(repo_root), "PATH": ""})
+    assert out.stdout.strip() == "[]"
