@@ -81,6 +81,19 @@ def register(subparsers) -> None:
     m.add_argument("--judge-cols", type=csv_list, default=[])
     m.add_argument("--group-col")
     m.add_argument("--stratum-col")
+    t = a.add_argument_group("other tools' outputs (docs/interop.md)")
+    t.add_argument("--score-threshold", type=float, default=None, metavar="X",
+                   help="a score >= X is positive (strongreject and inspect default 0.5; garak: the "
+                        "report's run.eval_threshold)")
+    t.add_argument("--score-positive", type=csv_list, default=None, metavar="V1,V2",
+                   help="inspect: score values meaning positive (default C)")
+    t.add_argument("--score-negative", type=csv_list, default=None, metavar="V1,V2",
+                   help="inspect: score values meaning negative (default I)")
+    t.add_argument("--human-metadata", default=None, metavar="KEY",
+                   help="inspect: sample metadata key holding a human label")
+    t.add_argument("--score-edits", default=None, choices=["human", "final", "ignore"],
+                   help="inspect: hand-edited scores are human labels (default), the final "
+                        "verdict, or ignored")
     add_audit_options(a)
     a.set_defaults(handler=_run)
 
@@ -97,6 +110,38 @@ def _run(args) -> int:
         tbl = add_builtin_judges(tbl, SAMPLE_JUDGES)
     audit_and_write(tbl, args, dataset=args.dataset or "tables")
     return 0
+
+
+def _tool_options(name: str, args) -> dict:
+    """Loader options of the other-tools group, refused where the dataset has no use for them."""
+    threshold = getattr(args, "score_threshold", None)
+    inspect_only = {"--score-positive": getattr(args, "score_positive", None),
+                    "--score-negative": getattr(args, "score_negative", None),
+                    "--human-metadata": getattr(args, "human_metadata", None),
+                    "--score-edits": getattr(args, "score_edits", None)}
+    if name != "inspect":
+        given = [k for k, v in inspect_only.items() if v]
+        if given:
+            raise ConfigError(f"{', '.join(given)} only apply to --dataset inspect")
+        if threshold is None:
+            return {}
+        if name not in ("strongreject", "garak"):
+            raise ConfigError("--score-threshold applies to --dataset strongreject, garak or inspect")
+        return {"threshold": threshold}
+    from judgeaudit.datasets import ScoreMapping
+
+    if args.encoding:
+        raise ConfigError("--encoding does not apply to Inspect logs (inspect_ai reads them)")
+    out = {}
+    if threshold is not None or args.score_positive or args.score_negative:
+        out["mapping"] = ScoreMapping(positive=tuple(args.score_positive or ("C",)),
+                                      negative=tuple(args.score_negative or ("I",)),
+                                      threshold=0.5 if threshold is None else threshold)
+    if args.human_metadata:
+        out["human_metadata"] = args.human_metadata
+    if args.score_edits:
+        out["edits"] = args.score_edits
+    return out
 
 
 def _load_tables(args):
@@ -124,6 +169,7 @@ def _load_tables(args):
                 field=args.field or "harmfulness",
                 positive=tuple(args.positive) if args.positive else None, encoding=args.encoding)
         kwargs = {"encoding": args.encoding} if args.encoding else {}
+        kwargs.update(_tool_options(name, args))
         if args.human_labels is not None:
             if name not in ("jailbreakeval", "harmbench", "strongreject", "garak", "inspect"):
                 raise ConfigError("--human-labels joins labels to another tool's output: use it with "

@@ -166,6 +166,23 @@ def test_json_log_and_cli(tmp_path, repo_root):
     assert proc.returncode == 0, proc.stderr
     audit = json.loads(proc.stdout)
     assert audit["judges"]["includes"]["overall"]["fnr"]["value"] == pytest.approx(1 / 3)
+    # the same from the sample metadata, with "includes" read the other way round:
+    # verdicts flip, so FNR becomes 2/3 (s1, s5 now negative; s4 now positive)
+    flipped = subprocess.run(
+        [sys.executable, "-m", "judgeaudit.cli", "audit", "--dataset", "inspect", "--path",
+         location, "--human-metadata", "human", "--score-positive", "I", "--score-negative", "C",
+         "--out", str(tmp_path / "run2"), "--n-boot", "50", "--json"],
+        capture_output=True, text=True, cwd=repo_root, timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(repo_root)})
+    assert flipped.returncode == 0, flipped.stderr
+    fnr = json.loads(flipped.stdout)["judges"]["includes"]["overall"]["fnr"]["value"]
+    assert fnr == pytest.approx(2 / 3)
+    bad = subprocess.run(
+        [sys.executable, "-m", "judgeaudit.cli", "audit", "--dataset", "garak", "--path", location,
+         "--human-metadata", "human", "--out", str(tmp_path / "run3")],
+        capture_output=True, text=True, cwd=repo_root, timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(repo_root)})
+    assert bad.returncode == 2 and "only apply to --dataset inspect" in bad.stderr
 
 
 @pytest.mark.slow
