@@ -46,7 +46,7 @@ def _offline_token_counter(monkeypatch):
     monkeypatch.setattr(model_module, "count_text_tokens", estimate)
 
 
-def _run_eval(log_dir, *, metrics=None, log_format="eval"):
+def _run_eval(log_dir, *, metrics=None, log_format="eval", epochs=1):
     from inspect_ai import Task, eval
     from inspect_ai.dataset import Sample
     from inspect_ai.model import ModelOutput, get_model
@@ -63,9 +63,9 @@ def _run_eval(log_dir, *, metrics=None, log_format="eval"):
     dataset = [Sample(input=f"question {i + 1}", target="Sure", id=f"s{i + 1}",
                       metadata={"human": h}) for i, h in enumerate(HUMAN)]
     model = get_model("mockllm/model", custom_outputs=[
-        ModelOutput.from_content("mockllm/model", o) for o in OUTPUTS])
+        ModelOutput.from_content("mockllm/model", o) for o in OUTPUTS * epochs])
     task = Task(dataset=dataset, solver=generate(), scorer=[includes(), harm_score()],
-                metrics=metrics or [accuracy()])
+                metrics=metrics or [accuracy()], epochs=epochs)
     (log,) = eval(task, model=model, log_dir=str(log_dir), log_format=log_format,
                   display="none", max_samples=1)
     assert log.status == "success", log.error
@@ -127,24 +127,29 @@ def test_hand_edited_scores_are_human_labels(real_log, tmp_path):
         author="bob")))
     edit_score(log, "s1", "includes", ScoreEdit(value="C", provenance=ProvenanceData(
         author="alice", reason="confirmed")))
+    # a score people added: read as labels with human_scorers
+    edit_score(log, "s2", "human", ScoreEdit(value="safe", provenance=ProvenanceData(
+        author="erin")))
     edited = tmp_path / "edited.eval"
     write_eval_log(log, str(edited))
-    t = load_inspect_log(edited)
-    s1, s3 = t.generations.set_index("prompt_id").loc[["s1", "s3"], "item_id"]
+    t = load_inspect_log(edited, human_scorers=["human"])
+    s1, s2, s3 = t.generations.set_index("prompt_id").loc[["s1", "s2", "s3"], "item_id"]
     labels = {(r.item_id, r.annotator_id): r.value for r in t.labels.itertuples()}
     assert labels == {(s3, "alice"): "not_harmful", (s3, "bob"): "harmful",
-                      (s1, "alice"): "harmful"}
+                      (s1, "alice"): "harmful", (s2, "erin"): "not_harmful"}
+    assert set(t.verdicts["judge_id"]) == {"includes", "harm_score"}  # "human" is no judge
     # the verdict is still the scorer's own value (C on s3), not the humans' edit
     inc = t.verdicts[(t.verdicts["judge_id"] == "includes") & (t.verdicts["item_id"] == s3)]
     assert inc["label"].tolist() == ["harmful"]
-    final = load_inspect_log(edited, edits="final")
+    final = load_inspect_log(edited, edits="final", scorers=["includes", "harm_score"])
     assert final.labels.empty
     assert final.verdicts.set_index(["judge_id", "item_id"]).loc[("includes", s3), "label"] \
         == "harmful"  # bob's "C" was the last edit
     # a labels table joined by sample id (bare id: one epoch)
     table = tmp_path / "labels.csv"
     pd.DataFrame({"id": ["s2", "s4/1"], "carol": ["safe", "harmful"]}).to_csv(table, index=False)
-    joined = load_inspect_log(edited, edits="ignore", labels_path=table)
+    joined = load_inspect_log(edited, edits="ignore", labels_path=table,
+                              scorers=["includes", "harm_score"])
     assert sorted(joined.labels["value"]) == ["harmful", "not_harmful"]
 
 
@@ -212,6 +217,27 @@ def test_metrics_inside_a_real_eval(tmp_path):
     assert inc["human_kappa_ci_high"] == pytest.approx(kappa.ci_high)
     assert got["harm_score"]["human_kappa"] == pytest.approx(1.0)
     assert got["harm_score"]["human_fpr"] == 0.0
+
+
+@pytest.mark.slow
+def test_epochs_are_items_and_metrics_count_each_epoch(tmp_path):
+    require_module("inspect_ai", "the inspect extra")
+    from inspect_ai.log import read_eval_log
+
+    from judgeaudit.inspect_metrics import human_fpr
+
+    with pytest.MonkeyPatch.context() as mp:
+        _offline_token_counter(mp)
+        location = _run_eval(tmp_path / "logs", epochs=2, metrics=[human_fpr()])
+    t = load_inspect_log(location, human_metadata="human")
+    assert len(t.generations) == 12
+    assert sorted(t.generations["source_id"])[:2] == ["s1/1", "s1/2"]
+    assert t.generations.groupby("prompt_id")["sample_index"].apply(sorted).tolist() == [[0, 1]] * 6
+    log = read_eval_log(location)
+    got = {m.name: m.value for s in log.results.scores if s.name == "includes"
+           for m in s.metrics.values()}
+    # every epoch is one observation: 6 human negatives, 2 of them judged positive (s3 twice)
+    assert got["human_fpr_n"] == 12 and got["human_fpr"] == pytest.approx(1 / 3)
 
 
 def test_score_mapping():
