@@ -39,6 +39,7 @@ from judgeaudit.datasets.inspect_log import ScoreMapping, import_inspect_ai
 from judgeaudit.errors import ConfigError, ValidationError
 from judgeaudit.tables import Task, parse_label
 
+# human_kappa, human_accuracy, human_fpr and human_fnr come from the module __getattr__ below
 __all__ = ["STATISTICS", "agreement_pairs", "human_accuracy", "human_agreement", "human_fnr",
            "human_fpr", "human_kappa", "registered"]
 

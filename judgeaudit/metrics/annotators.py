@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from judgeaudit.errors import ValidationError
 from ._resample import ClusterBootstrap, percentile_interval
 from ._result import MetricResult
 from .agreement import cohen_kappa
+
+if TYPE_CHECKING:  # pandas is imported inside the functions that use it
+    import pandas as pd
 
 __all__ = [
     "AltTestAnnotator",
