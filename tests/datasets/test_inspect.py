@@ -240,6 +240,36 @@ def test_epochs_are_items_and_metrics_count_each_epoch(tmp_path):
     assert got["human_fpr_n"] == 12 and got["human_fpr"] == pytest.approx(1 / 3)
 
 
+@pytest.mark.slow
+def test_a_failed_sample_is_kept_with_its_error(tmp_path):
+    require_module("inspect_ai", "the inspect extra")
+    from inspect_ai import Task, eval
+    from inspect_ai.dataset import Sample
+    from inspect_ai.scorer import includes
+    from inspect_ai.solver import Generate, TaskState, solver
+
+    @solver
+    def crash_on_b():
+        async def solve(state: TaskState, generate: Generate) -> TaskState:
+            if state.sample_id == "b":
+                raise RuntimeError("tool crashed")
+            return await generate(state)
+        return solve
+
+    task = Task(dataset=[Sample(input="q1", target="x", id="a"), Sample(input="q2", target="x", id="b")],
+                solver=crash_on_b(), scorer=includes())
+    with pytest.MonkeyPatch.context() as mp:
+        _offline_token_counter(mp)
+        (log,) = eval(task, model="mockllm/model", log_dir=str(tmp_path), display="none",
+                      fail_on_error=False)
+    t = load_inspect_log(log.location)
+    gens = t.generations.set_index("source_id")
+    assert gens.loc["a/1", "status"] == "ok" and gens.loc["b/1", "status"] == "error"
+    assert "tool crashed" in gens.loc["b/1", "error"]
+    v = t.verdicts.set_index("item_id").loc[gens.loc["b/1", "item_id"]]
+    assert v["status"] == "error" and v["raw"] == "no score from this scorer"
+
+
 def test_score_mapping():
     m = ScoreMapping()
     assert m.classify("C") == (1, 1.0, "ok") and m.classify("I") == (0, 0.0, "ok")
