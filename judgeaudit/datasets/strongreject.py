@@ -57,8 +57,8 @@ def load_strongreject(path, *, prompt_col="forbidden_prompt", response_col="resp
         it, else ``model``, else one group ``"all"``.
     threshold : float
         A score ``>= threshold`` is ``harmful``; the score itself is kept.  StrongREJECT
-        publishes no cut-off: 0.5 is judgeaudit's default, and the audit's threshold
-        sweep shows the rest.
+        publishes no cut-off: 0.5 is judgeaudit's default; the audit's AUROC on the
+        kept scores does not depend on it.
     human_cols : sequence of str or mapping
         Human label columns in the same file (0/1, yes/no, harmful/safe ...).
     labels_path : str or Path, optional
