@@ -4,7 +4,7 @@ Where two or more annotators labelled the same items, for every judge:
 
 * ``spread``: its Cohen's kappa with each annotator (on the items both labelled) next to
   each annotator's mean kappa with the others (the human ceiling's pairwise kappas), and
-  its position in that spread, as :func:`judgeaudit.metrics.annotator_spread` defines
+  its position in that spread, overall and per stratum (``spread.strata``), as :func:`judgeaudit.metrics.annotator_spread` defines
   it.  The judge-annotator kappas are bootstrapped with the audit's shared resamples
   (:func:`add_annotator_sums` records their confusion sums before the bootstrap runs);
 * ``alt_test``: the alternative annotator test (:func:`judgeaudit.metrics.alt_test`,
@@ -34,9 +34,11 @@ def _annotators(votes: pd.DataFrame) -> list:
     return [c for c in votes.columns if votes[c].notna().any()]
 
 
-def add_annotator_sums(book, votes: pd.DataFrame, preds: dict, weights=None) -> list | None:
-    """Record each judge's confusion sums against each annotator in ``book`` (before it
-    runs); returns the annotators, or None when fewer than two share an item."""
+def add_annotator_sums(book, votes: pd.DataFrame, preds: dict, masks: dict,
+                       weights=None) -> list | None:
+    """Record each judge's confusion sums against each annotator, overall and per stratum
+    (``masks``), in ``book`` before it runs; returns the annotators, or None when fewer
+    than two share an item."""
     annot = _annotators(votes)
     if len(annot) < 2 or not ((votes[annot].notna().sum(axis=1) >= 2).any()):
         return None
@@ -45,8 +47,10 @@ def add_annotator_sums(book, votes: pd.DataFrame, preds: dict, weights=None) -> 
         for a in annot:
             h = votes[a].to_numpy(float)
             use = ~np.isnan(h) & ~np.isnan(pred)
-            for cell, (hv, pv) in zip(_CELLS, ((1, 1), (0, 1), (1, 0), (0, 0))):
-                book.add(("annotator", judge_id, a, cell), use & (h == hv) & (p == pv), weights)
+            for where, m in masks.items():
+                for cell, (hv, pv) in zip(_CELLS, ((1, 1), (0, 1), (1, 0), (0, 0))):
+                    book.add(("annotator", where, judge_id, a, cell),
+                             use & m & (h == hv) & (p == pv), weights)
     return annot
 
 
@@ -60,11 +64,12 @@ def _is_probability(score, usable) -> bool:
     return vals.size > 0 and np.unique(vals).size > 2 and bool(((vals >= 0) & (vals <= 1)).all())
 
 
-def _spread(book, res, judge_id, annot, ceiling) -> dict:
+def _spread(book, res, where, judge_id, annot, ceiling) -> dict:
     vs = {}
     for a in annot:
-        (tp, fp, fn, tn), boot = book.stack([("annotator", judge_id, a, c) for c in _CELLS])
-        n = int(sum(book.raw(("annotator", judge_id, a, c)) for c in _CELLS))
+        keys = [("annotator", where, judge_id, a, c) for c in _CELLS]
+        (tp, fp, fn, tn), boot = book.stack(keys)
+        n = int(sum(book.raw(k) for k in keys))
         k = _kappa(tp, fp, fn, tn)
         vs[a] = res(k, _kappa(*boot.T), n, undefined=None if not np.isnan(k) else
                     ("no item labelled by both" if n == 0 else "only one category present"))
@@ -106,7 +111,7 @@ def judge_as_annotator(annot, book, res, votes: pd.DataFrame, preds: dict, score
     clusters : array or None
         Cluster key per item.
     ceiling : dict or None
-        The human ceiling's ``overall`` entry (its pairwise kappas).
+        The human ceiling section (its pairwise kappas, overall and per stratum).
     """
     if annot is None:
         return None
@@ -119,7 +124,11 @@ def judge_as_annotator(annot, book, res, votes: pd.DataFrame, preds: dict, score
            "alpha": ALT_TEST_ALPHA, "judges": {}}
     for judge_id, (pred, status) in preds.items():
         judge = pd.Series(pred[multi], index=h.index)
-        entry = {"spread": _spread(book, res, judge_id, annot, ceiling),
+        spread = _spread(book, res, "overall", judge_id, annot, (ceiling or {}).get("overall"))
+        spread["strata"] = {where: _spread(book, res, where, judge_id, annot,
+                                           ((ceiling or {}).get("strata") or {}).get(where))
+                            for where in masks if where != "overall"}
+        entry = {"spread": spread,
                  "alt_test": alt_test(h, judge, epsilon=epsilon, alpha=ALT_TEST_ALPHA).to_dict()}
         score = scores.get(judge_id)
         if score is not None:

@@ -308,7 +308,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
         both = ~np.isnan(pa) & ~np.isnan(pb)
         _add_confusion(book, ("pair", a, b), both, np.nan_to_num(pa), np.nan_to_num(pb), wc)
     ceiling_keys = _add_ceiling_sums(book, ceiling_votes, masks, wl)
-    annotator_keys = add_annotator_sums(book, ceiling_votes, preds, wl)
+    annotator_keys = add_annotator_sums(book, ceiling_votes, preds, masks, wl)
     robustness_plan = None
     if cfg.group_key and cfg.group_key not in items:
         raise ConfigError(f"group key {cfg.group_key!r} is not a column of the generations table; "
@@ -401,7 +401,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
         "robustness": robustness_section(book, robustness_plan, res, cfg) if robustness_plan else None,
         "judge_as_annotator": judge_as_annotator(
             annotator_keys, book, res, ceiling_votes, preds, scores, masks, clusters,
-            (ceiling or {}).get("overall"), epsilon=cfg.alt_test_epsilon, n_boot=cfg.n_boot,
+            ceiling, epsilon=cfg.alt_test_epsilon, n_boot=cfg.n_boot,
             seed=cfg.seed, confidence=cfg.confidence),
         "examples": _examples(items, tables, preds, ref, stratum, task, cfg.max_examples),
     }

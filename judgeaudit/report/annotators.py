@@ -70,6 +70,20 @@ def annotator_html(audit: dict, notes: Footnotes) -> str:
            + table(head, body, num_cols={1, 3, 4, 6},
                    caption=f"{sec.get('n_items')} items, annotators: "
                            f"{', '.join(map(str, sec.get('annotators') or []))}"))
+    strata = sorted({s for _, e in rows for s in (dig(e, "spread", "strata") or {})})
+    if strata:
+        by = []
+        for j, e in rows:
+            cells = []
+            for st in strata:
+                sp = dig(e, "spread", "strata", st) or {}
+                cells.append(esc(f"{fmt_num(sp.get('judge_mean'))} vs "
+                                 f"{_range(sp.get('annotator_vs_others'))}; position "
+                                 f"{fmt_num(sp.get('position'), 2)}"))
+            by.append([esc(j), *cells])
+        out += table(["judge", *strata], by,
+                     caption="by stratum: the judge's mean \u03ba with the annotators vs the "
+                             "annotators' own, and its position")
     soft = [(j, e["soft_labels"]) for j, e in rows if isinstance(e.get("soft_labels"), dict)]
     if soft:
         srows = []

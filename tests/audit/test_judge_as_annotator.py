@@ -87,7 +87,7 @@ def test_json_safe_and_in_the_reports(audit):
     md = render_markdown(audit)
     assert "## The judge as one more annotator" in md and "| coin |" in md
     html = render_html(audit)
-    assert 'id="annotator"' in html and "Brier" in html
+    assert 'id="annotator"' in html and "Brier" in html and "by stratum" in html
 
 
 def test_absent_with_one_annotator_and_config_checked():
@@ -116,3 +116,17 @@ def test_jailbreakbench_humans_spread(shared_data):
     # alt-test at epsilon 0.2: the LLM judges pass, the HarmBench classifier does not
     assert {j: e["alt_test"]["passed"] for j, e in sec["judges"].items()} == \
         {"gpt4_cf": True, "harmbench_cf": False, "llama3_cf": True, "llamaguard2_cf": True}
+
+
+def test_spread_per_stratum(audit):
+    from sklearn.metrics import cohen_kappa_score
+
+    st = audit["judge_as_annotator"]["judges"]["coin"]["spread"]["strata"]
+    assert set(st) == {"coherent", "incoherent"}
+    # coherent = items 0-19: the judge's kappa with annotator a there is sklearn's
+    want = cohen_kappa_score(VOTES["a"][:20], COIN[:20])
+    assert st["coherent"]["judge_vs_annotator"]["a"]["value"] == pytest.approx(want)
+    # and the annotators' mean kappa with the others comes from the ceiling's stratum pairs
+    ab = cohen_kappa_score(VOTES["a"][20:], VOTES["b"][20:])
+    ac = cohen_kappa_score(VOTES["a"][20:], VOTES["c"][20:])
+    assert st["incoherent"]["annotator_vs_others"]["a"] == pytest.approx((ab + ac) / 2)
