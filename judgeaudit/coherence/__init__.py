@@ -83,7 +83,8 @@ from .features import (
     repetition_rate,
     words,
 )
-from .files import CoherenceRunSummary, parse_scorer_specs, read_errors, score_to_file
+from .files import CoherenceRunSummary, read_errors, score_to_file
+from .spec import build_scorers, parse_scorer_specs
 from .perplexity import PerplexityScorer
 from .rubric import RUBRIC_TEMPLATE, LLMRubricScorer, parse_rating, rating_bin
 
@@ -95,7 +96,7 @@ __all__ = [
     "REPETITION_PARTIAL", "RUBRIC_TEMPLATE", "SCORE_STATUSES",
     "BinAgreement", "Calibration", "CoherenceRunSummary", "CoherenceScorer", "CombinedScorer", "DegeneracyScorer",
     "FeatureScorer", "LLMRubricScorer", "LoadedCalibration", "PerplexityScorer", "ScorerRun",
-    "available_scorers", "badness_table", "bin_agreement", "bins_from_thresholds", "calibrate",
+    "available_scorers", "badness_table", "bin_agreement", "bins_from_thresholds", "build_scorers", "calibrate",
     "combined_score", "compression_ratio", "distinct_n", "feature_rules", "feature_table",
     "get_scorer", "is_near_empty", "load_calibration", "nonword_share", "parse_rating", "parse_scorer_specs", "read_errors",
     "prompt_echo", "rating_bin", "register_scorer", "repetition_rate", "run_scorer",

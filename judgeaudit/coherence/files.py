@@ -34,7 +34,7 @@ from judgeaudit.errors import ConfigError, ValidationError
 from .base import COHERENCE_COLUMNS, ERROR_COLUMNS, CoherenceScorer, run_scorer
 from .calibration import bin_agreement, calibrate
 
-__all__ = ["CoherenceRunSummary", "score_to_file", "parse_scorer_specs", "default_errors_path",
+__all__ = ["CoherenceRunSummary", "score_to_file", "default_errors_path",
            "read_errors"]
 
 _OUT_COLUMNS = (*COHERENCE_COLUMNS, "scorer_config_hash", "bin_source")
@@ -58,56 +58,6 @@ class CoherenceRunSummary:
         return {"out": self.out, "errors": self.errors_path, "scored": self.scored,
                 "skipped": self.skipped, "failed": self.failed, "bin_counts": self.bin_counts,
                 "calibration_report": self.report}
-
-
-def parse_scorer_specs(values: Sequence[str]) -> list[tuple[str, dict]]:
-    """``["degeneracy,perplexity:model=m,batch_size=4"]`` -> ``[(name, options), ...]``.
-
-    Pieces are split on commas outside brackets and quotes; a piece ``key=value``
-    whose key has no ``:`` adds an option to the scorer before it, any other piece
-    starts a new scorer (``NAME`` or ``NAME:key=value``).  Values are read as JSON
-    when they parse (``4``, ``0.5``, ``true``), else kept as text.
-
-    >>> parse_scorer_specs(["degeneracy,perplexity:model=m,batch_size=4", "combined"])
-    [('degeneracy', {}), ('perplexity', {'model': 'm', 'batch_size': 4}), ('combined', {})]
-    """
-    from judgeaudit.judges.spec import split_options
-
-    specs: list[tuple[str, dict]] = []
-
-    def add_option(piece: str) -> None:
-        key, _, value = piece.partition("=")
-        key = key.strip()
-        if not key.isidentifier():
-            raise ConfigError(f"scorer option {piece!r} is not key=value")
-        if key in specs[-1][1]:
-            raise ConfigError(f"scorer option {key!r} is given twice for {specs[-1][0]!r}")
-        try:
-            specs[-1][1][key] = json.loads(value.strip())
-        except (ValueError, RecursionError):
-            specs[-1][1][key] = value.strip()
-
-    for value in values:
-        for piece in (p.strip() for p in split_options(value)):
-            if not piece:
-                continue
-            head = piece.split("=", 1)[0]
-            if "=" in piece and ":" not in head:
-                if not specs:
-                    raise ConfigError(f"scorer option {piece!r} comes before any scorer name; "
-                                      "write NAME:key=value (e.g. perplexity:model=PATH)")
-                add_option(piece)
-                continue
-            name, _, first = piece.partition(":")
-            if not name.strip().replace("_", "").isalnum():
-                raise ConfigError(f"scorer spec {piece!r} does not start with a scorer name "
-                                  "(NAME[:key=value,...])")
-            specs.append((name.strip(), {}))
-            if first.strip():
-                add_option(first)
-    if not specs:
-        raise ConfigError("no scorer given; pass --scorer NAME (e.g. --scorer degeneracy,combined)")
-    return specs
 
 
 def default_errors_path(out) -> Path:

@@ -55,23 +55,8 @@ def register(subparsers) -> None:
     p.set_defaults(handler=_run)
 
 
-def _build(specs):
-    from judgeaudit.coherence import get_scorer
-    from judgeaudit.coherence.files import parse_scorer_specs
-    from judgeaudit.errors import ConfigError
-
-    scorers = []
-    for name, options in parse_scorer_specs(specs or ["degeneracy"]):
-        try:
-            scorers.append(get_scorer(name, **options))
-        except TypeError as exc:
-            raise ConfigError(f"scorer {name!r}: {exc}; see help(judgeaudit.coherence) for its "
-                              "options") from None
-    return scorers
-
-
 def _run(args: argparse.Namespace) -> int:
-    from judgeaudit.coherence.files import score_to_file
+    from judgeaudit.coherence import build_scorers, score_to_file
     from judgeaudit.errors import ConfigError
     from judgeaudit.tables import read_table
 
@@ -86,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         if not (labels["field"] == "coherence").any():
             raise ConfigError(f"{args.calibrate_with} has no coherence labels (field 'coherence'); "
                               "calibration needs human coherence bins")
-    scorers = _build(args.scorer)
+    scorers = build_scorers(args.scorer)
     summary = score_to_file(scorers, generations, args.out, prompts, errors_path=args.errors,
                             chunk_size=args.chunk_size, calibrate_with=labels, report_path=args.report,
                             seed=args.seed, folds=args.folds, n_boot=args.n_boot,

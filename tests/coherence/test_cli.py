@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from judgeaudit.cli import main
-from judgeaudit.coherence.files import parse_scorer_specs, read_errors, score_to_file
+from judgeaudit.coherence import parse_scorer_specs, read_errors, score_to_file
 from judgeaudit.errors import ConfigError
 from judgeaudit.datasets import sample_campaign_dir
 from judgeaudit.tables import read_table, write_table
