@@ -202,7 +202,7 @@ def test_backoff_grows_exponentially(monkeypatch):
         assert cap / 2 <= d <= cap
 
 
-def test_failed_requests_become_error_rows_and_a_rerun_retries_them(served, monkeypatch, tmp_path):
+def test_failed_requests_become_error_rows_and_a_rerun_retries_them_when_asked(served, monkeypatch, tmp_path):
     out = tmp_path / "gens.parquet"
     prompts = prompts_table(MIXED_PROMPTS[:3])
     spec = CheckpointSpec("served", path="tiny")
@@ -216,8 +216,14 @@ def test_failed_requests_become_error_rows_and_a_rerun_retries_them(served, monk
         bad = g[g["status"] == "error"]
         assert len(bad) == 2 and (bad["response"] == "").all()
         assert bad["error"].str.contains("HTTP 500").all() and not bad["error"].str.contains(KEY).any()
+        # a plain rerun keeps the error rows (failures are retried only when asked)...
         s = run_generation([spec], prompts, config=GREEDY, backend="openai", out=out,
                            backend_options={**opts, "base_url": faulty.url})
+        assert (s.n_new, s.n_errors, s.n_skipped, s.n_rows) == (0, 0, 3, 3)
+        assert faulty.requests == 4 + 1
+        # ...and retry_errors=True sends them again
+        s = run_generation([spec], prompts, config=GREEDY, backend="openai", out=out,
+                           backend_options={**opts, "base_url": faulty.url}, retry_errors=True)
         assert (s.n_new, s.n_errors, s.n_skipped, s.n_rows) == (2, 0, 1, 3)
         assert faulty.requests == 4 + 1 + 2
     g = read_table(out, "generations")
