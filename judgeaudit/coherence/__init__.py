@@ -22,11 +22,13 @@ Scorers (registered names, :func:`get_scorer`):
 ==================  ==============================================================
 
 :func:`score_to_file` (what ``judgeaudit coherence`` runs) scores a generations
-table into a coherence file, resumably, with an errors file for failures.
+table into a coherence file, resumably; an item a scorer could not score is a row with
+status ``error`` (or ``parse_error``) and its reason, never dropped.
 :func:`calibrate` fits a score's two thresholds to human coherence bins and reports
 the agreement (Cohen's kappa, unweighted and quadratic, with cluster-bootstrap
 intervals; confusion table), in sample and cross-validated.  Items a scorer could
 not score are kept apart by :func:`run_scorer` (see :mod:`judgeaudit.coherence.base`).
+:func:`build_scorers` makes scorers from ``NAME:key=value`` specs (:mod:`judgeaudit.specs`).
 
 Importing this package does not import torch or transformers.
 """
