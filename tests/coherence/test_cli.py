@@ -180,7 +180,8 @@ def test_cli_errors_are_clear(tmp_path, capsys):
 
 
 def test_perplexity_from_the_cli_on_the_tiny_model(tiny_model, tmp_path, capsys):
-    gens = read_table(SAMPLE / "generations.jsonl", "generations").iloc[:12]
+    gens = read_table(SAMPLE / "generations.jsonl", "generations").iloc[:12].copy()
+    gens.loc[gens.index[[0, 5]], "response"] = ""  # no token to score: perplexity fails on these
     write_table(gens, tmp_path / "g.parquet", "generations")
     code = _cli("--generations", tmp_path / "g.parquet", "--prompts", SAMPLE / "prompts.jsonl",
                 "--scorer", f"perplexity:model={tiny_model},batch_size=4,device=cpu",
@@ -188,11 +189,22 @@ def test_perplexity_from_the_cli_on_the_tiny_model(tiny_model, tmp_path, capsys)
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     empty = int((gens["response"] == "").sum())
+    assert empty == 2
     assert summary["scored"]["perplexity"] == 12 - empty and summary["failed"]["perplexity"] == empty
     table = read_table(tmp_path / "c.parquet", "coherence")
     ok = table["status"] == "ok"
     assert len(table) == 12 and int((~ok).sum()) == empty  # an empty response is a row with status error
     assert table.loc[ok, "score"].between(0, 1).all() and table.loc[~ok, "score"].isna().all()
+    # --retry-errors asks the scorer again about the failed items only (they fail again)
+    code = _cli("--generations", tmp_path / "g.parquet", "--prompts", SAMPLE / "prompts.jsonl",
+                "--scorer", f"perplexity:model={tiny_model},batch_size=4,device=cpu",
+                "--out", tmp_path / "c.parquet", "--retry-errors", "--json")
+    assert code == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["skipped"]["perplexity"] == 12 - empty and again["failed"]["perplexity"] == empty
+    assert again["status_counts"]["perplexity"] == {"ok": 12 - empty, "error": empty}
+    errors = read_table(tmp_path / "c.parquet", "coherence").query("status == 'error'")
+    assert errors["error"].str.len().gt(0).all()  # the reason is kept
 
 
 @settings(max_examples=150, deadline=None)
