@@ -90,8 +90,9 @@ def read_errors(path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(_ERR_COLUMNS))
 
 
-def _error_rows(item_ids, scorer_id: str, statuses, errors, config_hash) -> pd.DataFrame:
-    """Coherence rows for items a scorer did not score: no score, no bin, status, error."""
+def _error_rows(item_ids, scorer_id, statuses, errors, config_hash) -> pd.DataFrame:
+    """Coherence rows for items a scorer did not score: no score, no bin, status, error
+    (each of ``scorer_id``, ``statuses``, ``errors``, ``config_hash`` one value or a list)."""
     item_ids = [str(i) for i in item_ids]
     return pd.DataFrame({"item_id": item_ids, "scorer_id": scorer_id, "score": np.nan,
                          "bin": pd.Series([None] * len(item_ids), dtype=object),
@@ -106,10 +107,9 @@ def _legacy_rows(path: Path) -> pd.DataFrame:
     if not len(old):
         return old
     status = old["status"].where(old["status"].isin(("parse_error", "error")), "error")
-    return pd.concat([_error_rows([i], str(s), [st], [None if pd.isna(r) else str(r)],
-                                  None if pd.isna(h) else str(h))
-                      for i, s, st, r, h in zip(old["item_id"], old["scorer_id"], status, old["raw"],
-                                                 old["scorer_config_hash"])], ignore_index=True)
+    text = lambda values: [None if pd.isna(v) else str(v) for v in values]  # noqa: E731
+    return _error_rows(old["item_id"], text(old["scorer_id"]), status.tolist(), text(old["raw"]),
+                       text(old["scorer_config_hash"]))
 
 
 def _chunk_rows(run, chunk: pd.DataFrame, scorer_id: str, config_hash: str) -> pd.DataFrame:

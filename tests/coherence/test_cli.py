@@ -150,13 +150,19 @@ def test_an_older_run_directory_with_an_errors_side_file_resumes(tmp_path):
                               "scorer_config_hash": "1" * 16, "bin_source": "scorer"}), out, "coherence")
     side = tmp_path / "coh.errors.jsonl"
     side.write_text(json.dumps({"item_id": gens["item_id"].iloc[2], "scorer_id": "flaky", "status": "error",
-                                "raw": "empty", "scorer_config_hash": "1" * 16}) + "\n", encoding="utf-8")
+                                "raw": "empty", "scorer_config_hash": "1" * 16}) + "\n"
+                    + json.dumps({"item_id": gens["item_id"].iloc[4], "scorer_id": "rubric", "status": "parse_error",
+                                  "raw": "Rating: ?", "scorer_config_hash": None}) + "\n", encoding="utf-8")
     scorer = Flaky()
     summary = score_to_file([scorer], gens, out, progress=lambda m: None)
     assert scorer.seen == 0 and summary.skipped == {"flaky": 6}
     table = read_table(out, "coherence")
-    assert len(table) == 6 and not side.exists()
-    assert table.set_index("item_id").loc[gens["item_id"].iloc[2], ["status", "error"]].tolist() == ["error", "empty"]
+    assert len(table) == 7 and not side.exists()
+    flaky = table[table["scorer_id"] == "flaky"].set_index("item_id")
+    assert flaky.loc[gens["item_id"].iloc[2], ["status", "error"]].tolist() == ["error", "empty"]
+    rubric = table[table["scorer_id"] == "rubric"]  # another scorer's failure is kept as it was
+    assert rubric[["item_id", "status", "error"]].values.tolist() == [[gens["item_id"].iloc[4], "parse_error",
+                                                                       "Rating: ?"]]
     # the folded-in failure is retried when asked
     again = Flaky()
     score_to_file([again], gens, out, retry_errors=True, progress=lambda m: None)
