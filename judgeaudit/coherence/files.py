@@ -176,23 +176,6 @@ def _meta(scorers) -> dict:
             "scorer_config_hashes": {s.scorer_id: s.config_hash() for s in scorers}}
 
 
-def _meta(scorers) -> dict:
-    """When, with what, and with which scorer settings the report was made."""
-    from datetime import datetime, timezone
-
-    from judgeaudit.runinfo import environment
-
-    configs = {}
-    for scorer in scorers:
-        config = getattr(scorer, "config", None)
-        config = config() if callable(config) else config
-        # through JSON and back, so odd values (paths, tuples) become plain text and lists
-        configs[scorer.scorer_id] = json.loads(json.dumps(config, default=str)) if config else None
-    return {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "environment": environment(), "scorer_configs": configs,
-            "scorer_config_hashes": {s.scorer_id: s.config_hash() for s in scorers}}
-
-
 def score_to_file(scorers: Sequence[CoherenceScorer], generations: pd.DataFrame, out, prompts=None, *,
                   errors_path=None, chunk_size: int = 256, calibrate_with: pd.DataFrame | None = None,
                   report_path=None, seed: int = 0, folds: int = 5, n_boot: int = 1000,
