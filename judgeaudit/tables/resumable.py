@@ -227,9 +227,10 @@ class ResumableWriter:
         if transform is not None:
             table = transform(table)
         write_table(table, self.out, self.kind)
-        for p in parts:
-            p.unlink(missing_ok=True)
         folder = parts_dir(self.out)
+        # the parts, and temporary files a killed process left half-written (never read)
+        for p in [*parts, *(folder.glob(".part-*.tmp") if folder.is_dir() else [])]:
+            p.unlink(missing_ok=True)
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
         self._extra = None

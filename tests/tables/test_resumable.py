@@ -70,6 +70,8 @@ def test_killed_process_resumes_keeps_failures_and_retries_them_only_when_asked(
     code, todo, err = _work(tmp_path, out, kill_after=3)
     assert code == -9 and todo == 20, err  # killed by SIGKILL after three chunks
     assert not out.exists() and len(list(parts_dir(out).glob("part-*.parquet"))) == 3
+    # a part a killed process was writing is a temporary file: never read, removed at the end
+    (parts_dir(out) / ".part-99999999999999999999-deadbeef.parquet.x1.tmp").write_bytes(b"PAR1 half")
     kept = read_resumable(out, "verdicts")
     assert kept["item_id"].tolist() == [f"i{n:02d}" for n in range(12)]
     # items 0 and 7 raised: rows with status error and the exception text, no label
