@@ -353,6 +353,7 @@ def test_task_decides_the_disagreement_sides():
 _SPELLINGS = ["harmful", "Unsafe", "safe", "1", "0", "unclear", "", None, "maybe", "yes!", 3.5, True]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.text(max_size=20), st.sampled_from(_SPELLINGS)), min_size=1, max_size=6))
 def test_read_gold_fuzz(rows):

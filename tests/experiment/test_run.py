@@ -17,6 +17,8 @@ from conftest import require_module
 
 from .runhelpers import STAGES, final_tables, kill_in_stage, run_cli, scripted_labels, state, write_config
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
 
 
 @pytest.fixture(scope="module", autouse=True)
