@@ -35,7 +35,7 @@ from judgeaudit.judges.published import ZOU2023_REFUSAL_PREFIXES, Zou2023StringM
 from judgeaudit.judges.prompts import PromptTemplate, builtin_templates, load_template
 from judgeaudit.judges.resume import JudgeRunSummary, judge_to_file
 from judgeaudit.judges.rubric import LLMRubricJudge, StrongRejectRubricJudge
-from judgeaudit.judges.spec import load_judge_config, parse_judge_spec
+from judgeaudit.judges.spec import build_judges, load_judge_config, parse_judge_spec, parse_judge_specs
 
 __all__ = [
     "AffirmativePrefixJudge",
@@ -57,6 +57,7 @@ __all__ = [
     "ZOU2023_REFUSAL_PREFIXES",
     "Zou2023StringMatchingJudge",
     "available_judges",
+    "build_judges",
     "builtin_templates",
     "get_judge",
     "hash_config",
@@ -65,6 +66,7 @@ __all__ = [
     "load_judge_model",
     "load_template",
     "parse_judge_spec",
+    "parse_judge_specs",
     "register_judge",
     "run_judge",
 ]
