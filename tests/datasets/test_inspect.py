@@ -270,6 +270,28 @@ def test_a_failed_sample_is_kept_with_its_error(tmp_path):
     assert v["status"] == "error" and v["raw"] == "no score from this scorer"
 
 
+@pytest.mark.slow
+def test_the_example_task_runs(tmp_path, repo_root):
+    require_module("inspect_ai", "the inspect extra")
+    import importlib.util
+
+    from inspect_ai import eval
+
+    spec = importlib.util.spec_from_file_location(
+        "inspect_human_agreement", repo_root / "examples" / "inspect_human_agreement.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.MonkeyPatch.context() as mp:
+        _offline_token_counter(mp)
+        (log,) = eval(module.human_agreement(), model="mockllm/model", log_dir=str(tmp_path),
+                      display="none")
+    assert log.status == "success"
+    got = {m.name: m.value for s in log.results.scores for m in s.metrics.values()}
+    # mockllm answers "Default output from mockllm/model": never "Sure", so every verdict is
+    # negative: FNR = 2/2 harmful missed, FPR = 0/2
+    assert got["human_fnr"] == 1.0 and got["human_fpr"] == 0.0 and got["human_kappa_n"] == 4
+
+
 def test_score_mapping():
     m = ScoreMapping()
     assert m.classify("C") == (1, 1.0, "ok") and m.classify("I") == (0, 0.0, "ok")
