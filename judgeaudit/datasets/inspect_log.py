@@ -167,6 +167,14 @@ def _read(path: Path):
                               "inspect_ai", path=path) from None
 
 
+def _given_logs(path) -> list:
+    """``[(Path, EvalLog)]`` when ``path`` is an ``EvalLog`` already read (or a list of them)."""
+    logs = path if isinstance(path, (list, tuple)) else [path]
+    if not logs or not all(hasattr(x, "samples") and hasattr(x, "eval") for x in logs):
+        return []
+    return [(Path(str(getattr(x, "location", None) or f"log-{i}")), x) for i, x in enumerate(logs)]
+
+
 def _value(entry, previous):
     value = getattr(entry, "value", "UNCHANGED")
     return previous if isinstance(value, str) and value == "UNCHANGED" else value
@@ -179,9 +187,10 @@ def load_inspect_log(path, *, scorers=None, mapping=None, human_scorers=(), edit
 
     Parameters
     ----------
-    path : str or Path
+    path : str, Path, EvalLog or list of EvalLog
         A ``.eval`` / ``.json`` log, or a folder of them (then logs whose status is not
-        ``success`` are skipped; one log per model and task).
+        ``success`` are skipped; one log per model and task), or logs already in memory
+        (what ``inspect_ai.eval`` returns; read with their samples).
     scorers : sequence of str, optional
         The scorers to read as judges (default all but ``human_scorers``).
     mapping : ScoreMapping or dict, optional
@@ -218,14 +227,16 @@ def load_inspect_log(path, *, scorers=None, mapping=None, human_scorers=(), edit
     """
     if edits not in ("human", "final", "ignore"):
         raise ConfigError(f"edits must be 'human', 'final' or 'ignore', got {edits!r}")
-    path = Path(path)
+    given = _given_logs(path)
+    path = Path(str(getattr(given[0][1], "location", None) or "inspect-log")) if given \
+        else Path(path)
     task = Task.for_field(field)
     pos, neg = task.positive[0], task.negative[0]
     gens, verdicts, labels, aliases = [], [], [], {}
     human_scorers = tuple(human_scorers)
     seen = {}
-    for file in _log_files(path):
-        log = _read(file)
+    for file, log in given or ((f, None) for f in _log_files(path)):
+        log = log if log is not None else _read(file)
         if path.is_dir() and getattr(log, "status", "success") != "success":
             continue  # a failed or cancelled run in a folder (usually retried in another log)
         model = str(log.eval.model)

@@ -133,6 +133,9 @@ def test_hand_edited_scores_are_human_labels(real_log, tmp_path):
     edited = tmp_path / "edited.eval"
     write_eval_log(log, str(edited))
     t = load_inspect_log(edited, human_scorers=["human"])
+    in_memory = load_inspect_log(log, human_scorers=["human"])  # the EvalLog object itself
+    assert in_memory.labels.sort_values(["item_id", "annotator_id"])["value"].tolist() == \
+        t.labels.sort_values(["item_id", "annotator_id"])["value"].tolist()
     s1, s2, s3 = t.generations.set_index("prompt_id").loc[["s1", "s2", "s3"], "item_id"]
     labels = {(r.item_id, r.annotator_id): r.value for r in t.labels.itertuples()}
     assert labels == {(s3, "alice"): "not_harmful", (s3, "bob"): "harmful",
