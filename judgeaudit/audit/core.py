@@ -34,6 +34,7 @@ from judgeaudit.metrics.formulas import alpha_from_coincidence, binary_from_coun
 from judgeaudit.runinfo import environment, package_version
 from judgeaudit.tables import binary_votes, labelled_items, majority_reference, order_strata
 
+from .annotators import add_annotator_sums, judge_as_annotator
 from .differences import stratum_differences
 from .robustness import robustness_section
 from .strata import choose_strata
@@ -84,6 +85,9 @@ class AuditConfig:
         conclusion robustness (``"checkpoint_id"``); None turns that section off.
     max_examples:
         Disagreements kept per judge for the report.
+    alt_test_epsilon:
+        The alternative annotator test's cost-benefit margin (Calderon et al. 2025:
+        0.2 for expert annotators, 0.15 for skilled ones, 0.1 for crowd workers).
     weights:
         Column of the generations table holding each item's inclusion probability
         ``pi`` in the labelling sample (``"inclusion_probability"``, attached by
@@ -110,6 +114,7 @@ class AuditConfig:
     max_examples: int = 10
     weights: str | None = None
     correction: str = "double-sampling"
+    alt_test_epsilon: float = 0.2
 
     def __post_init__(self):
         from .correction import check_correction
@@ -119,6 +124,8 @@ class AuditConfig:
             raise ConfigError(f"n_boot must be at least 1, got {self.n_boot}")
         if not 0.5 <= self.confidence < 1:
             raise ConfigError(f"confidence must be in [0.5, 1), got {self.confidence}")
+        if not 0 <= self.alt_test_epsilon < 1:
+            raise ConfigError(f"alt_test_epsilon must be in [0, 1), got {self.alt_test_epsilon}")
 
 
 def _judge_predictions(verdicts: pd.DataFrame, item_ids, task):
@@ -316,6 +323,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
         both = ~np.isnan(pa) & ~np.isnan(pb)
         _add_confusion(book, ("pair", a, b), both, np.nan_to_num(pa), np.nan_to_num(pb), wc)
     ceiling_keys = _add_ceiling_sums(book, ceiling_votes, masks, wl)
+    annotator_keys = add_annotator_sums(book, ceiling_votes, preds, masks, wl)
     robustness_plan = None
     if cfg.group_key and cfg.group_key not in items:
         raise ConfigError(f"group key {cfg.group_key!r} is not a column of the generations table; "
@@ -381,6 +389,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
                               bs=bs, cfg=cfg)
         agreement.append({"a": a, "b": b, **{k: v.to_dict() for k, v in got.items()}})
 
+    ceiling = _ceiling_results(book, ceiling_keys, masks, res)
     status_counts = pd.Series(ref_status).value_counts()
     return {
         "schema": SCHEMA,
@@ -408,9 +417,13 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
         },
         "reference": reference,
         "judges": judges,
-        "human_ceiling": _ceiling_results(book, ceiling_keys, masks, res),
+        "human_ceiling": ceiling,
         "judge_agreement": agreement,
         "robustness": robustness_section(book, robustness_plan, res, cfg) if robustness_plan else None,
+        "judge_as_annotator": judge_as_annotator(
+            annotator_keys, book, res, ceiling_votes, preds, scores, masks, clusters,
+            ceiling, epsilon=cfg.alt_test_epsilon, n_boot=cfg.n_boot,
+            seed=cfg.seed, confidence=cfg.confidence),
         "examples": _examples(items, tables, preds, ref, stratum, task, cfg.max_examples),
     }
 

@@ -20,6 +20,16 @@ from sums with arbitrary leading axes, for callers that bootstrap many sums toge
 from ._resample import ClusterBootstrap, percentile_interval
 from ._result import MetricResult
 from .agreement import cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha, ratings_matrix
+from .annotators import (
+    AltTestAnnotator,
+    AltTestResult,
+    AnnotatorSpread,
+    alt_test,
+    annotator_spread,
+    benjamini_yekutieli,
+    soft_label_scores,
+    vote_shares,
+)
 from .binary import (
     ConfusionMatrix,
     accuracy,
@@ -81,4 +91,12 @@ __all__ = [
     "alpha_from_coincidence",
     "unit_coincidences",
     "kendall_tau_b",
+    "AltTestAnnotator",
+    "AltTestResult",
+    "AnnotatorSpread",
+    "alt_test",
+    "annotator_spread",
+    "benjamini_yekutieli",
+    "soft_label_scores",
+    "vote_shares",
 ]
