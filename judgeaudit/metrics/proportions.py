@@ -29,7 +29,6 @@ import math
 
 import numpy as np
 from scipy.special import ndtri
-from scipy.stats import t as student_t
 
 from ..errors import ValidationError
 from .intervals import _check_confidence, wilson_interval
@@ -107,7 +106,7 @@ def cluster_proportion_interval(successes, trials, *, confidence: float = 0.95,
     >>> (lo, round(hi, 4), deff)
     (0.0, 0.0621, 4.0)
     """
-    from scipy.stats import beta
+    from scipy.stats import beta, t as student_t  # scipy.stats is slow to import: only here
 
     c = _check_confidence(confidence)
     if kind not in ("clopper-pearson", "wilson"):
