@@ -38,7 +38,7 @@ from scipy.special import expit, logit
 from judgeaudit.audit import AuditConfig, run_audit
 from judgeaudit.audit.allocation import label_saving, neyman_allocation
 from judgeaudit.audit.differences import (
-    permutation_p_value, restricted_permutations, studentized_ratio_difference)
+    permutation_p_value, restricted_permutations, studentized_ratio_difference, welch_cluster_p_value)
 from judgeaudit.datasets.simulated import SimulationSpec, simulate_campaign
 from judgeaudit.metrics import ClusterBootstrap, cluster_proportion_interval, corrected_rate, percentile_interval
 
@@ -100,16 +100,17 @@ def check_margin_cells(reps_cov, reps_level, n_boot, n_perm):
         print(f"   coverage, rate 0.04, 200 clusters, ICC 0.3, {name:>16}: {c:.4f} (+-{_se(c, reps_cov):.4f})")
     cov = hits["reported (hull)"] / reps_cov
     rng = np.random.default_rng(13)
-    rej = 0
+    rej = rej_perm = 0
     for r in range(reps_level):
         cl, st, y, pred = _test_data(rng, 60, True)
         miss, pos = ((y == 1) & (pred == 0)).astype(float), (y == 1).astype(float)
-        in_a = st == 0
-        perms = restricted_permutations(in_a, y, cl, n_perm=n_perm, rng=np.random.default_rng(10_000 + r))
-        t = studentized_ratio_difference(miss, pos, in_a, cl)
-        rej += permutation_p_value(float(t), studentized_ratio_difference(miss, pos, perms, cl))[0] < 0.05
+        p_perm, p_audit = level_p_values(miss, pos, st == 0, cl, y, n_perm, 10_000 + r)
+        rej += p_audit < 0.05
+        rej_perm += p_perm < 0.05
+    print(f"   level, strata per prompt, 60 clusters, permutation alone: {rej_perm / reps_level:.4f} "
+          f"(+-{_se(rej_perm / reps_level, reps_level):.4f})")
     level = rej / reps_level
-    print(f"   level, strata per prompt, 60 clusters: {level:.4f} (+-{_se(level, reps_level):.4f}; goal <= 0.06)")
+    print(f"   level, strata per prompt, 60 clusters, audit (permutation and Welch t): {level:.4f} (+-{_se(level, reps_level):.4f}; goal <= 0.06)")
     return cov, level
 
 
@@ -149,21 +150,69 @@ def _test_data(rng, n_clusters, per_prompt, share=(0.1, 0.6), fnr=0.2, rho=0.3, 
     return cl, st, y.astype(float), pred.astype(float)
 
 
-def check_test_level(reps, n_perm):
-    print("\n3. stratum-difference test at 0.05, FNR equal (0.2), harmful share 0.1 vs 0.6, ICC 0.3")
-    print(f"{'strata':>10} {'clusters':>8} {'restricted+studentized':>23} {'old: all-items permutation':>27}")
-    rng = np.random.default_rng(3)
+def level_p_values(miss, pos, in_a, cl, truth, n_perm, seed):
+    """``(permutation p, audit p)``: the restricted studentized permutation p-value alone,
+    and the audit's (never below Welch's t with cluster degrees of freedom where every
+    cluster lies in one stratum)."""
+    perms = restricted_permutations(in_a, truth, cl, n_perm=n_perm, rng=np.random.default_rng(seed))
+    t = studentized_ratio_difference(miss, pos, in_a, cl)
+    p_perm = permutation_p_value(float(t), studentized_ratio_difference(miss, pos, perms, cl))[0]
+    split = pd.DataFrame({"c": cl, "a": in_a}).groupby("c")["a"].nunique().max() <= 1
+    p_t = welch_cluster_p_value(miss, pos, in_a, cl) if split else float("nan")
+    return p_perm, float(np.nanmax([p_perm, p_t]))
+
+
+WEIGHTED_PI = {(0, 0): 0.3, (1, 0): 0.9, (0, 1): 0.6, (1, 1): 0.35}  # (verdict, stratum) -> pi
+
+
+def check_weighted_level(reps, n_perm, n_boot):
+    print("\n3b. weighted audits: stratum-difference test at 0.05, FNR equal, harmful share 0.1 vs 0.6, ICC 0.3;")
+    print("    labels sampled by verdict x stratum with pi " + ", ".join(f"{k}: {v}" for k, v in WEIGHTED_PI.items()))
+    print(f"{'strata':>10} {'clusters':>8} {'audit (weights carried)':>24} {'old: bootstrap p':>17}")
+    rng = np.random.default_rng(5)
     worst = 0.0
     for per_prompt in (False, True):
         for c in (60, 200):
             new = old = 0
             for r in range(reps):
                 cl, st, y, pred = _test_data(rng, c, per_prompt)
+                pi = np.array([WEIGHTED_PI[(int(v), int(s))] for v, s in zip(pred, st)])
+                keep = rng.random(pi.size) < pi
+                cl, st, y, pred, w = cl[keep], st[keep], y[keep], pred[keep], 1.0 / pi[keep]
+                w = w / w.mean()
+                miss, pos = w * ((y == 1) & (pred == 0)), w * (y == 1)
+                in_a = st == 0
+                new += level_p_values(miss, pos, in_a, cl, y, n_perm, r)[1] < 0.05
+                cols = np.column_stack([miss * in_a, pos * in_a, miss * ~in_a, pos * ~in_a])
+                b = ClusterBootstrap(cl, n_boot=n_boot, seed=r).resample_cluster_sums(
+                    ClusterBootstrap(cl, n_boot=1).cluster_sums(cols))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    d = b[:, 0] / b[:, 1] - b[:, 2] / b[:, 3]
+                d = d[~np.isnan(d)]
+                old += min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))) < 0.05
+            worst = max(worst, new / reps)
+            label = "per prompt" if per_prompt else "per item"
+            print(f"{label:>10} {c:>8} {new / reps:>24.3f} {old / reps:>17.3f}  (+-{_se(0.05, reps):.3f})")
+    print(f"   worst level {worst:.3f} (goal <= 0.06)")
+    return worst
+
+
+def check_test_level(reps, n_perm):
+    print("\n3. stratum-difference test at 0.05, FNR equal (0.2), harmful share 0.1 vs 0.6, ICC 0.3")
+    print(f"{'strata':>10} {'clusters':>8} {'audit (perm and t)':>19} {'permutation alone':>18} "
+          f"{'old: all-items permutation':>27}")
+    rng = np.random.default_rng(3)
+    worst = 0.0
+    for per_prompt in (False, True):
+        for c in (60, 200):
+            new = perm_only = old = 0
+            for r in range(reps):
+                cl, st, y, pred = _test_data(rng, c, per_prompt)
                 miss, pos = ((y == 1) & (pred == 0)).astype(float), (y == 1).astype(float)
                 in_a = st == 0
-                perms = restricted_permutations(in_a, y, cl, n_perm=n_perm, rng=np.random.default_rng(r))
-                t = studentized_ratio_difference(miss, pos, in_a, cl)
-                new += permutation_p_value(float(t), studentized_ratio_difference(miss, pos, perms, cl))[0] < 0.05
+                p_perm, p_audit = level_p_values(miss, pos, in_a, cl, y, n_perm, r)
+                new += p_audit < 0.05
+                perm_only += p_perm < 0.05
                 # old: stratum labels permuted over all items, raw difference of FNR
                 with np.errstate(invalid="ignore", divide="ignore"):
                     d = miss[in_a].sum() / pos[in_a].sum() - miss[~in_a].sum() / pos[~in_a].sum()
@@ -173,7 +222,8 @@ def check_test_level(reps, n_perm):
                 old += permutation_p_value(d, dp)[0] < 0.05
             worst = max(worst, new / reps)
             label = "per prompt" if per_prompt else "per item"
-            print(f"{label:>10} {c:>8} {new / reps:>23.3f} {old / reps:>27.3f}  (+-{_se(0.05, reps):.3f})")
+            print(f"{label:>10} {c:>8} {new / reps:>19.3f} {perm_only / reps:>18.3f} {old / reps:>27.3f}"
+                  f"  (+-{_se(0.05, reps):.3f})")
     print(f"   worst level {worst:.3f} (goal <= 0.06)")
     return worst
 
@@ -272,6 +322,8 @@ def main(argv=None):
         check_corrected_rate(200 if q else 1000)
     if run("level"):
         check_test_level(100 if q else 400, 200 if q else 400)
+    if run("weighted_level"):
+        check_weighted_level(100 if q else 400, 200 if q else 400, 200 if q else 400)
     if run("audit"):
         check_corrected_audit(20 if q else 100, 200 if q else 400)
     if run("allocation"):
