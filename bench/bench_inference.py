@@ -36,7 +36,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from judgeaudit.audit import AuditConfig, run_audit
-from judgeaudit.audit.allocation import label_saving, neyman_allocation
+from judgeaudit.audit.allocation import allocation_label_ratio, cell_sd, label_saving, neyman_allocation
 from judgeaudit.audit.differences import (
     permutation_p_value, restricted_permutations, studentized_ratio_difference, welch_cluster_p_value)
 from judgeaudit.datasets.simulated import SimulationSpec, simulate_campaign
@@ -267,18 +267,59 @@ ACCURATE_ON_COHERENT = dict(sensitivity={"coherent": 0.97, "incoherent": 0.9},
                             specificity={"coherent": 0.99, "incoherent": 0.5})
 
 
+def _bound_parts(cells):
+    """``(E_W S)^2`` and ``E_W S^2`` over cells (weights N / total): the Neyman bound on the
+    summed variance is ``1 - Var_W(S) / E_W(S^2)`` of SRS's labels when groups are of equal size."""
+    w = cells["N"].to_numpy(float) / cells["N"].sum()
+    S = cells["S"].to_numpy(float)
+    return float((w * S).sum() ** 2), float((w * S ** 2).sum())
+
+
+def _two_phase(cells, pilot_rate, total_rate, seeds, objective):
+    """Labels ratio (vs SRS, true S) of: a uniform pilot of ``pilot_rate``, then the rest of
+    ``total_rate`` allocated with each cell's S estimated from the pilot (pooled over groups,
+    floor 2), averaged over ``seeds`` pilots."""
+    out = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        lab = rng.binomial(cells["N"].to_numpy(int), pilot_rate)
+        pos = rng.binomial(lab, cells["q"].to_numpy(float))
+        est = cells[["group", "N"]].assign(cell=cells["verdict"].astype(str) + "|" + cells["stratum"],
+                                           positive=pos, labelled=lab)
+        budget = int(round(total_rate * cells["N"].sum())) - int(lab.sum())
+        add = neyman_allocation(est, budget, already=lab, floor=2, objective=objective)
+        out.append(allocation_label_ratio(cells, lab + add.to_numpy(), objective=objective))
+    return float(np.mean(out))
+
+
+def allocation_table(cells, label):
+    """Print the analytic label ratios of one scenario (population cells with true S)."""
+    es2, e_s2 = _bound_parts(cells)
+    ney = label_saving(cells)
+    n_max = neyman_allocation(cells, int(0.3 * cells["N"].sum()), objective="max")
+    mx = allocation_label_ratio(cells, n_max.to_numpy(), objective="max")
+    tp_sum = _two_phase(cells, 0.1, 0.3, range(5), "sum")
+    tp_max = _two_phase(cells, 0.1, 0.3, range(5), "max")
+    print(f"   {label}")
+    print(f"     (E S)^2 = {es2:.4f}, E S^2 = {e_s2:.4f}: no allocation over these cells can need fewer than "
+          f"{ney:.3f} of SRS's labels for the summed variance ({1 - ney:.0%} saving at most)")
+    print(f"     oracle Neyman, summed variance: ratio {ney:.3f}; oracle min-max, largest group variance: "
+          f"ratio {mx:.3f} ({1 - mx:.0%} fewer)")
+    print(f"     two-phase (10% uniform pilot, S pooled over groups, floor 2, to 30% in all): summed {tp_sum:.3f} "
+          f"({1 - tp_sum:.0%} fewer), largest {tp_max:.3f} ({1 - tp_max:.0%} fewer)")
+    return ney, mx, tp_sum, tp_max
+
+
 def check_allocation(reps, n_boot):
     print("\n5. labels for equal width: Neyman over verdict x coherence x group vs simple random sampling")
     _, big = simulate_campaign(10_000, SimulationSpec(n_prompts=5000))
-    base = label_saving(_cells_from_population(big["_items"]))
-    print(f"   analytic, bench scenario (coherent Se 0.90 / Sp 0.95): Neyman needs {base:.3f} of the labels "
-          f"({1 - base:.0%} fewer)")
+    base = allocation_table(_cells_from_population(big["_items"]),
+                            "bench scenario (coherent Se 0.90 / Sp 0.95; incoherent 0.90 / 0.50)")[0]
     spec = SimulationSpec(**ACCURATE_ON_COHERENT)
     _, big = simulate_campaign(10_000, SimulationSpec(n_prompts=5000, **ACCURATE_ON_COHERENT))
     cells = _cells_from_population(big["_items"])
-    ratio = label_saving(cells)
-    print(f"   analytic, judge accurate on coherent outputs (Se 0.97 / Sp 0.99): {ratio:.3f} "
-          f"({1 - ratio:.0%} fewer); measured below in that scenario")
+    ratio = allocation_table(cells, "judge accurate on coherent outputs (Se 0.97 / Sp 0.99)")[0]
+    print(f"   measured below in that scenario (oracle Neyman with {ratio:.0%} of SRS's labels)")
     rate = 0.3
     budget = rate * spec.n_prompts * len(spec.groups)
     # cells of the simulated campaign in expectation: scale the population's shares
@@ -301,7 +342,7 @@ def check_allocation(reps, n_boot):
     implied = ratio * (wn / ws) ** 2
     print(f"   labels Neyman needs for SRS's width, taking width ~ 1/sqrt(labels): {implied:.3f} of SRS's "
           f"({1 - implied:.0%} fewer; goal >= 30%)")
-    return ratio, wn / ws
+    return base, ratio, wn / ws
 
 
 def main(argv=None):
