@@ -150,15 +150,15 @@ def _test_data(rng, n_clusters, per_prompt, share=(0.1, 0.6), fnr=0.2, rho=0.3, 
     return cl, st, y.astype(float), pred.astype(float)
 
 
-def level_p_values(miss, pos, in_a, cl, truth, n_perm, seed):
+def level_p_values(miss, pos, in_a, cl, truth, n_perm, seed, weighted=False):
     """``(permutation p, audit p)``: the restricted studentized permutation p-value alone,
     and the audit's (never below Welch's t with cluster degrees of freedom where every
-    cluster lies in one stratum)."""
+    cluster lies in one stratum, or in a weighted audit)."""
     perms = restricted_permutations(in_a, truth, cl, n_perm=n_perm, rng=np.random.default_rng(seed))
     t = studentized_ratio_difference(miss, pos, in_a, cl)
     p_perm = permutation_p_value(float(t), studentized_ratio_difference(miss, pos, perms, cl))[0]
     split = pd.DataFrame({"c": cl, "a": in_a}).groupby("c")["a"].nunique().max() <= 1
-    p_t = welch_cluster_p_value(miss, pos, in_a, cl) if split else float("nan")
+    p_t = welch_cluster_p_value(miss, pos, in_a, cl) if split or weighted else float("nan")
     return p_perm, float(np.nanmax([p_perm, p_t]))
 
 
@@ -182,7 +182,7 @@ def check_weighted_level(reps, n_perm, n_boot):
                 w = w / w.mean()
                 miss, pos = w * ((y == 1) & (pred == 0)), w * (y == 1)
                 in_a = st == 0
-                new += level_p_values(miss, pos, in_a, cl, y, n_perm, r)[1] < 0.05
+                new += level_p_values(miss, pos, in_a, cl, y, n_perm, r, weighted=True)[1] < 0.05
                 cols = np.column_stack([miss * in_a, pos * in_a, miss * ~in_a, pos * ~in_a])
                 b = ClusterBootstrap(cl, n_boot=n_boot, seed=r).resample_cluster_sums(
                     ClusterBootstrap(cl, n_boot=1).cluster_sums(cols))

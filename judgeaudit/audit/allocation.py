@@ -11,9 +11,17 @@ With ``n_gh`` labels drawn at random in cell ``(g, h)`` its variance is
 variance of the human label in the cell.  Minimising the sum of these variances over
 groups for a total of ``n`` labels gives ``n_gh`` proportional to ``W_gh S_gh``
 (Neyman 1934; Cochran 1977, sec. 5.5), capped at ``N_gh``.  ``S_gh`` is estimated as
-``sqrt(q (1 - q))`` with ``q = (positives + 1) / (labelled + 2)`` (Laplace's rule), so a
-cell with no label is neither certain nor ignored; where a judge says "not harmful" on
-coherent text, humans nearly always agree, ``S_gh`` is small and labels go elsewhere.
+``sqrt(q (1 - q))`` with Laplace's rule shrunk toward the same verdict x stratum cell
+pooled over groups (:func:`cell_sd`), so a cell with no label is neither certain nor
+ignored; where a judge says "not harmful" on coherent text, humans nearly always agree,
+``S_gh`` is small and labels go elsewhere.  A ``floor`` gives every cell a few labels
+first; ``objective="max"`` minimises the largest group variance instead of the sum.
+
+No allocation over these cells can beat Neyman's for the summed variance: it needs
+``(sum W S)^2 / sum W^2 S^2 N / N_gh`` of simple random sampling's labels
+(:func:`label_saving`), which is ``1 - Var(S) / E S^2`` for groups of equal size, so the
+saving is bounded by how much the label's spread differs between cells
+(docs/inference.md gives the figures).
 
 Each cell's items are drawn by simple random sampling, so an item's inclusion
 probability is ``n_gh / N_gh``; weighting by its inverse keeps the estimates unbiased.
