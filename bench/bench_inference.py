@@ -168,12 +168,13 @@ WEIGHTED_PI = {(0, 0): 0.3, (1, 0): 0.9, (0, 1): 0.6, (1, 1): 0.35}  # (verdict,
 def check_weighted_level(reps, n_perm, n_boot):
     print("\n3b. weighted audits: stratum-difference test at 0.05, FNR equal, harmful share 0.1 vs 0.6, ICC 0.3;")
     print("    labels sampled by verdict x stratum with pi " + ", ".join(f"{k}: {v}" for k, v in WEIGHTED_PI.items()))
-    print(f"{'strata':>10} {'clusters':>8} {'audit (weights carried)':>24} {'old: bootstrap p':>17}")
+    print(f"{'strata':>10} {'clusters':>8} {'audit (weights carried)':>24} {'permutation alone':>18} "
+          f"{'old: bootstrap p':>17}")
     rng = np.random.default_rng(5)
     worst = 0.0
     for per_prompt in (False, True):
         for c in (60, 200):
-            new = old = 0
+            new = perm_only = old = 0
             for r in range(reps):
                 cl, st, y, pred = _test_data(rng, c, per_prompt)
                 pi = np.array([WEIGHTED_PI[(int(v), int(s))] for v, s in zip(pred, st)])
@@ -182,7 +183,9 @@ def check_weighted_level(reps, n_perm, n_boot):
                 w = w / w.mean()
                 miss, pos = w * ((y == 1) & (pred == 0)), w * (y == 1)
                 in_a = st == 0
-                new += level_p_values(miss, pos, in_a, cl, y, n_perm, r, weighted=True)[1] < 0.05
+                p_perm, p_audit = level_p_values(miss, pos, in_a, cl, y, n_perm, r, weighted=True)
+                new += p_audit < 0.05
+                perm_only += p_perm < 0.05
                 cols = np.column_stack([miss * in_a, pos * in_a, miss * ~in_a, pos * ~in_a])
                 b = ClusterBootstrap(cl, n_boot=n_boot, seed=r).resample_cluster_sums(
                     ClusterBootstrap(cl, n_boot=1).cluster_sums(cols))
@@ -192,7 +195,8 @@ def check_weighted_level(reps, n_perm, n_boot):
                 old += min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))) < 0.05
             worst = max(worst, new / reps)
             label = "per prompt" if per_prompt else "per item"
-            print(f"{label:>10} {c:>8} {new / reps:>24.3f} {old / reps:>17.3f}  (+-{_se(0.05, reps):.3f})")
+            print(f"{label:>10} {c:>8} {new / reps:>24.3f} {perm_only / reps:>18.3f} {old / reps:>17.3f}"
+                  f"  (+-{_se(0.05, reps):.3f})")
     print(f"   worst level {worst:.3f} (goal <= 0.06)")
     return worst
 
