@@ -76,6 +76,13 @@ def _forward_kwargs(model):
     return cache_arg, positions
 
 
+def _at_least_float32(x):
+    """float32 for half-precision logits; float64 stays float64."""
+    import torch
+
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def _cache_of(output):
     cache = getattr(output, "cache", None)
     return cache if cache is not None else output.past_key_values
@@ -154,7 +161,7 @@ def answer_logprobs(model, rows: Sequence[Sequence[int]], answers: Sequence[tupl
                            **({"logits_to_keep": last.to(device)} if keep_positions else {}), **kwargs)
         logits = result.logits
         first = logits[:, 0, :] if keep_positions else logits[torch.arange(n), last[:, 0].to(logits.device)]
-        first_lp = torch.log_softmax(first.float(), dim=-1)
+        first_lp = torch.log_softmax(_at_least_float32(first), dim=-1)
         for j, i in enumerate(idx):
             a, b = answers[i]
             out[i, 0] = float(first_lp[j, a[0]])
@@ -187,7 +194,7 @@ def _rest(model, cache, idx, tails, answers, mask, out, *, shared, pad_id, devic
     with torch.inference_mode():
         logits = model(input_ids=ids.to(device), attention_mask=full_mask.to(device),
                        position_ids=positions.to(device), use_cache=True, **{cache_arg: cache}).logits
-    lp = torch.log_softmax(logits.float(), dim=-1)
+    lp = torch.log_softmax(_at_least_float32(logits), dim=-1)
     for j, i in enumerate(idx):
         for s in (0, 1):
             tokens = list(answers[i][s])
