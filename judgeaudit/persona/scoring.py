@@ -71,7 +71,7 @@ class LikelihoodScorer:
         Compute the prompt prefix all items share once (see
         :func:`~judgeaudit.persona.likelihood.answer_logprobs`).
     device, dtype:
-        As for :func:`judgeaudit._hf.load_causal_lm` (``"float64"`` also accepted when a
+        As for :func:`judgeaudit.hfmodels.load_causal_lm` (``"float64"`` also accepted when a
         loaded model is passed).
     """
 
@@ -86,7 +86,7 @@ class LikelihoodScorer:
             self.model, self.tokenizer = model
             self.model_name = getattr(self.model.config, "_name_or_path", "") or "in-memory model"
         else:
-            from judgeaudit._hf import load_causal_lm
+            from judgeaudit.hfmodels import load_causal_lm
 
             self.model_name = str(model)
             self.model, self.tokenizer = load_causal_lm(model, device=device, dtype=dtype,

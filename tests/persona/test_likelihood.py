@@ -111,7 +111,7 @@ def test_multi_token_answers_of_different_lengths(rigged):
 def test_batched_cached_passes_equal_plain_forwards(tiny_model):
     """On a random tiny Llama (context matters): each answer's log-probability equals
     the one read from a single unpadded forward over prompt + answer."""
-    from judgeaudit._hf import load_causal_lm
+    from judgeaudit.hfmodels import load_causal_lm
 
     model, tok = load_causal_lm(tiny_model, device="cpu", dtype="float32")
     model = model.double()
