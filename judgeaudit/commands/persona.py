@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -64,53 +63,11 @@ def _base_from_manifest(specs) -> str:
     return recorded.pop()
 
 
-def sample_items(items, per_trait: int | None, seed: int = 0):
-    """A seeded sample of ``per_trait`` items of each trait, in file order (all when None)."""
-    import numpy as np
-
-    from judgeaudit.errors import ConfigError
-
-    if per_trait is None:
-        return list(items)
-    if per_trait < 2:
-        raise ConfigError(f"--items-per-trait must be at least 2 (an interval needs two items), got {per_trait}")
-    out = []
-    for trait in dict.fromkeys(i.trait for i in items):
-        rows = [i for i in items if i.trait == trait]
-        keep = sorted(np.random.default_rng([seed, len(rows)]).permutation(len(rows))[:per_trait])
-        out.extend(rows[k] for k in keep)
-    return out
-
-
-def _fmt(v) -> str:
-    return "  n/a " if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:+.3f}"
-
-
-def _num(v) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
-
-
-def format_drift(summary: dict) -> str:
-    """The drift table as text: one line per checkpoint, condition and trait."""
-    lines = [f"drift from {summary['base_id']!r} ({summary['confidence']:.0%} interval, items as clusters; "
-             "* = excludes 0)"]
-    for r in summary["drift"]:
-        mark = "*" if r.get("excludes_zero") else " "
-        lines.append(f"{mark} {r['checkpoint_id']:<34} {r['condition']:<12} {r['trait']:<18} "
-                     f"{_fmt(r['drift'])} [{_fmt(r['drift_low'])}, {_fmt(r['drift_high'])}]  n={r['n_items']}")
-    base = [r for r in summary["scores"] if r["checkpoint_id"] == summary["base_id"]
-            and r["condition"] == "test"]
-    if base:
-        lines.append("base model scores: " + ", ".join(
-            f"{r['trait']} {_num(r['score'])} [{_num(r['score_low'])}, {_num(r['score_high'])}]" for r in base))
-    return "\n".join(lines)
-
-
 def _run(args: argparse.Namespace) -> int:
     from judgeaudit.atomic import write_json_atomic
     from judgeaudit.errors import ConfigError
     from judgeaudit.generation.base import CheckpointSpec, load_manifest
-    from judgeaudit.persona import load_traits, score_checkpoints, summarise
+    from judgeaudit.persona import format_drift, load_traits, sample_items, score_checkpoints, summarise
 
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")

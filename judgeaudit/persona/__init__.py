@@ -23,13 +23,15 @@ Importing this package does not import torch.  See ``docs/persona.md``.
 
 from .items import BUILTIN_TRAITS, TraitItem, items_frame, load_trait_items, load_traits, persona_data_dir
 from .likelihood import answer_logprobs, normalised_probability
-from .run import CONDITIONS, checkpoint_frame, prompt_key, score_checkpoints, summarise
+from .run import (CONDITIONS, checkpoint_frame, format_drift, prompt_key, sample_items, score_checkpoints,
+                  summarise)
 from .scoring import PLAIN_TEMPLATE, SCORE_COLUMNS, TEMPLATES, LikelihoodScorer
 from .stats import mean_interval, trait_drift, trait_scores
 
 __all__ = [
     "BUILTIN_TRAITS", "TraitItem", "items_frame", "load_trait_items", "load_traits", "persona_data_dir",
     "answer_logprobs", "normalised_probability", "CONDITIONS", "checkpoint_frame", "prompt_key",
+    "format_drift", "sample_items",
     "score_checkpoints", "summarise", "PLAIN_TEMPLATE", "SCORE_COLUMNS", "TEMPLATES", "LikelihoodScorer",
     "mean_interval", "trait_drift", "trait_scores",
 ]

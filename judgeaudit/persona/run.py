@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,7 +33,8 @@ from judgeaudit.generation.base import CheckpointSpec, PromptPolicy, policy_appl
 from .items import TraitItem
 from .stats import trait_drift, trait_scores
 
-__all__ = ["score_checkpoints", "prompt_key", "summarise", "checkpoint_frame", "CONDITIONS"]
+__all__ = ["score_checkpoints", "prompt_key", "summarise", "checkpoint_frame", "CONDITIONS", "sample_items",
+           "format_drift"]
 
 CONDITIONS = ("test", "train_prompt")
 
@@ -198,3 +200,43 @@ def _records(frame: pd.DataFrame) -> list:
     if frame is None or frame.empty:
         return []
     return json.loads(frame.to_json(orient="records"))
+
+
+def sample_items(items, per_trait: int | None, seed: int = 0):
+    """A seeded sample of ``per_trait`` items of each trait, in file order (all when None)."""
+    import numpy as np
+
+    if per_trait is None:
+        return list(items)
+    if per_trait < 2:
+        raise ConfigError(f"items_per_trait must be at least 2 (an interval needs two items), got {per_trait}")
+    out = []
+    for trait in dict.fromkeys(i.trait for i in items):
+        rows = [i for i in items if i.trait == trait]
+        keep = sorted(np.random.default_rng([seed, len(rows)]).permutation(len(rows))[:per_trait])
+        out.extend(rows[k] for k in keep)
+    return out
+
+
+def _fmt(v) -> str:
+    return "  n/a " if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:+.3f}"
+
+
+def _num(v) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+
+
+def format_drift(summary: dict) -> str:
+    """The drift table as text: one line per checkpoint, condition and trait."""
+    lines = [f"drift from {summary['base_id']!r} ({summary['confidence']:.0%} interval, items as clusters; "
+             "* = excludes 0)"]
+    for r in summary["drift"]:
+        mark = "*" if r.get("excludes_zero") else " "
+        lines.append(f"{mark} {r['checkpoint_id']:<34} {r['condition']:<12} {r['trait']:<18} "
+                     f"{_fmt(r['drift'])} [{_fmt(r['drift_low'])}, {_fmt(r['drift_high'])}]  n={r['n_items']}")
+    base = [r for r in summary["scores"] if r["checkpoint_id"] == summary["base_id"]
+            and r["condition"] == "test"]
+    if base:
+        lines.append("base model scores: " + ", ".join(
+            f"{r['trait']} {_num(r['score'])} [{_num(r['score_low'])}, {_num(r['score_high'])}]" for r in base))
+    return "\n".join(lines)
