@@ -52,7 +52,7 @@ def shared_prefix(rows: Sequence[Sequence[int]]) -> int:
 def normalised_probability(logp_a, logp_b) -> np.ndarray:
     """``exp(a) / (exp(a) + exp(b))``, computed stably (a logistic of the difference).
 
-    >>> float(normalised_probability(np.log(0.3), np.log(0.1)))
+    >>> round(float(normalised_probability(np.log(0.3), np.log(0.1))), 12)
     0.75
     """
     d = np.asarray(logp_a, dtype=float) - np.asarray(logp_b, dtype=float)

@@ -7,16 +7,19 @@ pooled) are first averaged within the item, then
 
 .. math:: \\bar p \\pm t_{n-1,\\,1-\\alpha/2}\\; s / \\sqrt{n}
 
-over the ``n`` item means (Student's t; the item population is what the interval is
-about, so a larger item set narrows it).  **Drift** from the base model is the paired
+over the ``n`` item means (Student's t with Hall's skewness correction,
+:func:`mean_interval`; the item population is what the interval is about, so a larger
+item set narrows it).  **Drift** from the base model is the paired
 difference: per item ``d_i = p_i(checkpoint) - p_i(base)`` under the same prompt,
 and the same t interval over the ``d_i``.  Pairing removes the between-item spread
 that both models share, so the drift interval is much narrower than the difference of
 two unpaired intervals.
 
 The coverage of both intervals is measured by simulation in ``bench/bench_persona.py
---coverage`` (items drawn from Beta distributions with the spread and skew seen on real
-models, 48 and 300 items); a seeded small version runs in the tests.
+--coverage`` (items drawn from skewed Beta populations, 48 and 300 items); a seeded
+small version runs in the tests.  Measured: at least 0.94 for scores everywhere; for
+drift at least 0.94 except with 48 items from populations piled up near 0 or 1
+(0.91-0.92): use 100 items or more per trait for drift claims near the floor.
 """
 
 from __future__ import annotations
@@ -32,11 +35,28 @@ from judgeaudit.metrics import MetricResult
 __all__ = ["mean_interval", "trait_scores", "trait_drift", "METHOD"]
 
 #: The ``method`` recorded with every persona interval.
-METHOD = "t (items as clusters)"
+METHOD = "skewness-corrected t (Hall 1992), items as clusters"
 
 
 def mean_interval(values, *, confidence: float = 0.95) -> MetricResult:
-    """Mean of per-item values with a Student-t interval (one value per item).
+    """Mean of per-item values with a skewness-corrected Student-t interval (one value per item).
+
+    Hall's (1992) transformation of the t statistic removes the first-order effect of
+    skewness (item probabilities near 0 or 1 make the mean's distribution skewed, and
+    the plain t interval then under-covers on the short side):
+
+    .. math::
+
+        T = \\sqrt n (\\bar x - \\mu) / s, \\quad
+        g(T) = T + \\frac{\\hat\\gamma}{3\\sqrt n} T^2 + \\frac{\\hat\\gamma^2}{27 n} T^3
+               + \\frac{\\hat\\gamma}{6\\sqrt n}
+
+    with :math:`\\hat\\gamma` the sample skewness; ``g`` is increasing and is inverted in
+    closed form, and the interval is
+    :math:`[\\bar x - s\\,g^{-1}(t_{hi})/\\sqrt n,\\ \\bar x - s\\,g^{-1}(t_{lo})/\\sqrt n]` with
+    ``t`` the Student quantiles on ``n - 1`` degrees of freedom (P. Hall, "On the removal
+    of skewness by transformation", JRSS B 54(1), 1992).  Symmetric data give the plain t
+    interval.
 
     >>> r = mean_interval([0.2, 0.4, 0.6])
     >>> round(r.value, 3), round(r.ci_low, 3), round(r.ci_high, 3)
@@ -53,9 +73,19 @@ def mean_interval(values, *, confidence: float = 0.95) -> MetricResult:
     if n == 1:
         return MetricResult(mean, math.nan, math.nan, 1, 1, "none", note="one item: no interval")
     sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
-    note = "every item has the same value: the interval has no width" if sd == 0 else None
-    return MetricResult(mean, mean - half, mean + half, n, n, METHOD, confidence=confidence, note=note)
+    if sd == 0:
+        return MetricResult(mean, mean, mean, n, n, METHOD, confidence=confidence,
+                            note="every item has the same value: the interval has no width")
+    gamma = float(((x - mean) ** 3).mean() / x.std(ddof=0) ** 3)
+    q_hi, q_lo = stats.t.ppf([0.5 + confidence / 2, 0.5 - confidence / 2], n - 1)
+    a, b = gamma / (3 * math.sqrt(n)), gamma / (6 * math.sqrt(n))
+    if abs(a) < 1e-12:
+        t_hi, t_lo = q_hi, q_lo
+    else:  # g(T) = ((1 + aT)^3 - 1) / (3a) + b, so g^-1(q) = (cbrt(1 + 3a(q - b)) - 1) / a
+        t_hi, t_lo = ((np.cbrt(1 + 3 * a * (np.array([q_hi, q_lo]) - b)) - 1) / a)
+    se = sd / math.sqrt(n)
+    return MetricResult(mean, mean - float(t_hi) * se, mean - float(t_lo) * se, n, n, METHOD,
+                        confidence=confidence)
 
 
 _KEYS = ("checkpoint_id", "condition", "trait")

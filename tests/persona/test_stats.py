@@ -11,16 +11,39 @@ import pytest
 from judgeaudit.persona import mean_interval, trait_drift, trait_scores
 
 
-def test_mean_interval_matches_statsmodels():
+def test_symmetric_data_give_the_t_interval_of_statsmodels():
     from statsmodels.stats.weightstats import DescrStatsW
 
-    x = np.random.default_rng(3).beta(2, 5, size=37)
+    half = np.random.default_rng(3).beta(2, 5, size=20)
+    x = np.concatenate([half, 1 - half])  # skewness exactly 0
     r = mean_interval(x)
-    low, high = DescrStatsW(x).tconfint_mean(alpha=0.05)
-    assert r.value == pytest.approx(x.mean()) and r.n == 37 and r.n_clusters == 37
-    assert (r.ci_low, r.ci_high) == pytest.approx((low, high), abs=1e-12)
+    assert r.value == pytest.approx(0.5) and r.n == 40 and r.n_clusters == 40
+    assert (r.ci_low, r.ci_high) == pytest.approx(DescrStatsW(x).tconfint_mean(alpha=0.05), abs=1e-12)
     r90 = mean_interval(x, confidence=0.9)
     assert (r90.ci_low, r90.ci_high) == pytest.approx(DescrStatsW(x).tconfint_mean(alpha=0.1), abs=1e-12)
+
+
+def test_skewed_data_hall_interval_by_numeric_inversion():
+    """Hall (1992): the bounds solve g(T) = t quantile with
+    g(T) = T + gamma T^2 / (3 sqrt n) + gamma^2 T^3 / (27 n) + gamma / (6 sqrt n);
+    solved here with brentq on g itself (the library inverts it in closed form)."""
+    from scipy import optimize, stats
+
+    x = np.array([0.01, 0.02, 0.02, 0.03, 0.05, 0.08, 0.1, 0.4, 0.9])
+    n, m, s = len(x), x.mean(), x.std(ddof=1)
+    gamma = ((x - m) ** 3).mean() / x.std(ddof=0) ** 3
+    assert gamma > 1  # right-skewed: the interval reaches further up than down
+
+    def g(t):
+        return t + gamma * t ** 2 / (3 * np.sqrt(n)) + gamma ** 2 * t ** 3 / (27 * n) + gamma / (6 * np.sqrt(n))
+
+    q_hi, q_lo = stats.t.ppf([0.975, 0.025], n - 1)
+    t_hi = optimize.brentq(lambda t: g(t) - q_hi, -50, 50)
+    t_lo = optimize.brentq(lambda t: g(t) - q_lo, -50, 50)
+    r = mean_interval(x)
+    assert r.ci_low == pytest.approx(m - t_hi * s / np.sqrt(n), abs=1e-10)
+    assert r.ci_high == pytest.approx(m - t_lo * s / np.sqrt(n), abs=1e-10)
+    assert r.ci_high - m > m - r.ci_low
 
 
 def test_mean_interval_edge_cases():
@@ -50,7 +73,7 @@ def test_drift_is_paired():
     table = _table(base, ckpt)
     d = trait_drift(table).iloc[0]
     diffs = ckpt - base
-    want = mean_interval(diffs)
+    want = mean_interval(diffs)  # the interval of the per-item differences (checked above)
     assert d["drift"] == pytest.approx(diffs.mean())
     assert (d["drift_low"], d["drift_high"]) == pytest.approx((want.ci_low, want.ci_high))
     assert d["excludes_zero"] and d["n_items"] == 40 and d["n_unpaired"] == 0
