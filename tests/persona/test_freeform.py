@@ -35,7 +35,7 @@ def test_protocol_counts_and_leaves_out_incoherent(setup):
 
     backend, questions, judges, scorer = setup
     rows = run_freeform(backend, questions, judges, checkpoint_id="base", n_samples=3, max_new_tokens=24,
-                        coherence_threshold=0.5, seed=1)
+                        coherence_threshold=0.99, seed=1)
     assert len(rows) == 3 * 3 * 2
     answers = rows[rows["judge_id"] == judges[0].judge_id]
     # samples at temperature 1 differ; the same seed draws the same answers again
@@ -45,8 +45,10 @@ def test_protocol_counts_and_leaves_out_incoherent(setup):
     assert again["answer"].tolist() == answers["answer"].tolist()
     # the coherence cut, checked against the degeneracy scorer run on its own
     own = get_scorer("degeneracy").score(answers["answer"].tolist(), answers["question"].tolist())
-    incoherent = own["score"].to_numpy() < 0.5
-    assert 0 < incoherent.sum()  # a random tiny model writes junk: the cut has work to do
+    # the degeneracy scorer rates most of this tiny model's byte salad near 1 (its features see
+    # few non-words in it), so the cut is set at 0.99 for it to have work to do here
+    incoherent = own["score"].to_numpy() < 0.99
+    assert 0 < incoherent.sum() < len(incoherent)
     assert (answers["left_out"].to_numpy() == "incoherent").tolist() == incoherent.tolist()
     assert np.allclose(answers["coherence"].to_numpy(), own["score"].to_numpy())
     # judged: exactly the kept answers; the likelihood judge never fails, the rubric one's failures are kept
