@@ -48,6 +48,17 @@ def register(subparsers) -> None:
     p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16 (default auto)")
     p.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="seed of --items-per-trait (default 0)")
+    f = p.add_argument_group("free-form protocol (optional)")
+    f.add_argument("--freeform", action="store_true",
+                   help="also sample answers to open questions and score them with a trait judge and a "
+                        "coherence scorer (incoherent answers left out and counted)")
+    f.add_argument("--judge-model", help="the local model that judges each trait (likelihood of 'Yes')")
+    f.add_argument("--questions", type=Path, default=None, help="open questions JSONL (default: built-in ten)")
+    f.add_argument("--samples", type=int, default=5, help="answers per question (default 5)")
+    f.add_argument("--max-new-tokens", type=int, default=96, help="answer length limit (default 96)")
+    f.add_argument("--coherence-scorer", default="degeneracy", help="coherence scorer name (default degeneracy)")
+    f.add_argument("--coherence-threshold", type=float, default=0.5,
+                   help="answers with coherence below this are left out (default 0.5)")
     p.add_argument("--out", type=Path, required=True, help="folder for the scores and the summary")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=_run)
@@ -73,6 +84,8 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
     if not 0 < args.confidence < 1:
         raise ConfigError(f"--confidence must be between 0 and 1, got {args.confidence}")
+    if args.freeform and not args.judge_model:
+        raise ConfigError("--freeform needs --judge-model PATH (the model that judges each trait)")
     specs = load_manifest(args.manifest) if args.manifest else []
     if any(s.checkpoint_id == "base" for s in specs):
         raise ConfigError(f"{args.manifest}: a checkpoint is named 'base', the name of the base model here")
@@ -89,6 +102,8 @@ def _run(args: argparse.Namespace) -> int:
                                batch_size=args.batch_size, device=args.device, dtype=args.dtype,
                                out=args.out / "persona_scores.parquet", log=log)
     summary = summarise(scores, specs, confidence=args.confidence)
+    if args.freeform:
+        summary["freeform"] = _freeform(args, specs, sorted({i.trait for i in items}), log)
     write_json_atomic(args.out / "persona_summary.json", summary)
     log(f"wrote {args.out / 'persona_scores.parquet'} and {args.out / 'persona_summary.json'}")
     if args.json:
@@ -96,3 +111,40 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(format_drift(summary))
     return 0
+
+
+def _freeform(args, specs, traits, log) -> list:
+    """Run the free-form protocol on every model (test-time prompt); its rows go to
+    OUT/freeform_answers.parquet, its summary into the returned records."""
+    import pandas as pd
+
+    from judgeaudit.atomic import atomic_open
+    from judgeaudit.errors import ConfigError
+    from judgeaudit.generation import get_backend
+    from judgeaudit.generation.base import policy_applies
+    from judgeaudit.persona import LikelihoodTraitJudge, LikelihoodScorer, load_questions, run_freeform, \
+        summarise_freeform
+
+    if not args.judge_model:
+        raise ConfigError("--freeform needs --judge-model PATH (the model that judges each trait)")
+    if args.samples < 1:
+        raise ConfigError(f"--samples must be at least 1, got {args.samples}")
+    questions = load_questions(args.questions)
+    judge = LikelihoodScorer(args.judge_model, device=args.device, dtype=args.dtype, batch_size=args.batch_size)
+    judges = [LikelihoodTraitJudge(t, model=judge) for t in traits]
+    frames = []
+    for spec in specs:
+        log(f"persona free-form: {spec.checkpoint_id}, {len(questions)} questions x {args.samples} samples")
+        backend = get_backend("transformers", model=spec.path, adapter_path=spec.adapter_path,
+                              device=args.device, dtype=args.dtype, batch_size=args.batch_size,
+                              chat_template=args.chat_template, checkpoint_id=spec.checkpoint_id)
+        applied = policy_applies(spec.prompt_policy, args.prompt_policy)
+        frames.append(run_freeform(backend, questions, judges, checkpoint_id=spec.checkpoint_id,
+                                   coherence_scorer=args.coherence_scorer,
+                                   coherence_threshold=args.coherence_threshold, n_samples=args.samples,
+                                   max_new_tokens=args.max_new_tokens, seed=args.seed,
+                                   policy=spec.prompt_policy, apply_policy=applied))
+    rows = pd.concat(frames, ignore_index=True)
+    with atomic_open(args.out / "freeform_answers.parquet", "wb", encoding=None) as fh:
+        rows.to_parquet(fh, index=False)
+    return json.loads(summarise_freeform(rows, confidence=args.confidence).to_json(orient="records"))

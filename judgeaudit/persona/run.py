@@ -190,8 +190,8 @@ def summarise(scores: pd.DataFrame, specs: Sequence[CheckpointSpec] = (), *, bas
             both = pd.concat([base_rows, pooled], ignore_index=True)
             by_budget = trait_drift(both, base_id=base_id, group=("objective", "budget_tokens"),
                                     confidence=confidence)
-        per_ckpt = per_ckpt.merge(meta, on="checkpoint_id", how="left")
-        drift = drift.merge(meta, on="checkpoint_id", how="left")
+        per_ckpt = per_ckpt.merge(meta, on="checkpoint_id", how="left") if len(per_ckpt) else per_ckpt
+        drift = drift.merge(meta, on="checkpoint_id", how="left") if len(drift) else drift
     return {"confidence": confidence, "base_id": base_id, "scores": _records(per_ckpt),
             "drift": _records(drift), "by_budget": _records(by_budget)}
 
