@@ -34,7 +34,7 @@ from .items import TraitItem
 from .stats import trait_drift, trait_scores
 
 __all__ = ["score_checkpoints", "prompt_key", "summarise", "checkpoint_frame", "CONDITIONS", "sample_items",
-           "format_drift"]
+           "format_drift", "objective_contrasts"]
 
 CONDITIONS = ("test", "train_prompt")
 
@@ -171,15 +171,17 @@ def checkpoint_frame(specs: Sequence[CheckpointSpec], base_id: str = "base") -> 
 
 def summarise(scores: pd.DataFrame, specs: Sequence[CheckpointSpec] = (), *, base_id: str = "base",
               confidence: float = 0.95) -> dict:
-    """Trait scores and drift per checkpoint (and per objective and budget, seeds pooled
-    with items as clusters), as JSON-ready records."""
+    """Trait scores and drift per checkpoint, drift per objective and budget (seeds pooled,
+    items as clusters: ``by_budget``) and paired contrasts between objectives at each
+    budget (``contrasts``), as JSON-ready records."""
     if scores.empty:
-        return {"scores": [], "drift": [], "by_budget": [], "confidence": confidence, "base_id": base_id}
+        return {"scores": [], "drift": [], "by_budget": [], "contrasts": [], "confidence": confidence,
+                "base_id": base_id}
     meta = checkpoint_frame(specs, base_id) if specs else pd.DataFrame(
         {"checkpoint_id": scores["checkpoint_id"].unique()})
     per_ckpt = trait_scores(scores, group=("checkpoint_id", "prompt_key"), confidence=confidence)
     drift = trait_drift(scores, base_id=base_id, confidence=confidence)
-    by_budget = pd.DataFrame()
+    by_budget = contrasts = pd.DataFrame()
     if specs:
         tagged = scores.merge(meta[["checkpoint_id", "objective", "budget_tokens"]], on="checkpoint_id")
         tagged["budget_tokens"] = tagged["budget_tokens"].fillna(-1)
@@ -190,10 +192,34 @@ def summarise(scores: pd.DataFrame, specs: Sequence[CheckpointSpec] = (), *, bas
             both = pd.concat([base_rows, pooled], ignore_index=True)
             by_budget = trait_drift(both, base_id=base_id, group=("objective", "budget_tokens"),
                                     confidence=confidence)
+            contrasts = objective_contrasts(pooled, confidence=confidence)
         per_ckpt = per_ckpt.merge(meta, on="checkpoint_id", how="left") if len(per_ckpt) else per_ckpt
         drift = drift.merge(meta, on="checkpoint_id", how="left") if len(drift) else drift
     return {"confidence": confidence, "base_id": base_id, "scores": _records(per_ckpt),
-            "drift": _records(drift), "by_budget": _records(by_budget)}
+            "drift": _records(drift), "by_budget": _records(by_budget), "contrasts": _records(contrasts)}
+
+
+def objective_contrasts(pooled: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Per budget, trait and pair of objectives (test-time prompt): the difference of their
+    scores, paired over items (``p_a,i - p_b,i``, seeds averaged within item), which is also
+    the difference of their drifts from the base model.  ``pooled`` has ``objective``,
+    ``budget_tokens``, ``trait``, ``item_id``, ``p_matching`` and ``condition``."""
+    from .stats import mean_interval
+
+    rows = []
+    test = pooled[pooled["condition"] == "test"]
+    for (budget, trait), part in test.groupby(["budget_tokens", "trait"], sort=True):
+        per = part.groupby(["objective", "item_id"])["p_matching"].mean().unstack("objective")
+        objectives = sorted(per.columns)
+        for i, a in enumerate(objectives):
+            for b in objectives[i + 1:]:
+                diff = (per[a] - per[b]).dropna()
+                r = mean_interval(diff.to_numpy(), confidence=confidence)
+                rows.append({"budget_tokens": budget, "trait": trait, "a": a, "b": b, "difference": r.value,
+                             "difference_low": r.ci_low, "difference_high": r.ci_high, "n_items": r.n,
+                             "method": r.method,
+                             "excludes_zero": bool(r.ci_low > 0 or r.ci_high < 0) if r.n > 1 else False})
+    return pd.DataFrame(rows)
 
 
 def _records(frame: pd.DataFrame) -> list:

@@ -136,3 +136,29 @@ def _population_drift() -> float:
     ckpt = beta.ppf(np.clip(u + rng.normal(0, 0.1, size=u.size), 1e-6, 1 - 1e-6), 1.0, 1.4)
     return float((ckpt - base).mean())
 
+
+
+def test_summarise_pools_seeds_and_contrasts_objectives():
+    from judgeaudit.generation.base import CheckpointSpec
+    from judgeaudit.persona import summarise
+
+    base = np.array([0.2, 0.4, 0.6, 0.8, 0.5])
+    frames = [_table(base, base)[lambda f: f.checkpoint_id == "base"]]
+    specs = [CheckpointSpec("base", path="m", objective="base", budget_tokens=0)]
+    # sft: two seeds (+0.1 and +0.3 on every item: pooled +0.2); kl_sft one seed, +0.05 and noise
+    noise = np.array([0.01, -0.01, 0.02, -0.02, 0.0])
+    for cid, objective, shift in (("sft/0", "sft", 0.1), ("sft/1", "sft", 0.3), ("kl/0", "kl_sft", 0.05)):
+        extra = noise if objective == "kl_sft" else 0
+        frames.append(_table(base, base + shift + extra, ckpt=cid)[lambda f: f.checkpoint_id == cid])
+        specs.append(CheckpointSpec(cid, path="m", objective=objective, budget_tokens=100, seed=int(cid[-1])))
+    summary = summarise(pd.concat(frames, ignore_index=True), specs)
+    pooled = {r["objective"]: r for r in summary["by_budget"]}
+    assert pooled["sft"]["drift"] == pytest.approx(0.2) and pooled["sft"]["n_items"] == 5
+    assert pooled["kl_sft"]["drift"] == pytest.approx(0.05)
+    (c,) = summary["contrasts"]
+    # by hand: per item sft pooled - kl = 0.2 - 0.05 - noise = 0.15 - noise; mean 0.15
+    assert (c["a"], c["b"]) == ("kl_sft", "sft") and c["difference"] == pytest.approx(-0.15)
+    want = mean_interval(-(0.15 - noise))
+    assert (c["difference_low"], c["difference_high"]) == pytest.approx((want.ci_low, want.ci_high))
+    assert c["excludes_zero"]
+    assert {r["checkpoint_id"] for r in summary["drift"]} == {"sft/0", "sft/1", "kl/0"}
