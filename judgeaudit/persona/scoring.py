@@ -92,7 +92,7 @@ class LikelihoodScorer:
             self.model, self.tokenizer = load_causal_lm(model, device=device, dtype=dtype,
                                                         adapter_path=adapter_path)
         if chat_template is not None:
-            from judgeaudit.generation.transformers_backend import load_chat_template
+            from judgeaudit.generation import load_chat_template
 
             self.tokenizer.chat_template = load_chat_template(chat_template)
         if template == "chat" and not getattr(self.tokenizer, "chat_template", None):
