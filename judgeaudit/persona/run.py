@@ -149,7 +149,11 @@ def score_checkpoints(specs: Sequence[CheckpointSpec], items: Sequence[TraitItem
         del scorer
     if not frames:
         return pd.DataFrame()
-    return pd.concat(frames, ignore_index=True)
+    table = pd.concat(frames, ignore_index=True)
+    # rows an earlier run left for checkpoints or prompts not asked for now stay in the file only
+    wanted = {(s.checkpoint_id, condition, prompt_key(policy)) for s, condition, policy in jobs}
+    keys = list(zip(table["checkpoint_id"], table["condition"], table["prompt_key"]))
+    return table[[k in wanted for k in keys]].reset_index(drop=True)
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
