@@ -16,19 +16,16 @@ into the experiment report.
 
 from __future__ import annotations
 
-import json
-
 from judgeaudit.errors import ConfigError
 
 from .stages import StageContext, StageResult
 
-__all__ = ["PersonaStage", "PERSONA", "persona_paths", "read_summary"]
+__all__ = ["PersonaStage", "PERSONA", "persona_paths"]
 
 
 def persona_paths(ctx: StageContext) -> dict:
     """Where the stage writes: ``scores`` and ``summary`` under ``RUN/persona/``."""
-    root = ctx.layout.root / "persona"
-    return {"scores": root / "scores.parquet", "summary": root / "summary.json"}
+    return {"scores": ctx.layout.persona_scores, "summary": ctx.layout.persona_summary}
 
 
 class PersonaStage:
@@ -56,7 +53,7 @@ class PersonaStage:
 
         p = config.persona
         digests = {t: hashlib.sha256(Path(t).read_bytes()).hexdigest()[:16] for t in p.traits if Path(t).is_file()}
-        return {**dataclasses.asdict(p), "trait_files": digests, "include_base": config.generation.include_base,
+        return {**dataclasses.asdict(p), "trait_files": digests,
                 "chat_template": config.generation.chat_template, "prompt_policy": config.generation.prompt_policy,
                 "confidence": config.audit.confidence}
 
@@ -79,16 +76,15 @@ class PersonaStage:
         from judgeaudit.atomic import write_json_atomic
         from judgeaudit.persona import load_traits, sample_items, score_checkpoints, summarise
 
-        from .core_stages import checkpoint_specs
+        from judgeaudit.generation import CheckpointSpec, load_manifest
 
         p, g = ctx.config.persona, ctx.config.generation
         items = sample_items(load_traits(list(p.traits), min_label_confidence=p.min_label_confidence),
                              p.items_per_trait, p.seed)
-        specs = checkpoint_specs(ctx)
-        if not any(s.checkpoint_id == "base" for s in specs):
-            from judgeaudit.generation import CheckpointSpec
-
-            specs = [CheckpointSpec("base", path=ctx.model_path, objective="base", budget_tokens=0)] + specs
+        # the base model always (drift is measured from it), then every fine-tuned checkpoint
+        specs = [CheckpointSpec("base", path=ctx.model_path, objective="base", budget_tokens=0)]
+        if ctx.config.finetune is not None:
+            specs += load_manifest(ctx.layout.manifest)
         paths = persona_paths(ctx)
         scores = score_checkpoints(specs, items, template=p.template, chat_template=g.chat_template,
                                    train_prompt=p.train_prompt, mode=g.prompt_policy, batch_size=p.batch_size,
@@ -99,12 +95,6 @@ class PersonaStage:
         n_drift = sum(1 for r in summary["by_budget"] if r.get("excludes_zero"))
         return StageResult({"items": len(items), "models": len(specs), "rows": int(len(scores)),
                             "drifts_excluding_0": n_drift, "summary": str(paths["summary"])})
-
-
-def read_summary(ctx) -> dict | None:
-    """The persona summary of a run directory, or None when the stage did not run."""
-    path = persona_paths(ctx)["summary"]
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 PERSONA = PersonaStage()
