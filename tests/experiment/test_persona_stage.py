@@ -29,7 +29,7 @@ def _doc(model: Path, **over) -> dict:
                           "batch_size": 16},
            "judges": {"use": ["refusal_keyword", "affirmative_prefix"]},
            "coherence": {"scorers": ["degeneracy"]},
-           "annotation": {"budget": 6, "overlap_k": 2, "overlap_n": 2, "labels": "labels.jsonl"},
+           "annotation": {"budget": 30, "overlap_k": 2, "overlap_n": 2, "labels": "labels.jsonl"},
            "audit": {"n_boot": 20},
            "persona": {"traits": ["builtin"], "items_per_trait": 6}}
     doc.update(over)
