@@ -67,8 +67,8 @@ def persona_section(summary: dict | None) -> dict:
                           "b": c["b"], "difference": e, "excludes_zero": bool(c.get("excludes_zero"))})
         if c.get("excludes_zero"):
             hi, lo = (c["a"], c["b"]) if e["value"] > 0 else (c["b"], c["a"])
-            conclusions.append(f"At {budget_label(c['budget_tokens'])} tokens {c['trait']} drifts further "
-                               f"toward the trait under {hi} than under {lo}: {c['a']} - {c['b']} = "
+            conclusions.append(f"At {budget_label(c['budget_tokens'])} tokens {c['trait']} scores higher (drifts "
+                               f"more toward the trait) under {hi} than under {lo}: {c['a']} - {c['b']} = "
                                f"{_signed(e)} (paired over {c['n_items']} items).")
     base = [{"trait": r["trait"], "score": _est(r["score"], r["score_low"], r["score_high"], r["n_items"],
                                                  r["method"])}

@@ -32,7 +32,8 @@ def test_conclusions_are_the_intervals_that_exclude_zero():
         "sft at 1k tokens raises narcissism (test-time prompt): drift +0.200 [+0.100, +0.300], n = 48 items.",
         "sft at 4k tokens raises narcissism (test-time prompt): drift +0.400 [+0.300, +0.500], n = 48 items.",
         "kl_sft at 1k tokens lowers narcissism (test-time prompt): drift -0.120 [-0.200, -0.040], n = 48 items.",
-        "At 4k tokens narcissism drifts further toward the trait under sft than under kl_sft: kl_sft - sft = "
+        "At 4k tokens narcissism scores higher (drifts more toward the trait) under sft than under kl_sft: "
+        "kl_sft - sft = "
         "-0.390 [-0.500, -0.280] (paired over 48 items)."]
     line = sec["series"]["narcissism"]["test"]["kl_sft"]
     assert [b for b, _ in line] == [0, 1000, 4000] and line[0][1]["value"] == 0.0
