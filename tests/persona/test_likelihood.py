@@ -151,3 +151,31 @@ def test_normalised_probability_is_a_stable_softmax():
     assert got[0] == 0.5
     assert got[1] == pytest.approx(1 / (1 + math.exp(-1)), abs=1e-12)
     assert 0 <= got[2] < 1e-300 and got[3] == 1.0
+
+
+def test_lora_adapter_scores_equal_the_merged_model(tiny_model, tmp_path):
+    """A checkpoint saved as a peft LoRA adapter (finetune with [lora]): scored through the
+    adapter (cache passed through peft's wrapper), equal to plain forwards of the merged model."""
+    require_module("peft")
+    import peft
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    lora = peft.get_peft_model(model, peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
+                                                      task_type="CAUSAL_LM", init_lora_weights=False))
+    lora.save_pretrained(tmp_path / "adapter")
+    merged = lora.merge_and_unload().eval()
+    items = load_traits("builtin")[::9]
+    base = LikelihoodScorer(str(tiny_model), template="plain", device="cpu", dtype="float32").score(items)
+    scorer = LikelihoodScorer(str(tiny_model), adapter_path=str(tmp_path / "adapter"), template="plain",
+                              device="cpu", dtype="float32", batch_size=5)
+    table = scorer.score(items)
+    assert not np.allclose(table["logp_matching"], base["logp_matching"])  # the adapter is applied
+    rows, answers = scorer.encode_items(items)
+    for k, (r, pair) in enumerate(zip(rows, answers)):
+        for col, ans in zip(("logp_matching", "logp_not_matching"), pair):
+            with torch.no_grad():
+                lp = torch.log_softmax(merged(torch.tensor([r + ans])).logits[0].double(), -1)
+            want = sum(float(lp[len(r) - 1 + j, t]) for j, t in enumerate(ans))
+            assert abs(table.loc[k, col] - want) < 1e-4  # float32 weights
