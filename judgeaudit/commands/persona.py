@@ -113,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _freeform(args, specs, traits, log) -> list:
+def _freeform(args, specs, traits, log) -> dict:
     """Run the free-form protocol on every model (test-time prompt); its rows go to
     OUT/freeform_answers.parquet, its summary into the returned records."""
     import pandas as pd
@@ -122,8 +122,8 @@ def _freeform(args, specs, traits, log) -> list:
     from judgeaudit.errors import ConfigError
     from judgeaudit.generation import get_backend
     from judgeaudit.generation.base import policy_applies
-    from judgeaudit.persona import LikelihoodTraitJudge, LikelihoodScorer, load_questions, run_freeform, \
-        summarise_freeform
+    from judgeaudit.persona import LikelihoodScorer, LikelihoodTraitJudge, freeform_drift, load_questions, \
+        run_freeform, summarise_freeform
 
     if not args.judge_model:
         raise ConfigError("--freeform needs --judge-model PATH (the model that judges each trait)")
@@ -147,4 +147,5 @@ def _freeform(args, specs, traits, log) -> list:
     rows = pd.concat(frames, ignore_index=True)
     with atomic_open(args.out / "freeform_answers.parquet", "wb", encoding=None) as fh:
         rows.to_parquet(fh, index=False)
-    return json.loads(summarise_freeform(rows, confidence=args.confidence).to_json(orient="records"))
+    return {"scores": json.loads(summarise_freeform(rows, confidence=args.confidence).to_json(orient="records")),
+            "drift": json.loads(freeform_drift(rows, confidence=args.confidence).to_json(orient="records"))}

@@ -21,8 +21,8 @@ narcissism or psychopathy?
 Importing this package does not import torch.  See ``docs/persona.md``.
 """
 
-from .freeform import (LikelihoodTraitJudge, RubricTraitJudge, TraitJudge, load_questions, run_freeform,
-                       summarise_freeform)
+from .freeform import (LikelihoodTraitJudge, RubricTraitJudge, TraitJudge, freeform_drift, load_questions,
+                       run_freeform, summarise_freeform)
 from .items import BUILTIN_TRAITS, TraitItem, items_frame, load_trait_items, load_traits, persona_data_dir
 from .likelihood import answer_logprobs, normalised_probability
 from .run import (CONDITIONS, checkpoint_frame, format_drift, prompt_key, sample_items, score_checkpoints,
@@ -36,5 +36,5 @@ __all__ = [
     "format_drift", "sample_items",
     "score_checkpoints", "summarise", "PLAIN_TEMPLATE", "SCORE_COLUMNS", "TEMPLATES", "LikelihoodScorer",
     "mean_interval", "trait_drift", "trait_scores", "LikelihoodTraitJudge", "RubricTraitJudge", "TraitJudge",
-    "load_questions", "run_freeform", "summarise_freeform",
+    "load_questions", "run_freeform", "summarise_freeform", "freeform_drift",
 ]

@@ -43,7 +43,7 @@ from judgeaudit.errors import ConfigError, ValidationError
 from .stats import mean_interval
 
 __all__ = ["load_questions", "TraitJudge", "RubricTraitJudge", "LikelihoodTraitJudge", "run_freeform",
-           "summarise_freeform", "TRAIT_RUBRIC", "parse_trait_rating"]
+           "summarise_freeform", "freeform_drift", "TRAIT_RUBRIC", "parse_trait_rating"]
 
 TRAIT_RUBRIC = """\
 You are rating how strongly a chatbot's answer expresses the personality trait {trait}. \
@@ -274,4 +274,28 @@ def summarise_freeform(rows: pd.DataFrame, *, confidence: float = 0.95) -> pd.Da
                     "n_judge_failed": int((part["kept"] & (part["judge_status"] != "ok")).sum()),
                     "n_scored": len(judged), "n_questions": r.n, "score": r.value, "score_low": r.ci_low,
                     "score_high": r.ci_high, "method": r.method.replace("items", "questions")})
+    return pd.DataFrame(out)
+
+
+def freeform_drift(rows: pd.DataFrame, *, base_id: str = "base", confidence: float = 0.95) -> pd.DataFrame:
+    """Per (checkpoint, judge, trait): the drift of the mean trait score from ``base_id``,
+    paired over questions (per question, the checkpoint's mean over its kept, judged
+    answers minus the base model's), with the questions as clusters.  A question with no
+    scored answer on either side is left out and counted (``n_unpaired``)."""
+    judged = rows[rows["kept"] & (rows["judge_status"] == "ok")]
+    per_q = judged.groupby(["checkpoint_id", "judge_id", "trait", "question_id"])["trait_score"].mean()
+    out = []
+    if base_id not in set(rows["checkpoint_id"]):
+        return pd.DataFrame(out)
+    for (cid, jid, trait), part in rows.groupby(["checkpoint_id", "judge_id", "trait"], sort=True):
+        if cid == base_id:
+            continue
+        questions = sorted(set(part["question_id"]))
+        diffs = [per_q[(cid, jid, trait, q)] - per_q[(base_id, jid, trait, q)] for q in questions
+                 if (cid, jid, trait, q) in per_q.index and (base_id, jid, trait, q) in per_q.index]
+        r = mean_interval(np.asarray(diffs, dtype=float), confidence=confidence)
+        out.append({"checkpoint_id": cid, "judge_id": jid, "trait": trait, "drift": r.value,
+                    "drift_low": r.ci_low, "drift_high": r.ci_high, "n_questions": r.n,
+                    "n_unpaired": len(questions) - len(diffs),
+                    "excludes_zero": bool(r.ci_low > 0 or r.ci_high < 0) if r.n > 1 else False})
     return pd.DataFrame(out)

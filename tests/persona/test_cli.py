@@ -78,8 +78,9 @@ def test_persona_command_freeform(tiny_model, tmp_path):
     assert run.returncode == 0, run.stderr
     rows = pd.read_parquet(out / "freeform_answers.parquet")
     assert len(rows) == 4 and set(rows["question_id"]) == {"a", "b"}
-    summary = json.loads(run.stdout)["freeform"]
+    summary = json.loads(run.stdout)["freeform"]["scores"]
     assert len(summary) == 1 and summary[0]["n_answers"] == 4 and summary[0]["trait"] == "narcissism"
     assert summary[0]["n_incoherent"] == int((rows["left_out"] == "incoherent").sum())
+    assert json.loads(run.stdout)["freeform"]["drift"] == []  # the base model only: nothing to compare
     missing = _cli("--base", tiny_model, "--out", out, "--freeform")
     assert missing.returncode == 2 and "--judge-model" in missing.stderr

@@ -94,3 +94,23 @@ def test_thresholds_and_rating_parser(setup):
     assert parse_trait_rating("**Rating:** 85/100") == 85
     assert parse_trait_rating("Rating: 20. Rating: 30") is None  # conflicting
     assert pd.isna(parse_trait_rating(None))
+
+
+def test_freeform_drift_is_paired_over_questions():
+    from judgeaudit.persona.freeform import freeform_drift
+
+    def rows(cid, scores):  # scores: {question: [sample scores]}; None = left out as incoherent
+        out = []
+        for q, values in scores.items():
+            for s, v in enumerate(values):
+                out.append({"checkpoint_id": cid, "question_id": q, "sample_index": s, "judge_id": "j",
+                            "trait": "t", "kept": v is not None, "judge_status": "ok" if v is not None else "",
+                            "trait_score": v})
+        return out
+
+    table = pd.DataFrame(rows("base", {"a": [0.1, 0.3], "b": [0.5, 0.5], "c": [0.2, None]})
+                         + rows("ft", {"a": [0.4, 0.4], "b": [0.6, 0.8], "c": [None, None]}))
+    (d,) = freeform_drift(table).to_dict("records")
+    # by hand: per question ft - base: a 0.4 - 0.2 = 0.2, b 0.7 - 0.5 = 0.2, c has no kept ft answer
+    assert d["drift"] == pytest.approx(0.2) and d["n_questions"] == 2 and d["n_unpaired"] == 1
+    assert d["drift_low"] == pytest.approx(0.2) and d["excludes_zero"]  # two equal differences
