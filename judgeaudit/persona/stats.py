@@ -109,14 +109,20 @@ def trait_scores(scores: pd.DataFrame, *, group: tuple = ("checkpoint_id",), con
 
     ``scores`` is the per-item table (``item_id``, ``trait``, ``p_matching``,
     ``condition`` and the ``group`` columns).  Rows of one item within a group (seeds
-    pooled when ``group`` leaves ``checkpoint_id`` out) are averaged first.
+    pooled when ``group`` leaves ``checkpoint_id`` out) are averaged first.  With a ``mass``
+    column, ``mass_median`` is the median probability the two answers hold together: a
+    model that would rather write something else first (low mass) gives normalised scores
+    that say little.
     """
     _check(scores)
     keys = [*group, "condition", "trait"]
     out = []
     for values, part in scores.groupby(keys, sort=True, dropna=False):
         per_item = part.groupby("item_id")["p_matching"].mean()
-        out.append(_row(dict(zip(keys, values)), mean_interval(per_item, confidence=confidence), "score"))
+        row = _row(dict(zip(keys, values)), mean_interval(per_item, confidence=confidence), "score")
+        if "mass" in part.columns:  # how much probability the two answers hold: low = weak evidence
+            row["mass_median"] = float(part["mass"].median())
+        out.append(row)
     return pd.DataFrame(out)
 
 
