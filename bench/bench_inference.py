@@ -36,7 +36,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from judgeaudit.audit import AuditConfig, run_audit
-from judgeaudit.audit.allocation import allocation_label_ratio, cell_sd, label_saving, neyman_allocation
+from judgeaudit.audit.allocation import allocation_label_ratio, label_saving, neyman_allocation
 from judgeaudit.audit.differences import (
     permutation_p_value, restricted_permutations, studentized_ratio_difference, welch_cluster_p_value)
 from judgeaudit.datasets.simulated import SimulationSpec, simulate_campaign

@@ -88,7 +88,7 @@ def test_two_phase_allocation_saves_labels_in_a_seeded_campaign():
     # pilot followed by the pooled, floored allocation to 30% stays above it (the pilot's
     # uniform labels and the noise in S cost), and min-max does better on the widest group.
     # Here: bound 0.612, two-phase 0.708.  Bench (5000 prompts): oracle 0.713, two-phase
-    # 0.742 (summed); min-max oracle 0.493, two-phase 0.617 (largest).
+    # 0.734 (summed); min-max oracle 0.493, two-phase 0.581 (largest).
     import sys
     from pathlib import Path
 
