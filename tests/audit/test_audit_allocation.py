@@ -87,8 +87,8 @@ def test_two_phase_allocation_saves_labels_in_a_seeded_campaign():
     # oracle Neyman ratio (E S)^2 / E S^2 is the bound for the summed variance; a 10% uniform
     # pilot followed by the pooled, floored allocation to 30% stays above it (the pilot's
     # uniform labels and the noise in S cost), and min-max does better on the widest group.
-    # Here: bound 0.612, two-phase 0.692 (summed), 0.580 (largest).  Bench (5000 prompts): oracle 0.713, two-phase
-    # 0.734 (summed); min-max oracle 0.493, two-phase 0.581 (largest).
+    # Here: bound 0.612, two-phase 0.692 (summed), 0.580 (largest).  Bench (5000 prompts):
+    # oracle 0.713, two-phase 0.734 (summed); min-max oracle 0.493, two-phase 0.581 (largest).
     import sys
     from pathlib import Path
 
