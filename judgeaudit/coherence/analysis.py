@@ -80,9 +80,14 @@ MIN_EXCESS = 2.4
 #: (a pair is 0 when listed with a PMI >= PMI_BAD, 1 when a salad pair, 0.5 when
 #: it is neither: an unlisted pair of rarer words) ...
 SALAD_THETA = 0.15
-#: ... and a whole text whose mean pair badness is at least this (6+ pairs) is salad
-#: (fluent answers: 99th percentile ~0.27).
-SALAD_TEXT = 0.2
+#: ... when its excess over SALAD_THETA is at least this ...
+SALAD_EXCESS = 3.0
+#: ... and a whole text whose (shrunk) mean pair badness is at least this (6+ pairs)
+#: is salad (fluent answers: 99th percentile ~0.13 unshrunk).
+SALAD_TEXT = 0.22
+#: The text's mean pair badness is shrunk towards a fluent text's (0.05, as if 8
+#: more pairs were seen), so that one odd pair in a one-line answer is no salad.
+SALAD_PRIOR = (0.05, 8)
 #: A word wordfreq lists below this frequency (Zipf 2) counts half as a pseudo-word.
 RARE_FREQUENCY = 1e-7
 #: Partially coherent needs a sound opening of this many words ...
@@ -103,7 +108,7 @@ _TECH_TOKEN_RE = re.compile(r"\[[^\]\n]{0,80}\]|(?<!\S)\S*?(?:://|@|[/\\=_<>{}$]
 _PROSE_SYMBOLS = set("- \u2013 \u2014 & / | * \u2022 + = \u2192 > < # ... \u2026 : ( ) \" ' ! ? . , % $ \u00b7 -- ---".split())
 _SENT_END_RE = re.compile(r"[.!?\u3002\uff01\uff1f]+[\"'\u201d\u2019)\]]*(?=\s|$)|\n+")
 _CLAUSE_RE = re.compile(r"[,.;:!?()\n\u3002\uff0c]+")
-_ITEM_RE = re.compile(r"(?:(?<=\s)|^)(?:step\s*\d+\s*[:.)\-]|\d+[.)](?=\s|$)|[-*\u2022](?=\s))", re.I)
+_ITEM_RE = re.compile(r"(?:(?<=\s)|^)step\s*\d+\s*[:.)\-]|(?:(?<=\n)|^)[ \t]*(?:\d+[.)](?=\s|$)|[-*\u2022](?=\s))", re.I)
 _OPENER_RE = re.compile(
     r"^\W*(?:sure|certainly|of course|absolutely|okay|ok|alright|great|no problem|happy to help|"
     r"i'?d be (?:happy|glad)|i(?: am|'m) happy|i can help|here(?:'s| is| are)|below is)\b", re.I)
@@ -200,30 +205,35 @@ def _loop_marks(norm: list[str]) -> list[bool]:
     # a loop cut off by the length limit may end in part of a word
     last = n - 1 if n > 1 and norm[-1] != norm[-2] and any(
         norm[-1] != w and w.startswith(norm[-1]) for w in norm[-17:-1]) else n
-    for p in range(1, min(16, last // 3) + 1):
+    for p in range(1, min(24, last // 2) + 1):
         i = last - 1
         while i - p >= 0 and norm[i] == norm[i - p]:
             i -= 1
         run = last - 1 - i
-        if run + p >= 3 * p and run + p >= (4 if p == 1 else 6):
+        # 3 rounds (4 of one word); a unit of 5+ words: 2 rounds and 3 words of the next
+        if run + p >= (2 * p + 3 if p >= 5 else 3 * p) and run + p >= (4 if p == 1 else 6):
             best = max(best, run + p + (n - last))
     for i in range(n - best, n):
         marks[i] = True
-    # 4-grams seen 3+ times, in a dense stretch
+    # 4-grams seen 3+ times in all, from their second occurrence on, in a dense stretch
     if n >= 12:
         grams = list(zip(norm, norm[1:], norm[2:], norm[3:]))
         counts: dict = {}
         for g in grams:
             counts[g] = counts.get(g, 0) + 1
         if max(counts.values()) >= 3:
-            cover = [False] * n
+            seen: set = set()
+            again = [0.0] * n
             for i, g in enumerate(grams):
-                if counts[g] >= 3:
-                    cover[i] = cover[i + 1] = cover[i + 2] = cover[i + 3] = True
-            s, e, _ = _max_stretch([1.0 if c else 0.0 for c in cover], 0.4)
-            if e - s >= 8 and sum(cover[s:e]) >= 0.6 * (e - s):
-                for i in range(s, e):
-                    marks[i] = marks[i] or cover[i]
+                if g in seen and counts[g] >= 3:
+                    again[i] = 1.0
+                seen.add(g)
+            s, e, _ = _max_stretch(again, 0.5)
+            if e - s >= 8 and sum(again[s:e]) >= 0.75 * (e - s):
+                # the loop starts with the first occurrence of its first repeated gram
+                first = grams.index(grams[s])
+                for i in range(min(first, s), min(e + 3, n)):
+                    marks[i] = True
     return marks
 
 
@@ -395,7 +405,7 @@ def analyse(text: str | None, prompt: str | None = None, lexicon=None) -> Findin
     words = [u[2] for u in units]
     word_idx = [i for i, w in enumerate(words) if w is not None]
     if not word_idx:
-        if _template(text)[0]:
+        if _template(_CODE_RE.sub(_blank, text) if "`" in text else text)[0]:
             return _finding(inc, 0.0, 0, "empty_template")
         if n_tech and not units:  # "42", "`ls -la`": a bare technical answer
             return _finding(coh, 1.0, None, "")
@@ -449,10 +459,10 @@ def analyse(text: str | None, prompt: str | None = None, lexicon=None) -> Findin
     total = [max(v) for v in zip(*bad.values())]
     s, e, excess = _max_stretch(total, THETA)
     s2, e2, excess2 = _max_stretch(salad, SALAD_THETA)
-    if excess2 >= MIN_EXCESS and excess2 > excess:
+    if excess2 >= SALAD_EXCESS and excess2 > excess:
         s, e, excess = s2, e2, excess2
         bad["word_salad"] = salad
-    elif n_pairs >= 6 and sum(salad) / n_pairs >= SALAD_TEXT:
+    elif n_pairs >= 6 and (sum(salad) + SALAD_PRIOR[0] * SALAD_PRIOR[1]) / (n_pairs + SALAD_PRIOR[1]) >= SALAD_TEXT:
         s, e, excess = 0, n, MIN_EXCESS
         bad["word_salad"] = salad
     if excess >= MIN_EXCESS:
@@ -468,7 +478,7 @@ def analyse(text: str | None, prompt: str | None = None, lexicon=None) -> Findin
     sentences = _sentences(text)
     if _fake_compliance(sentences):
         return _finding(inc, 0.1, 0, "fake_compliance")
-    items, empty, first = _template(text)
+    items, empty, first = _template(_CODE_RE.sub(_blank, text) if "`" in text else text)
     if items and empty * 2 >= items and (items >= 2 or len(_content_words(text)) < 3):
         return _finding(inc, 0.1, max(first, 0), "empty_template")
     cut = _truncated(text, sentences)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from judgeaudit.errors import ConfigError, ValidationError
 
-from .base import COHERENCE_COLUMNS, ERROR_COLUMNS, CoherenceScorer, run_scorer
+from .base import COHERENCE_COLUMNS, ERROR_COLUMNS, OPTIONAL_COLUMNS, CoherenceScorer, run_scorer
 from .calibration import bin_agreement, calibrate
 
 __all__ = ["CoherenceRunSummary", "score_to_file", "parse_scorer_specs", "default_errors_path",
@@ -158,7 +158,7 @@ def _existing(out: Path) -> pd.DataFrame:
     for column in ("scorer_config_hash", "bin_source"):
         if column not in table:
             table[column] = None
-    return table[list(_OUT_COLUMNS)]
+    return table[list(_OUT_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in table]]
 
 
 def _calibrate_file(table: pd.DataFrame, scorer_ids, labels: pd.DataFrame, generations: pd.DataFrame,
