@@ -19,11 +19,11 @@ $(VENV)/.core: pyproject.toml
 # a multi-GB CUDA build through transformers.
 $(VENV)/.demo: $(VENV)/.core
 	$(PIP) install 'torch==2.13.0' || $(PIP) install torch
-	$(PIP) install -e '.[finetune]'
+	$(PIP) install -e '.[finetune,coherence]'
 	touch $@
 
 $(VENV)/.test: $(VENV)/.demo
-	$(PIP) install -e '.[test,finetune,annotation]'
+	$(PIP) install -e '.[test,finetune,annotation,coherence]'
 	touch $@
 
 install: $(VENV)/.core

@@ -211,6 +211,13 @@ class DegeneracyScorer:
         """See :func:`judgeaudit.judges.base.hash_config`."""
         return hash_config(self.config)
 
+    def features(
+        self, responses: Sequence[str], prompts: Sequence[str | None] | None = None
+    ) -> pd.DataFrame:
+        """The older surface-feature table (:func:`~judgeaudit.coherence.features.feature_table`),
+        for inspection; the scorer's bins come from :meth:`findings`."""
+        return feature_table(list(responses), prompts, min_words=max(self.min_words, 1))
+
     def findings(self, responses: Sequence[str], prompts: Sequence[str | None] | None = None):
         """One :class:`~judgeaudit.coherence.analysis.Finding` per response."""
         found = read_responses(responses, prompts, self.lexicon)

@@ -158,7 +158,9 @@ def _existing(out: Path) -> pd.DataFrame:
     for column in ("scorer_config_hash", "bin_source"):
         if column not in table:
             table[column] = None
-    return table[list(_OUT_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in table]]
+    # the order of a freshly scored chunk: coherence columns, optional ones, then ours
+    return table[[*COHERENCE_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in table),
+                  *_OUT_COLUMNS[len(COHERENCE_COLUMNS):]]]
 
 
 def _calibrate_file(table: pd.DataFrame, scorer_ids, labels: pd.DataFrame, generations: pd.DataFrame,
