@@ -77,7 +77,7 @@ def test_sample_campaign_calibrated_and_resumed(tmp_path, capsys, coherence_extr
     pd.testing.assert_frame_equal(read_table(out, "coherence"), before)
 
     # a changed scorer under the same scorer_id is refused, with the way out
-    code = _cli("--generations", SAMPLE / "generations.jsonl", "--scorer", "degeneracy:min_words=1",
+    code = _cli("--generations", SAMPLE / "generations.jsonl", "--scorer", "degeneracy:min_words=3",
                 "--out", out)
     assert code == 2
     assert "set scorer_id=" in capsys.readouterr().err
