@@ -90,6 +90,8 @@ SALAD_TEXT = 0.22
 SALAD_PRIOR = (0.05, 8)
 #: A word wordfreq lists below this frequency (Zipf 2) counts half as a pseudo-word.
 RARE_FREQUENCY = 1e-7
+#: A degradation start moves back to its sentence's start over at most this many words.
+SNAP_WORDS = 4
 #: Partially coherent needs a sound opening of this many words ...
 MIN_OPENING_WORDS = 6
 #: ... and this share of the text sound.
@@ -255,13 +257,15 @@ def _zipf(freqs: dict, word: str) -> float:
     return 0.0 if not f else math.log10(f) + 9.0
 
 
-def _language(lexicon, text: str, latin: list[str]) -> str:
-    """The text's main language: English unless most of its Latin words are not
-    common English words and lingua names another language with confidence."""
+def _language(lexicon, latin: list[str]) -> str:
+    """The language of the opening (its first 20 Latin words): English unless most of
+    them are not common English words and lingua names another language with
+    confidence.  A switch is read against it."""
+    latin = latin[:20]
     common = lexicon.common("en")
     if len(latin) < 4 or sum(w in common for w in latin) >= 0.6 * len(latin):
         return "en"
-    lang, conf = lexicon.detect(text)
+    lang, conf = lexicon.detect(" ".join(latin))
     if lang and lang != "en" and conf >= 0.7:
         other = lexicon.words(lang)
         if sum(w in other for w in latin) >= 0.7 * len(latin):
@@ -379,6 +383,21 @@ def _truncated(text: str, sentences) -> int | None:
     return None
 
 
+def _sentence_start(text: str, starts: list[int], words: list, s: int) -> int:
+    """Move a degradation start back to the start of its sentence when at most
+    :data:`SNAP_WORDS` words of that sentence come before it (the first words of a
+    degraded sentence often look fine on their own)."""
+    bound = 0
+    for m in _SENT_END_RE.finditer(text, 0, starts[s]):
+        bound = m.end()
+    if bound == 0:
+        return s
+    k = s
+    while k > 0 and starts[k - 1] >= bound:
+        k -= 1
+    return k if sum(w is not None for w in words[k:s]) <= SNAP_WORDS else s
+
+
 def _finding(bin_: str, share: float, start, reason: str) -> Finding:
     third = 1.0 / 3.0
     share = min(max(share, 0.0), 1.0)
@@ -432,7 +451,7 @@ def analyse(text: str | None, prompt: str | None = None, lexicon=None) -> Findin
     if lexicon is not None and home == "latin":
         latin_idx = [i for i in word_idx if scripts[i] == "latin" and len(words[i]) > 1]
         latin = [words[i] for i in latin_idx]
-        main = _language(lexicon, text, latin)
+        main = _language(lexicon, latin)
         freqs = lexicon.words(main)
         pseudo, salad = bad["pseudo_words"], bad["word_salad"]
         for i, w in zip(latin_idx, latin):
@@ -467,6 +486,7 @@ def analyse(text: str | None, prompt: str | None = None, lexicon=None) -> Findin
         bad["word_salad"] = salad
     if excess >= MIN_EXCESS:
         reason = max(bad, key=lambda r: sum(bad[r][s:e]))
+        s = _sentence_start(text, starts, words, s)
         opening_words = sum(1 for i in range(s) if words[i] is not None)
         sound = 1.0 - (e - s) / n
         # a sound opening: clean, and at least one finished sentence
