@@ -57,6 +57,7 @@ gibberish and word salad are then *not* detected.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -151,7 +152,17 @@ class Finding:
     reason: str
 
 
+_SCRIPTS: dict = {}
+
+
 def _script(ch: str) -> str:
+    got = _SCRIPTS.get(ch)
+    if got is None:
+        got = _SCRIPTS[ch] = _script_of(ch)
+    return got
+
+
+def _script_of(ch: str) -> str:
     o = ord(ch)
     if o < 0x250 or 0x1E00 <= o < 0x1F00:
         return "latin"
@@ -276,7 +287,10 @@ def _language(lexicon, latin: list[str]) -> str:
 def _switched_clauses(lexicon, text, main, starts, words, latin_idx) -> list[int]:
     """Units in a clause of another (Latin-script) language (module notes)."""
     common = lexicon.common(main)
+    known = lexicon.words(main)
     out: list[int] = []
+    if main == "en" and sum(words[i] not in common for i in latin_idx) < 2:
+        return out  # no clause of 4+ words can be under 60 % common words
     bounds = [m.end() for m in _CLAUSE_RE.finditer(text)] + [len(text) + 1]
     j, k = 0, 0
     while j < len(latin_idx):
@@ -289,6 +303,9 @@ def _switched_clauses(lexicon, text, main, starts, words, latin_idx) -> list[int
         if len(clause) < 4 or (main == "en" and sum(words[i] in common for i in clause)
                                >= 0.6 * len(clause)):
             continue
+        # words of no language (pseudo-words) are not a language switch
+        if sum(words[i] not in known for i in clause) > 0.5 * len(clause):
+            continue
         lang, conf = lexicon.detect(" ".join(words[i] for i in clause))
         if not lang or lang == main or conf < 0.8:
             continue
@@ -298,15 +315,23 @@ def _switched_clauses(lexicon, text, main, starts, words, latin_idx) -> list[int
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _prompt_grams(prompt: str, k: int) -> frozenset:
+    """The prompt's word ``k``-grams (many responses share one prompt)."""
+    words = [w.lower() for w in _WORD_RE.findall(prompt)]
+    return frozenset(zip(*(words[i:] for i in range(k))))
+
+
 def _echo_share(words: list, prompt: str) -> tuple[float, int]:
     """Share of the response's words inside word 4-grams of the prompt, and the
     number of words outside them."""
     resp = [w for w in words if w is not None]
-    prompt_words = [m.group("w").lower() for m in _UNIT_RE.finditer(prompt) if m.group("w")]
-    if not resp or not prompt_words:
-        return 0.0, len(resp)
+    if not resp:
+        return 0.0, 0
     k = min(4, len(resp))
-    grams = set(zip(*(prompt_words[i:] for i in range(k))))
+    grams = _prompt_grams(prompt, k)
+    if not grams:
+        return 0.0, len(resp)
     cover = [False] * len(resp)
     for i, g in enumerate(zip(*(resp[i:] for i in range(k)))):
         if g in grams:
@@ -475,9 +500,10 @@ def analyse(text: str | None, prompt: str | None = None, lexicon=None) -> Findin
         if marked:
             bad["loop"][pos] = 1.0
     salad = bad.pop("word_salad")
-    total = [max(v) for v in zip(*bad.values())]
-    s, e, excess = _max_stretch(total, THETA)
-    s2, e2, excess2 = _max_stretch(salad, SALAD_THETA)
+    used = [v for v in bad.values() if any(v)]
+    total = [max(v) for v in zip(*used)] if len(used) > 1 else (used[0] if used else [0.0] * n)
+    s, e, excess = _max_stretch(total, THETA) if used else (0, 0, 0.0)
+    s2, e2, excess2 = _max_stretch(salad, SALAD_THETA) if n_pairs else (0, 0, 0.0)
     if excess2 >= SALAD_EXCESS and excess2 > excess:
         s, e, excess = s2, e2, excess2
         bad["word_salad"] = salad

@@ -54,7 +54,7 @@ from .features import (
 )
 
 __all__ = ["DegeneracyScorer", "FeatureScorer", "FEATURE_SCORERS", "feature_rules", "findings_frame",
-           "lexicon_config", "read_responses"]
+           "lexicon_config", "read_responses", "surface_scores"]
 
 #: Registered single-feature scorer name -> feature (badness column) it reads.
 FEATURE_SCORERS = {
@@ -119,6 +119,15 @@ def _bins_and_scores(rules, badness: np.ndarray) -> tuple[np.ndarray, np.ndarray
     score = np.where(bins == COHERENCE_BINS[1], np.clip(score, np.nextafter(t, 1), tt), score)
     score = np.where(bins == COHERENCE_BINS[0], np.maximum(score, np.nextafter(tt, 1)), score)
     return bins.astype(object), np.clip(score, 0.0, 1.0)
+
+
+def surface_scores(responses, prompts=None, *, min_words: int = NEAR_EMPTY_MIN_WORDS):
+    """``(bins, scores)`` of the surface-feature rules alone: the degeneracy scorer
+    before version 2 (worst feature decides, near-empty under ``min_words`` words).
+    Kept for comparison (``bench/bench_coherence_default.py``)."""
+    features = feature_table(list(responses), prompts, min_words=min_words)
+    bad = badness_table(features, min_words=min_words)
+    return _bins_and_scores(list(feature_rules(features).values()), bad.to_numpy().T)
 
 
 def _check_lexicon(mode) -> str:
