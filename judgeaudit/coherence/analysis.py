@@ -190,23 +190,31 @@ def _blank(m: re.Match) -> str:
 
 
 def _units(text: str):
-    """``(units, n_technical)``: the units (module notes) as ``(start, end, word)``
-    triples in text order, ``word`` lower-cased or ``None`` for a junk unit.
+    """``(units, clean, n_technical, in_code)``: the units (module notes) as ``(start,
+    end, word)`` triples in text order, ``word`` lower-cased or ``None`` for a junk
+    unit; ``in_code`` holds the indices of word units inside code spans.
 
-    Code spans, bracketed placeholders ("[removed]") and technical whitespace tokens
-    (URLs, paths, file names, identifiers, anything with a digit) are blanked out
-    first, keeping offsets: they are neither judged nor paired."""
+    Bracketed placeholders ("[removed]") and technical whitespace tokens (URLs, paths,
+    file names, identifiers, anything with a digit) are blanked out first, keeping
+    offsets: they are neither judged nor paired.  Words in code spans are units (a
+    loop inside a code block is still a loop) but are not judged as words."""
     junk = [(m.start(), m.end(), None) for m in _ARTIFACT_RE.finditer(text)]
-    clean = _CODE_RE.sub(_blank, text) if "`" in text else text
-    clean, n_tech = _TECH_TOKEN_RE.subn(_blank, clean)
+    code = _CODE_RE.sub(_blank, text) if "`" in text else text
+    clean, n_tech = _TECH_TOKEN_RE.subn(_blank, code)
     for m in _LONE_SYMBOL_RE.finditer(clean):
         tok = m.group()
         if tok[0] != "\x00" and tok not in _PROSE_SYMBOLS:
             junk.append((m.start(), m.end(), None))
-    units = [(m.start(), m.end(), m.group().lower()) for m in _WORD_RE.finditer(clean)]
+    if code is text:
+        units = [(m.start(), m.end(), m.group().lower()) for m in _WORD_RE.finditer(clean)]
+    else:
+        units = [(m.start(), m.end(), m.group().lower())
+                 for m in _WORD_RE.finditer(_TECH_TOKEN_RE.sub(_blank, text))]
     if junk:
         units = sorted(units + junk)
-    return units, clean, n_tech
+    in_code = set() if code is text else {
+        i for i, u in enumerate(units) if u[2] is not None and code[u[0]] == "\x00"}
+    return units, clean, n_tech, in_code
 
 
 def _loop_marks(norm: list[str]) -> list[bool]:
@@ -443,7 +451,7 @@ def analyse(text: str | None, prompt: str | None = None, lexicon=None) -> Findin
     coherent and (2/3, 1] for coherent texts.
     """
     text = "" if text is None else str(text).replace("\u2019", "'")
-    units, clean, n_tech = _units(text)
+    units, clean, n_tech, in_code = _units(text)
     inc, part, coh = COHERENCE_BINS[2], COHERENCE_BINS[1], COHERENCE_BINS[0]
     starts = [u[0] for u in units]
     words = [u[2] for u in units]
@@ -474,7 +482,8 @@ def analyse(text: str | None, prompt: str | None = None, lexicon=None) -> Findin
                 switch[i] = 1.0
     n_pairs = 0
     if lexicon is not None and home == "latin":
-        latin_idx = [i for i in word_idx if scripts[i] == "latin" and len(words[i]) > 1]
+        latin_idx = [i for i in word_idx if scripts[i] == "latin" and len(words[i]) > 1
+                     and i not in in_code]
         latin = [words[i] for i in latin_idx]
         main = _language(lexicon, latin)
         freqs = lexicon.words(main)
