@@ -82,7 +82,7 @@ class SampleStage:
         name = config.annotation.coherence_scorer
         if name is None:
             return
-        from judgeaudit.coherence.files import parse_scorer_specs
+        from judgeaudit.coherence import parse_scorer_specs
 
         specs = parse_scorer_specs(list(config.coherence.scorers)) if config.coherence.scorers else []
         ids = [str(opts.get("scorer_id", scorer)) for scorer, opts in specs]
@@ -116,7 +116,7 @@ class SampleStage:
         return [lay.sample] if ctx.config.annotation.label_studio else [lay.sample, lay.tasks_file]
 
     def run(self, ctx) -> StageResult:
-        from judgeaudit._weights import read_sample_table, write_sample_table
+        from judgeaudit.tables import read_sample_table, write_sample_table
         from judgeaudit.tables import Task
 
         from .cli_sample import _with_prompt_text

@@ -317,9 +317,9 @@ class JudgeStage(_Base):
     @staticmethod
     def judge_names(config) -> list[str]:
         """The registered names of the judges ``[judges]`` asks for (``use`` and ``file``)."""
-        from judgeaudit.judges import load_judge_config, parse_judge_spec
+        from judgeaudit.judges import load_judge_config, parse_judge_specs
 
-        names = [parse_judge_spec(s)[0] for s in config.judges.use]
+        names = [name for name, _ in parse_judge_specs(config.judges.use)]
         if config.judges.file:
             names += [e["name"] for e in load_judge_config(config.judges.file) if e.get("name")]
         return names
@@ -346,8 +346,7 @@ class JudgeStage(_Base):
         return [ctx.layout.verdicts]
 
     def run(self, ctx):
-        from judgeaudit.commands.judge import build_judges
-        from judgeaudit.judges import judge_to_file
+        from judgeaudit.judges import build_judges, judge_to_file
 
         j = ctx.config.judges
         gens, prompts = _generations_and_prompts(ctx.layout)
@@ -367,7 +366,7 @@ class CoherenceStage(_Base):
 
     def check(self, config):
         from judgeaudit.coherence import available_scorers
-        from judgeaudit.coherence.files import parse_scorer_specs
+        from judgeaudit.coherence import parse_scorer_specs
 
         valid = set(available_scorers())
         for name, _ in parse_scorer_specs(list(config.coherence.scorers)):
@@ -385,11 +384,10 @@ class CoherenceStage(_Base):
         return [ctx.layout.coherence]
 
     def run(self, ctx):
-        from judgeaudit.commands.coherence import _build
-        from judgeaudit.coherence.files import score_to_file
+        from judgeaudit.coherence import build_scorers, score_to_file
 
         gens, prompts = _generations_and_prompts(ctx.layout)
-        scorers = _build(_filled(ctx, ctx.config.coherence.scorers))
+        scorers = build_scorers(_filled(ctx, ctx.config.coherence.scorers))
         ctx.log(f"coherence: {len(scorers)} scorer(s) on {len(gens)} generations")
         s = score_to_file(scorers, gens, ctx.layout.coherence, prompts, chunk_size=ctx.config.coherence.chunk_size,
                           progress=_say(ctx))
@@ -440,9 +438,8 @@ class AuditStage(_Base):
         return [ctx.layout.audit / "audit.json"]
 
     def run(self, ctx):
-        from judgeaudit.audit import AuditConfig, run_audit
-        from judgeaudit.report import write_report
-        from judgeaudit.tables import AuditTables, Task, read_table
+        from judgeaudit.audit import AuditConfig, audit_to_dir
+        from judgeaudit.tables import AuditTables, Task, read_sample_table, read_table
 
         a, lay = ctx.config.audit, ctx.layout
         gens, prompts = _generations_and_prompts(lay)
@@ -452,15 +449,10 @@ class AuditStage(_Base):
                              task=Task.for_field("harmfulness"), name=ctx.config.name).validate()
         cfg = AuditConfig(n_boot=a.n_boot, seed=a.seed, confidence=a.confidence, tie_policy=a.tie_policy,
                           group_key="checkpoint_id", coherence_scorer=ctx.config.annotation.coherence_scorer)
-        if a.weighted and lay.sample.exists():
-            from judgeaudit._weights import INCLUSION_COLUMN, read_sample_table, with_sample_design
-
-            tables = with_sample_design(tables, read_sample_table(lay.sample))
-            cfg = dataclasses.replace(cfg, weights=INCLUSION_COLUMN)
+        sample = read_sample_table(lay.sample) if a.weighted and lay.sample.exists() else None
         ctx.log(f"audit: {tables.verdicts['judge_id'].nunique()} judge(s) against {tables.labels['item_id'].nunique()} "
                 f"labelled item(s), {a.n_boot} resamples")
-        result = run_audit(tables, config=cfg, dataset=ctx.config.name)
-        paths = write_report(result, lay.audit)
+        _result, paths = audit_to_dir(tables, lay.audit, config=cfg, dataset=ctx.config.name, sample=sample)
         return StageResult({k: str(v) for k, v in paths.items()})
 
 
@@ -478,7 +470,7 @@ class ReportStage(_Base):
     def run(self, ctx):
         from judgeaudit.tables import read_table
 
-        from .report import build_experiment_report, write_experiment_report
+        from judgeaudit.report.experiment import build_experiment_report, write_experiment_report
 
         a, lay = ctx.config.audit, ctx.layout
         gens, prompts = _generations_and_prompts(lay)
