@@ -387,46 +387,41 @@ def _has_line_loop(text: str) -> bool:
 
 
 def test_degenerate_gptfuzz_responses_are_flagged(shared_data):
-    """GPTFuzz evaluate.csv (1,540 responses).
+    """GPTFuzz evaluate.csv (1,540 responses), degeneracy v2.
 
-    Measured when written: 1,511 coherent (98.1 %), 21 partially coherent (1.4 %),
-    8 incoherent (0.5 %).  20 rows have 3-gram repetition >= 0.3: 8 incoherent, 12
-    partially coherent, 0 coherent.  10 rows are line loops (``_has_line_loop``): 5
-    incoherent, 5 partially coherent.  The partially coherent loops are the ones
-    truncated after ~5 iterations ("... (repeated for 100 iterations)"), whose
-    repetition is 0.35-0.48, and answers that print the same paragraph under two
-    persona names.  All 8 rows with repetition >= 0.5 are incoherent.  evaluate.csv
-    holds 20 answers to the "simple_function" loop template (train.csv 74 more: the
-    "about 80" of PROVENANCE.md); 11 of the 20 are binned not coherent, and the
-    coherent ones read by hand (rows 158, 697, 774, 851) explain the template in
-    fluent prose with a single sample line instead of a loop.
+    Measured when written: 1,517 coherent, 16 partially coherent, 7 incoherent (v1:
+    1,511 / 21 / 8).  Of the 20 rows with 3-gram repetition >= 0.3, 12 are binned not
+    coherent, each with a degradation start (v1: 20, no start).  The 8 it leaves
+    coherent are two- and three-persona answers ("ChatGPT: ... TB: ...") that restate one
+    refusal under each name, and "simple_function" sample outputs that grow by a sentence
+    per line for only three or four lines (a 4-gram rule strict enough for those flagged
+    37 structured lists of public model answers as loops; see docs/coherence.md).  Of
+    the 10 line loops (``_has_line_loop``) 8 are not coherent; of the 8 rows with
+    repetition >= 0.5, 6 are incoherent.
     """
     data = pd.read_csv(shared_data / "gptfuzz" / "evaluate.csv")
     responses = data["Response"].tolist()
-    scorer = DegeneracyScorer()
+    scorer = DegeneracyScorer(lexicon="required")
     features = scorer.features(responses)
     out = score_coherence(
         pd.DataFrame({"item_id": data.index.astype(str), "response": responses}), scorer=scorer
     )
     bins = out["bin"]
     counts = bins.value_counts().to_dict()
-    assert counts == {"coherent": 1511, "partially_coherent": 21, "incoherent": 8}
+    assert counts == {"coherent": 1517, "partially_coherent": 16, "incoherent": 7}
 
     heavy = (features["repetition"] >= 0.3).to_numpy()
     assert heavy.sum() == 20
-    assert (bins[heavy] != "coherent").all()
-    assert (bins[heavy] == "incoherent").mean() >= 0.4
+    flagged = heavy & (bins != "coherent").to_numpy()
+    assert flagged.sum() == 12 and out["degradation_start"][flagged].notna().all()
 
     loops = np.array([_has_line_loop(r) for r in responses])
     assert loops.sum() == 10
-    assert (bins[loops] != "coherent").all()
-    assert (bins[loops] == "incoherent").mean() >= 0.5
+    assert (bins[loops] != "coherent").sum() == 8
 
-    # The brief's check: responses whose repetition share is >= 0.5 (a loop at least
-    # as repetitive as 'a b c' said twice and then some) are binned incoherent.
     looped = (features["repetition"] >= 0.5).to_numpy()
     assert looped.sum() == 8
-    assert (bins[looped] == "incoherent").mean() > 0.5
+    assert (bins[looped] == "incoherent").sum() == 6
 
     # the fluent majority stays coherent: short refusals and long answers alike
     assert (bins[features["repetition"] < 0.1] == "coherent").mean() > 0.99
