@@ -394,8 +394,8 @@ def test_degenerate_gptfuzz_responses_are_flagged(shared_data):
     coherent, each with a degradation start (v1: 20, no start).  The 8 it leaves
     coherent are two- and three-persona answers ("ChatGPT: ... TB: ...") that restate one
     refusal under each name, and "simple_function" sample outputs that grow by a sentence
-    per line for only three or four lines (a 4-gram rule strict enough for those flagged
-    37 structured lists of public model answers as loops; see docs/coherence.md).  Of
+    per line for only three or four lines (a looser 4-gram rule that caught them also
+    flagged 32 more structured lists among 2,550 public model answers as loops).  Of
     the 10 line loops (``_has_line_loop``) 8 are not coherent; of the 8 rows with
     repetition >= 0.5, 6 are incoherent.
     """
