@@ -67,7 +67,7 @@ def bench_quality() -> None:
         for name, run in runs.items():
             agreement(name, [r["bin"] for r in part],
                       run([r["response"] for r in part], [r["prompt"] for r in part]))
-    from judgeaudit._reference import human_coherence
+    from judgeaudit.tables import human_coherence
     from judgeaudit.judges.base import align_prompts
     from judgeaudit.sample import load_sample_campaign
 
