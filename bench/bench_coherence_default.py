@@ -69,7 +69,7 @@ def bench_quality() -> None:
                       run([r["response"] for r in part], [r["prompt"] for r in part]))
     from judgeaudit.tables import human_coherence
     from judgeaudit.judges.base import align_prompts
-    from judgeaudit.sample import load_sample_campaign
+    from judgeaudit.datasets import load_sample_campaign
 
     tables = load_sample_campaign()
     gens = tables.generations
@@ -104,7 +104,7 @@ def bench_gptfuzz() -> None:
 def bench_speed(n_items: int) -> None:
     from judgeaudit.coherence import DegeneracyScorer
     from judgeaudit.coherence.degeneracy import surface_scores
-    from judgeaudit.sample import load_sample_campaign
+    from judgeaudit.datasets import load_sample_campaign
 
     rows = [json.loads(x) for x in (ROOT / "data/coherence/coherence.jsonl").read_text().splitlines()]
     pool = [(r["response"], r["prompt"]) for r in rows]
