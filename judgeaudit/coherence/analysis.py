@@ -8,34 +8,44 @@ Each unit gets a *badness* in [0, 1] from five signals:
 ============  ==================================================================
 signal        a unit is bad when
 ============  ==================================================================
-pseudo_words  it is not a word in the text's language (wordfreq); 0.5 when
-              capitalised (a name is more likely than junk); numbers, code spans,
-              URLs, file names and single letters are never bad
-word_salad    English only: it and the word before it (whitespace between them,
-              no punctuation) are both common words whose pointwise mutual
-              information ``log(c(ab) N / (c(a) c(b)))`` from symspellpy's
-              bigram counts is below :data:`PMI_BAD`; a pair absent from the
-              list counts with the list's smallest count, so absence is evidence
-              only for pairs of common words
+pseudo_words  it is not a word in the language of the opening (wordfreq); 0.5
+              when capitalised (a name is more likely than junk) or rarer than
+              Zipf 2; numbers, code spans, URLs, file names, ``[placeholders]``
+              and single letters are never bad
+word_salad    English only, read on its own scale: the pair it forms with the
+              word before it (spaces between them, no punctuation)
+              (:meth:`~judgeaudit.coherence.lexicon.Lexicon.pair_badness`: 1 when
+              listed in symspellpy's bigram counts with a pointwise mutual
+              information below 2.5, 0 when listed above it, and for an
+              unlisted pair 1 to 0 as the highest PMI it could still have goes
+              from 2.5 to 6: absence is evidence only for pairs of common words)
 junk_tokens   a tokenizer artefact (``##x``, ``▁``, ``Ġ``, ``[UNK]``, ``<unk>``,
               ``\\n`` written out) or a symbol token standing alone that prose
               does not use (``;;``, ``{``, ``~``), outside code
-loop          it lies in a dense run of material repeated 3+ times: a periodic
-              tail (unit of 1-16 words repeated 3+ times, numbers ignored, so
-              "Step 1. Step 2. ..." loops too) or word 4-grams that occur 3+
-              times, covering >= 60 % of a stretch of 8+ words
+loop          it lies in a periodic tail (a unit of 1-24 words: 3 rounds, 4 of one
+              word, or 2 rounds and 3 words of a unit of 5+ words; a last word
+              cut short still counts; numbers are blanked, so "Step 1. Step 2.
+              ..." loops too) or in a stretch of 8+ words where >= 75 % of the
+              word 4-grams repeat an earlier one that occurs 3+ times (from the
+              first occurrence on); words in code spans count here
 switch        it is in another script than the opening, or in a clause of 4+
               words that lingua puts in another language with confidence >=
               0.8 and whose words are commoner in that language's wordfreq list
 ============  ==================================================================
 
 **Where degradation starts.**  The stretch ``[s, e)`` of units that maximises
-``sum(badness - THETA)`` (the maximum-subarray of the excess over :data:`THETA`) is
-the degraded part when its excess is at least :data:`MIN_EXCESS`.  ``s`` (as a
-character offset into the response) is reported as ``degradation_start``.  The rest
-of the text is its *sound share*.  Partially coherent: the sound opening has at least
-:data:`MIN_OPENING_WORDS` words and the sound share is at least
-:data:`MIN_SOUND_SHARE`; else incoherent.
+``sum(badness - THETA)`` over the signals but word_salad (the maximum-subarray of the
+excess over :data:`THETA`) is the degraded part when its excess is at least
+:data:`MIN_EXCESS`; the word-salad signal has its own stretch (:data:`SALAD_THETA`,
+:data:`SALAD_EXCESS`), the larger excess wins, and a whole text whose mean pair
+badness (shrunk by :data:`SALAD_PRIOR`) reaches :data:`SALAD_TEXT` is salad
+throughout.  ``s`` moves back to the start of its sentence over up to
+:data:`SNAP_WORDS` words and is reported, as a character offset, as
+``degradation_start``.  The rest of the text is its *sound share*.  Partially
+coherent: the opening before ``s`` is clean, holds a finished sentence and at least
+:data:`MIN_OPENING_WORDS` words, and the sound share is at least
+:data:`MIN_SOUND_SHARE`; else incoherent (from ``s`` when the opening is clean, else
+from 0).
 
 **Whole-text checks**, in this order, before the degraded stretch: *empty* (no
 word), *prompt_echo* (>= 80 % of the response's words inside word 4-grams of the
