@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from numbers import Real
 
 from judgeaudit.errors import ValidationError
+from judgeaudit.metrics import METRICS
 
 SCHEMA = "judgeaudit.audit/1"
 
@@ -20,25 +21,26 @@ SCHEMA = "judgeaudit.audit/1"
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 HUMAN_COLOR = "#444444"
 
-METRIC_LABELS = {
-    "accuracy": "accuracy",
-    "cohen_kappa": "Cohen's \u03ba",
-    "krippendorff_alpha": "Krippendorff's \u03b1",
-    "fpr": "FPR",
-    "fnr": "FNR",
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "F1",
-    "mcc": "MCC",
-    "balanced_accuracy": "balanced accuracy",
-    "gwet_ac1": "Gwet's AC1",
-    "positive_rate": "positive rate",
-}
+#: Display names, from the catalogue of metric facts.
+METRIC_LABELS = {name: facts.label for name, facts in METRICS.items()}
+
+#: The metrics of the headline table (HTML and markdown alike).
+HEADLINE_METRICS = ("accuracy", "cohen_kappa", "krippendorff_alpha", "fpr", "fnr")
 
 #: Metrics whose values lie in [0, 1] (plots use that axis).
-UNIT_METRICS = frozenset(
-    {"accuracy", "fpr", "fnr", "precision", "recall", "f1", "balanced_accuracy", "positive_rate"}
-)
+UNIT_METRICS = frozenset(name for name, facts in METRICS.items() if facts.unit_range)
+
+
+
+def axis_label(metric: str) -> str:
+    """A metric's display name with its direction, e.g. "FPR (lower is better)"."""
+    facts = METRICS.get(metric)
+    if facts is None:
+        return metric
+    if facts.higher_is_better is None:
+        return facts.label
+    return f"{facts.label} ({'higher' if facts.higher_is_better else 'lower'} is better)"
+
 
 _STRATUM_ORDER = ("coherent", "partially_coherent", "incoherent", "unknown")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from judgeaudit.report.conclusions import conclusions_markdown
 from judgeaudit.report.annotators import annotator_markdown
 from judgeaudit.report.common import (
+    HEADLINE_METRICS,
     METRIC_LABELS,
     Footnotes,
     check_audit,
@@ -112,7 +113,7 @@ def render_markdown(audit: dict) -> str:
         "## Headline",
         "",
     ]
-    metrics = ("accuracy", "cohen_kappa", "krippendorff_alpha", "fpr", "fnr")
+    metrics = HEADLINE_METRICS
     if judges:
         rows = []
         for j in judges:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from judgeaudit.report.common import (
     HUMAN_COLOR,
+    HEADLINE_METRICS,
+    axis_label,
     METRIC_LABELS,
     UNIT_METRICS,
     Footnotes,
@@ -28,7 +30,6 @@ from judgeaudit.report.html_base import (
 )
 from judgeaudit.report.svg import PlotRow, Reference, auto_domain, interval_plot, kappa_heatmap
 
-HEADLINE_METRICS = ("accuracy", "cohen_kappa", "krippendorff_alpha", "fpr", "fnr")
 STRATUM_PLOT_METRICS = ("cohen_kappa", "fpr", "fnr", "accuracy")
 CEILING_NOTE = "human ceiling: Krippendorff's \u03b1 among the annotators"
 
@@ -143,7 +144,7 @@ def strata(audit: dict, judges, colors, strata_list, notes: Footnotes) -> str:
         svg = interval_plot(
             groups,
             title=f"{label} by coherence stratum",
-            x_label=label,
+            x_label=axis_label(metric),
             domain=auto_domain(views, unit=metric in UNIT_METRICS),
             legend=legend,
             references=refs,
