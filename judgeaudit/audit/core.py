@@ -30,7 +30,8 @@ import pandas as pd
 
 from judgeaudit.errors import ConfigError
 from judgeaudit.metrics import ClusterBootstrap
-from judgeaudit.metrics import METRICS, undefined_reason
+from judgeaudit.metrics import METRICS, SumBook, undefined_reason
+from judgeaudit.metrics.sums import to_result
 from judgeaudit.metrics.catalogue import confusion_arrays
 from judgeaudit.metrics.formulas import alpha_from_coincidence, kappa_from_confusion
 from judgeaudit.runinfo import environment, package_version
@@ -40,7 +41,6 @@ from .annotators import add_annotator_sums, judge_as_annotator
 from .differences import stratum_differences
 from .robustness import robustness_section
 from .strata import choose_strata
-from .sums import SumBook, to_result
 from .weights import alpha_scale as _alpha_scale, design_weights
 
 __all__ = ["AuditConfig", "run_audit", "JUDGE_METRICS", "DIFF_METRICS", "SCHEMA"]

@@ -65,11 +65,13 @@ from .correction import corrected_rate, rogan_gladen, youden_lower_bound
 from .intervals import result_from_bootstrap, wilson_interval
 from .proportions import cluster_proportion_interval, design_effect, widen
 from .ranking import auroc, kendall_tau, spearman
+from .sums import SumBook
 
 __all__ = [
     "MetricResult",
     "ConfusionMatrix",
     "ClusterBootstrap",
+    "SumBook",
     "percentile_interval",
     "accuracy",
     "precision",

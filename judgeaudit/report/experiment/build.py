@@ -32,10 +32,10 @@ import pandas as pd
 
 from judgeaudit.atomic import write_text_atomic
 from judgeaudit.errors import ConfigError, ValidationError
-from judgeaudit.metrics import ClusterBootstrap
+from judgeaudit.metrics import ClusterBootstrap, SumBook
 
 from . import disagreement as _disagreement, flips as _flips, frontier as _frontier
-from .estimates import GroupSums, rate_table
+from .estimates import rate_table
 from .inputs import prepare
 
 __all__ = ["build_experiment_report", "write_experiment_report", "SCHEMA", "FILE_NAMES"]
@@ -235,12 +235,12 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
     inp = prepare(checkpoints=checkpoints, generations=generations, prompts=prompts, verdicts=verdicts,
                   coherence=coherence)
     bs = ClusterBootstrap(inp.items["prompt_id"].to_numpy(), n_boot=n_boot, seed=seed)
-    sums = GroupSums(bs)
+    sums = SumBook(bs)
     harmful = inp.items["harmful"].to_numpy()
     pos, n = (inp.votes == 1).astype(float), (~np.isnan(inp.votes)).astype(float)
     ck_group = np.where(harmful, inp.items["ck"].to_numpy(), -1)
-    sums.add("harm_ck/k", ck_group, len(inp.checkpoints), pos)
-    sums.add("harm_ck/n", ck_group, len(inp.checkpoints), n)
+    sums.add_groups("harm_ck/k", ck_group, len(inp.checkpoints), pos)
+    sums.add_groups("harm_ck/n", ck_group, len(inp.checkpoints), n)
     _flips.add_sums(sums, inp)
     _disagreement.add_sums(sums, inp)
     sums.run()

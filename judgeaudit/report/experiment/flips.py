@@ -30,13 +30,13 @@ def add_sums(sums, inp) -> None:
     pos = (inp.votes == 1).astype(float)
     n = (~np.isnan(inp.votes)).astype(float)
     g = np.where(harmful, cell, -1)
-    sums.add("harm_cell/k", g, len(inp.cells), pos)
-    sums.add("harm_cell/n", g, len(inp.cells), n)
+    sums.add_groups("harm_cell/k", g, len(inp.cells), pos)
+    sums.add_groups("harm_cell/n", g, len(inp.cells), n)
     s = inp.items["slice"].to_numpy()
     n_slices = max(len(inp.slices), 1)
     gs = np.where(harmful & (s >= 0), cell * n_slices + s, -1)
-    sums.add("harm_slice/k", gs, len(inp.cells) * n_slices, pos)
-    sums.add("harm_slice/n", gs, len(inp.cells) * n_slices, n)
+    sums.add_groups("harm_slice/k", gs, len(inp.cells) * n_slices, pos)
+    sums.add_groups("harm_slice/n", gs, len(inp.cells) * n_slices, n)
 
 
 def _ranking(objs, values) -> list:
