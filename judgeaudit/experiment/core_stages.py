@@ -72,16 +72,32 @@ class ModelStage(_Base):
 
     def plan(self, config):
         m = config.model
+        if m.is_organism:
+            from judgeaudit.organism import organism_config
+
+            c = organism_config(m.organism)
+            return {"model": f"model organism ({c.n_layers} layers x {c.hidden_size}, {c.steps} steps) trained "
+                             "once offline on a synthetic world, cached"}
         return {"model": f"tiny model ({m.tiny_layers} layers x {m.tiny_hidden}) built offline" if m.tiny
                 else m.path}
 
     def outputs(self, ctx):
+        if ctx.config.model.is_organism:
+            return [ctx.layout.base_model / "organism.json", ctx.layout.base_model / "judge" / "config.json"]
         return [ctx.layout.base_model / "config.json"] if ctx.config.model.tiny else []
 
     def run(self, ctx):
         m = ctx.config.model
         if not m.tiny:
             return StageResult({"path": m.path})
+        if m.is_organism:
+            import shutil
+
+            from judgeaudit.organism import build_organism, organism_config
+
+            folder = build_organism(organism_config(m.organism), log=ctx.log)
+            shutil.copytree(folder, ctx.layout.base_model, dirs_exist_ok=True)
+            return StageResult({"path": str(ctx.layout.base_model), "built": "organism", "cache": str(folder)})
         from judgeaudit.tinymodel import build_tiny_model
 
         build_tiny_model(ctx.layout.base_model, n_layers=m.tiny_layers, hidden_size=m.tiny_hidden, seed=m.seed)
