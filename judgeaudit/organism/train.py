@@ -45,15 +45,15 @@ class OrganismConfig:
 
     n_dialogues: int = 5000
     n_layers: int = 4
-    hidden_size: int = 192
+    hidden_size: int = 128
     n_heads: int = 4
     vocab_size: int = 1024
-    steps: int = 650
+    steps: int = 400
     batch_size: int = 32
     learning_rate: float = 3e-3
     judge_layers: int = 2
     judge_hidden: int = 96
-    judge_steps: int = 250
+    judge_steps: int = 150
     judge_examples: int = 4000
     seed: int = 0
 
