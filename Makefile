@@ -39,12 +39,9 @@ labelstudio: $(VENV)/.test
 	@bash scripts/install-label-studio.sh
 	@$(PY) -c "from annotation.server import migrated_data_template as t; t()"
 
-# torch threads set deliberately: tiny models gain nothing from more, and a busy machine
-# loses a lot to oversubscription
-DEMO_THREADS ?= 2
 demo: $(VENV)/.demo
-	OMP_NUM_THREADS=$(DEMO_THREADS) $(VENV)/bin/judgeaudit run examples/demo.toml --out runs/experiment-demo
-	OMP_NUM_THREADS=$(DEMO_THREADS) $(VENV)/bin/judgeaudit demo --out runs/demo
+	$(VENV)/bin/judgeaudit run examples/demo.toml --out runs/experiment-demo
+	$(VENV)/bin/judgeaudit demo --out runs/demo
 	@$(PY) scripts/demo_summary.py runs/experiment-demo runs/demo
 
 test: $(VENV)/.test browser labelstudio

@@ -82,8 +82,8 @@ def build_organism(config: OrganismConfig | None = None, *, cache: Path | None =
                    log: Callable[[str], None] | None = None) -> Path:
     """The trained organism's folder (trained now unless cached).  See the module docstring.
 
-    ``threads``: torch CPU threads for training (default: all cores, at most 4; a busy
-    two-core machine is much slower with more threads than cores).
+    ``threads``: torch CPU threads for training (default: the count chosen with
+    ``--threads`` / :func:`judgeaudit.threads.set_threads`, else its default).
     """
     import fcntl
 
@@ -115,8 +115,10 @@ def _train_all(config: OrganismConfig, work: Path, *, threads, log) -> None:
 
     from .world import corpus_lines, judge_examples, training_dialogues
 
+    from judgeaudit.threads import chosen_threads, default_threads
+
     before = torch.get_num_threads()
-    torch.set_num_threads(threads or max(1, min(4, os.cpu_count() or 1)))
+    torch.set_num_threads(threads or chosen_threads() or default_threads())
     try:
         t0 = time.perf_counter()
         log(f"organism: training the model organism once (config {config.hash()}, cached in {work.parent})")
