@@ -25,7 +25,7 @@ __all__ = ["OrganismConfig", "build_organism", "organism_cache", "organism_confi
            "SIMULATION_NOTE"]
 
 #: One line for reports of runs on the organism.
-SIMULATION_NOTE = ("Simulated: the model is judgeaudit's model organism (a tiny model trained on a synthetic "
+SIMULATION_NOTE = ("The model is judgeaudit's model organism (a tiny model trained on a synthetic "
                    "world with fictional hazards) and the labels come from simulated annotators. These numbers "
                    "show what the pipeline measures when the truth is known, not how any real model behaves.")
 

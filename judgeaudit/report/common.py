@@ -249,3 +249,16 @@ def mean_pairwise_kappa(ceiling_entry: dict) -> float | None:
         if isinstance(p, dict) and is_num(p.get("value"))
     ]
     return sum(values) / len(values) if values else None
+
+
+def banner_html(text) -> str:
+    """A warning band for the top of a report (a run on a demo or simulated model); "" for none."""
+    if not text:
+        return ""
+    return ('<p class="banner" role="note" style="border:2px solid #b35900;background:#fff1e5;'
+            f'padding:.6em 1em;margin:1em 0"><strong>Simulated data.</strong> {esc(text)}</p>')
+
+
+def banner_markdown(text) -> list[str]:
+    """The banner as markdown lines (a block quote and a blank line); [] for none."""
+    return [f"> **Simulated data.** {text}", ""] if text else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from judgeaudit.report import robustness as _robustness, sections as _sections
 from judgeaudit.report.common import (
     Footnotes,
+    banner_html,
     check_audit,
     dig,
     esc,
@@ -153,6 +154,7 @@ def render_html(audit: dict) -> str:
         f"<title>judgeaudit report: {esc(dataset)}</title>"
         f"<style>{CSS}</style></head><body><main>"
         f"<h1>Judge audit: {esc(dataset)}</h1>"
+        + banner_html(dig(audit, "meta", "banner")) +
         f'<nav class="toc" aria-label="Sections">{toc}</nav>'
         + "".join(body)
         + f"<footer>Written by judgeaudit {esc(version)}. This page is self-contained and "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from judgeaudit.report.common import (
+    banner_markdown,
     METRIC_LABELS,
     Footnotes,
     check_audit,
@@ -95,6 +96,7 @@ def render_markdown(audit: dict) -> str:
     lines = [
         f"# Judge audit: {e(meta.get('dataset', 'audit'))}",
         "",
+        *banner_markdown(e(meta.get("banner") or "")),
         f"- Items: {fmt_count(meta.get('n_items'))}; task: {e(task.get('field', 'not stated'))} "
         f"(positive: {listed(task.get('positive'))}; negative: {listed(task.get('negative'))})",
         f"- Reference: {e(ref.get('rule', 'not stated'))} vote, ties {e(ref.get('tie_policy', 'not stated'))}; "
