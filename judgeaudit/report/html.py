@@ -11,6 +11,8 @@ from judgeaudit.report.common import (
     esc,
     fmt_count,
     fmt_num,
+    identical_judges,
+    identical_note,
     is_num,
     judge_colors,
     judge_ids,
@@ -72,6 +74,8 @@ def _overview(audit: dict) -> str:
         ("Bootstrap", esc(boot)),
         *([("Weighting", esc(weights_note(meta)))] if weights_note(meta) else []),
         ("Judges", esc(str(len(audit.get("judges") or {})))),
+        *([("Shown once", esc(identical_note(identical_judges(audit), meta.get("n_items"))))]
+          if identical_judges(audit) else []),
         ("Created", f"{_value(meta.get('created_at'))} with judgeaudit "
                     f"{_value(meta.get('judgeaudit_version'))} ({_value(audit.get('schema'))})"),
     ]
@@ -128,7 +132,8 @@ def render_html(audit: dict) -> str:
         If ``audit`` is not an audit dict of a schema this report knows.
     """
     check_audit(audit)
-    judges = judge_ids(audit)
+    same = identical_judges(audit)
+    judges = [j for j in judge_ids(audit) if j not in same]
     colors = judge_colors(judges)
     strata_list = strata_of(audit)
     notes = Footnotes()

@@ -129,8 +129,8 @@ def _headline(report) -> list:
                        + (f"; {n_tied} pair(s) are tied under one rater and ordered under another." if n_tied
                           else ", and no pair is tied under one rater only."))
     elif n_other:
-        out.append(f"{n_other} other pair(s) of objectives change order between raters at some budget, without "
-                   "both differences' intervals excluding 0.")
+        out.append(f"{n_other} {'other ' if supported else ''}pair(s) of objectives change order between raters at "
+                   "some budget, without intervals that support it (both excluding 0, neither of zero width).")
     fr = report["frontier"]
     if fr["capability_source"] is None:
         out.append("There is no capability measurement, so the frontier lists harmful rates only.")

@@ -256,8 +256,10 @@ def test_flips_across_judges_and_the_confident_flag(report):
     assert (fj["n_flips"], fj["n_confident"]) == (2, 1)
     at2000 = {rk["rater"]: rk["ranking"] for rk in fj["rankings"] if rk["budget_tokens"] == 2000}
     assert at2000 == {"A": ["dpo", "sft"], "B": ["sft", "dpo"], "C": ["sft", "dpo"]}
-    assert report["headline"][0] == ("At 2000 tokens dpo has a lower harmful rate than sft under A (0.00 vs 1.00), "
-                                     "and a higher one under B (1.00 vs 0.00) (confident flip).")
+    # the A/B flip is "confident" but both differences are the same in every resample (-1 and 1: each
+    # judge's votes there are one-class), so the headline claims no flip: 2 flips, none supported
+    assert report["headline"][0] == ("2 pair(s) of objectives change order between raters at some budget, without "
+                                     "intervals that support it (both excluding 0, neither of zero width).")
 
 
 def test_flips_across_prompt_sets(report):
@@ -393,7 +395,7 @@ def test_write_experiment_report(tmp_path, report):
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html and html.count("<svg") == 5
     md = paths["md"].read_text()
     assert "| dpo-2000 | dpo | 2000 | 0.000 [0.000, 0.000] (n=4) |" in md
-    assert "At 2000 tokens dpo has a lower harmful rate than sft under A" in md
+    assert "2 pair(s) of objectives change order between raters at some budget, without intervals" in md
 
 
 def test_write_refuses_a_bad_report_and_writes_nothing(tmp_path, report):
@@ -645,7 +647,9 @@ def test_headline_does_not_call_ties_the_same_order_or_one_tied_cell_the_highest
     assert "orders the objectives the same way" not in text
     assert "No two raters order a pair of objectives oppositely" in text and "tied under" in text
     assert "incoherence is highest for" not in text
-    assert "Under deg, incoherence is 1.00 [1.00, 1.00] in every objective and budget." in text
+    # every cell is 1 in every resample: said as constant, not given a [1.00, 1.00] interval
+    assert ("Under deg, incoherence is 1.00 (the same in every resample: constant in this run, no interval) "
+            "in every objective and budget.") in text
 
 
 def test_html_rogan_gladen_column_stays_aligned_when_the_audit_lacks_a_checkpoint(tmp_path):
