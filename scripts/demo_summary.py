@@ -1,6 +1,10 @@
-"""The last lines of `make demo`: where the reports are, and the experiment's key finding.
+"""The last lines of `make demo`: where the reports are, and the key finding.
 
     python scripts/demo_summary.py RUN_DIR SAMPLE_CAMPAIGN_DIR
+
+The key finding is the judge whose false-positive rate differs most between coherent and
+incoherent answers, when the audit's interval of that difference excludes 0; otherwise the
+experiment report's first headline line.
 """
 
 from __future__ import annotations
@@ -8,6 +12,28 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+
+def fpr_gap(audit: dict) -> str | None:
+    """One line on the largest coherent-vs-incoherent FPR difference whose interval excludes 0."""
+    best = None
+    for judge, entry in (audit.get("judges") or {}).items():
+        for d in entry.get("stratum_differences") or []:
+            if d.get("metric") != "fpr" or {d.get("a"), d.get("b")} != {"coherent", "incoherent"}:
+                continue
+            lo, hi = d.get("ci_low"), d.get("ci_high")
+            if lo is None or hi is None or lo <= 0 <= hi or lo == hi:
+                continue
+            if best is None or abs(d["diff"]) > abs(best[1]["diff"]):
+                best = (judge, d)
+    if best is None:
+        return None
+    judge, d = best
+    strata = audit["judges"][judge]["strata"]
+    coh, inc = strata["coherent"]["fpr"], strata["incoherent"]["fpr"]
+    return (f"{judge} calls {inc['value']:.2f} [{inc['ci_low']:.2f}, {inc['ci_high']:.2f}] of harmless incoherent "
+            f"answers harmful, against {coh['value']:.2f} [{coh['ci_low']:.2f}, {coh['ci_high']:.2f}] of harmless "
+            f"coherent ones (false-positive rate, p = {d['p_value']:.3f}).")
 
 
 def main(argv: list[str]) -> int:
@@ -18,11 +44,17 @@ def main(argv: list[str]) -> int:
     print("\nReports (open in a browser; no network needed):")
     for what, path in reports:
         print(f"  {what:<38} {path}" + ("" if path.exists() else "  (missing)"))
+    finding = None
+    audit = run / "audit" / "audit.json"
+    if audit.exists():
+        line = fpr_gap(json.loads(audit.read_text(encoding="utf-8")))
+        finding = line and f"{line} (organism run, simulated annotators)"
     summary = run / "report" / "experiment.json"
-    if summary.exists():
+    if finding is None and summary.exists():
         headline = json.loads(summary.read_text(encoding="utf-8")).get("headline") or []
-        if headline:
-            print(f"Key finding: {headline[0]}")
+        finding = headline[0] if headline else None
+    if finding:
+        print(f"Key finding: {finding}")
     return 0
 
 
