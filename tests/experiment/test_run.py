@@ -17,6 +17,8 @@ from conftest import require_module
 
 from .runhelpers import STAGES, final_tables, kill_in_stage, run_cli, scripted_labels, state, write_config
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -71,7 +73,8 @@ def test_demo_runs_end_to_end_on_the_organism_with_simulated_labels(repo_root, t
     assert len(pd.read_parquet(out / "generations" / "capability_scores.parquet")) == 13 * 40
     verdicts = pd.read_parquet(out / "verdicts.parquet")
     assert len(verdicts) == 4 * 1560 and (verdicts["status"] == "ok").all()
-    assert len(pd.read_parquet(out / "coherence.parquet")) == 2 * 1560
+    coherence = pd.read_parquet(out / "coherence.parquet")  # 2 scorers x 1560, failures as rows with a status
+    assert len(coherence) == 2 * 1560 and not (out / "coherence.errors.jsonl").exists()
     sample = pd.read_parquet(out / "annotation" / "sample.parquet")
     assert len(sample) == 120 and sample["item_id"].isin(gens["item_id"]).all()
     labels = pd.read_parquet(out / "annotation" / "labels.parquet")
