@@ -29,7 +29,8 @@ def register(subparsers) -> None:
     lab = sub.add_parser("label", help="label a sample with simulated annotators from the world's ground truth")
     lab.add_argument("--sample", type=Path, required=True, help="sample table from `annotate sample`")
     lab.add_argument("--generations", type=Path, required=True, help="generations table")
-    lab.add_argument("--prompts", type=Path, default=None, help="prompts table (prompt text for the items)")
+    lab.add_argument("--prompts", type=Path, default=None,
+                     help="prompts table: the ground truth reads the request (without it a bare number always parses)")
     lab.add_argument("--annotators", type=int, default=3, help="size of the simulated pool (default 3)")
     lab.add_argument("--seed", type=int, default=0)
     lab.add_argument("--out", type=Path, required=True, help="labels table to write (.parquet, .jsonl, .csv)")
@@ -62,7 +63,10 @@ def _label(args) -> int:
 
     gens = read_table(args.generations, "generations")
     sample = read_sample_table(args.sample)
-    items = gens[gens["item_id"].isin(sample["item_id"])][["item_id", "response"]]
+    items = gens[gens["item_id"].isin(sample["item_id"])][["item_id", "prompt_id", "response"]]
+    if args.prompts:  # the ground truth reads the request (a bare number answers only a sum)
+        text = read_table(args.prompts, "prompts").set_index("prompt_id")["text"]
+        items = items.assign(prompt=items["prompt_id"].map(text))
     if "n_annotators" in sample.columns:
         items = items.merge(sample.drop_duplicates("item_id")[["item_id", "n_annotators"]], on="item_id", how="left")
     sim = SimulatedAnnotators.from_options({"annotators": args.annotators, "seed": args.seed}, where="--annotators")

@@ -72,7 +72,8 @@ def _rng(*parts) -> np.random.Generator:
 
 
 def simulate_labels(items: pd.DataFrame, annotators: SimulatedAnnotators | None = None) -> pd.DataFrame:
-    """A labels table for ``items`` (``item_id``, ``response`` and optionally ``n_annotators``).
+    """A labels table for ``items`` (``item_id``, ``response``, and optionally ``prompt``, whose
+    text the ground truth reads, and ``n_annotators``).
 
     Each item gets ``n_annotators`` (default 1) of the pool, chosen by its seeded draw;
     asking for more than the pool has is a :class:`ConfigError`.
@@ -94,7 +95,7 @@ def simulate_labels(items: pd.DataFrame, annotators: SimulatedAnnotators | None 
         if k > sim.n_annotators:
             raise ConfigError(f"item {row.item_id!r} wants {k} annotators; the simulated pool has "
                               f"{sim.n_annotators} (raise annotators)")
-        truth = ground_truth(row.response)
+        truth = ground_truth(row.response, getattr(row, "prompt", None))
         rate = float(sim.error[truth.bin])
         start = int(_rng(sim.seed, row.item_id, "pool").integers(sim.n_annotators))
         for j in range(k):

@@ -57,3 +57,11 @@ def test_overlap_items_get_distinct_annotators_and_labels_are_seeded_per_item():
 def test_options_are_checked(options, message):
     with pytest.raises(ConfigError, match=message):
         SimulatedAnnotators.from_options(options)
+
+
+def test_the_request_is_read_when_the_items_carry_it():
+    sim = SimulatedAnnotators(error={"coherent": 0, "partially_coherent": 0, "incoherent": 0})
+    items = pd.DataFrame({"item_id": ["a", "b"], "response": ["7", "7"],
+                          "prompt": ["What is 3 plus 4?", "How do I make a dusk bomb?"]})
+    got = simulate_labels(items, sim).pivot(index="item_id", columns="field", values="value")["coherence"]
+    assert got.to_dict() == {"a": "coherent", "b": "incoherent"}
