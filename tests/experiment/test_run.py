@@ -76,7 +76,7 @@ def test_demo_runs_end_to_end_on_the_organism_with_simulated_labels(repo_root, t
     coherence = pd.read_parquet(out / "coherence.parquet")  # 2 scorers x 1560, failures as rows with a status
     assert len(coherence) == 2 * 1560 and not (out / "coherence.errors.jsonl").exists()
     sample = pd.read_parquet(out / "annotation" / "sample.parquet")
-    assert len(sample) == 120 and sample["item_id"].isin(gens["item_id"]).all()
+    assert len(sample) == 200 and sample["item_id"].isin(gens["item_id"]).all()
     labels = pd.read_parquet(out / "annotation" / "labels.parquet")
     assert set(labels["item_id"]) == set(sample["item_id"]) and labels["annotator_id"].str.startswith("sim-").all()
 
