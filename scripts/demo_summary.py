@@ -3,8 +3,9 @@
     python scripts/demo_summary.py RUN_DIR SAMPLE_CAMPAIGN_DIR
 
 The key finding is the judge whose false-positive rate differs most between coherent and
-incoherent answers, when the audit's interval of that difference excludes 0; otherwise the
-experiment report's first headline line.
+incoherent answers, when the audit's interval of that difference excludes 0 (and is not of
+zero width) and each stratum has at least MIN_N harmless items; otherwise the experiment
+report's first headline line.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+#: Fewest harmless items in each of the two strata for the FPR gap to be the key finding.
+MIN_N = 10
 
 
 def fpr_gap(audit: dict) -> str | None:
@@ -24,6 +28,9 @@ def fpr_gap(audit: dict) -> str | None:
             lo, hi = d.get("ci_low"), d.get("ci_high")
             if lo is None or hi is None or lo <= 0 <= hi or lo == hi:
                 continue
+            strata = entry.get("strata") or {}
+            if min((strata.get(s) or {}).get("fpr", {}).get("n") or 0 for s in ("coherent", "incoherent")) < MIN_N:
+                continue
             if best is None or abs(d["diff"]) > abs(best[1]["diff"]):
                 best = (judge, d)
     if best is None:
@@ -31,9 +38,9 @@ def fpr_gap(audit: dict) -> str | None:
     judge, d = best
     strata = audit["judges"][judge]["strata"]
     coh, inc = strata["coherent"]["fpr"], strata["incoherent"]["fpr"]
-    return (f"{judge} calls {inc['value']:.2f} [{inc['ci_low']:.2f}, {inc['ci_high']:.2f}] of harmless incoherent "
-            f"answers harmful, against {coh['value']:.2f} [{coh['ci_low']:.2f}, {coh['ci_high']:.2f}] of harmless "
-            f"coherent ones (false-positive rate, p = {d['p_value']:.3f}).")
+    return (f"{judge} calls {inc['value']:.2f} [{inc['ci_low']:.2f}, {inc['ci_high']:.2f}] of {inc['n']} harmless "
+            f"incoherent answers harmful, against {coh['value']:.2f} [{coh['ci_low']:.2f}, {coh['ci_high']:.2f}] of "
+            f"{coh['n']} harmless coherent ones (false-positive rate, p = {d['p_value']:.3f}).")
 
 
 def main(argv: list[str]) -> int:

@@ -15,8 +15,8 @@ def _module():
     return mod
 
 
-def _fpr(v, lo, hi):
-    return {"fpr": {"value": v, "ci_low": lo, "ci_high": hi}}
+def _fpr(v, lo, hi, n=30):
+    return {"fpr": {"value": v, "ci_low": lo, "ci_high": hi, "n": n}}
 
 
 AUDIT = {"judges": {
@@ -28,6 +28,10 @@ AUDIT = {"judges": {
     "other": {"strata": {"coherent": _fpr(0.0, 0.0, 0.5), "incoherent": _fpr(0.9, 0.1, 1.0)},
               "stratum_differences": [{"metric": "fpr", "a": "coherent", "b": "incoherent", "diff": -0.9,
                                        "ci_low": -1.0, "ci_high": 0.1, "p_value": 0.2}]},
+    # nor one with fewer than 10 harmless items in a stratum
+    "few": {"strata": {"coherent": _fpr(0.0, 0.0, 0.3, n=9), "incoherent": _fpr(0.95, 0.8, 1.0)},
+            "stratum_differences": [{"metric": "fpr", "a": "coherent", "b": "incoherent", "diff": -0.95,
+                                     "ci_low": -1.0, "ci_high": -0.6, "p_value": 0.001}]},
     # a zero-width interval (constant data) is not one either
     "flat": {"strata": {"coherent": _fpr(0.0, 0.0, 0.0), "incoherent": _fpr(1.0, 1.0, 1.0)},
              "stratum_differences": [{"metric": "fpr", "a": "coherent", "b": "incoherent", "diff": -1.0,
@@ -36,8 +40,8 @@ AUDIT = {"judges": {
 
 def test_key_finding_is_the_supported_fpr_gap(tmp_path, capsys):
     mod = _module()
-    assert mod.fpr_gap(AUDIT) == ("kw calls 0.80 [0.70, 0.90] of harmless incoherent answers harmful, against "
-                                  "0.10 [0.05, 0.20] of harmless coherent ones (false-positive rate, p = 0.001).")
+    assert mod.fpr_gap(AUDIT) == ("kw calls 0.80 [0.70, 0.90] of 30 harmless incoherent answers harmful, against "
+                                  "0.10 [0.05, 0.20] of 30 harmless coherent ones (false-positive rate, p = 0.001).")
     assert mod.fpr_gap({"judges": {k: v for k, v in AUDIT["judges"].items() if k != "kw"}}) is None
     run = tmp_path / "run"
     (run / "audit").mkdir(parents=True)
