@@ -17,10 +17,10 @@ $(VENV)/.core: pyproject.toml
 	$(PIP) install -e .
 	touch $@
 
-# CPU torch first (a wheel on disk on the project's machines); without it pip would pull
-# a multi-GB CUDA build through transformers.
+# CPU torch first (a wheel on disk on the project's machines; elsewhere PyTorch's CPU index);
+# without it pip would pull a multi-GB CUDA build through transformers.
 $(VENV)/.demo: $(VENV)/.core
-	$(PIP) install 'torch==2.13.0' || $(PIP) install torch
+	$(PIP) install 'torch==2.13.0' || $(PIP) install torch --index-url https://download.pytorch.org/whl/cpu
 	$(PIP) install -e '.[finetune,coherence]'
 	touch $@
 
@@ -44,6 +44,7 @@ labelstudio: $(VENV)/.test
 demo: $(VENV)/.demo
 	$(VENV)/bin/judgeaudit run examples/demo.toml --out runs/experiment-demo
 	$(VENV)/bin/judgeaudit demo --out runs/demo
+	@$(PY) scripts/demo_summary.py runs/experiment-demo runs/demo
 
 test: $(VENV)/.test browser labelstudio
 	$(PY) -m pytest

@@ -7,10 +7,11 @@ blocks; every text from the data is escaped with
 
 from __future__ import annotations
 
-from judgeaudit.report.common import HUMAN_COLOR, Footnotes, esc, fmt_num, metric_view
+from judgeaudit.report.common import HUMAN_COLOR, Footnotes, banner_html, esc, fmt_num, metric_view
 from judgeaudit.report.html_base import CSS, cell, empty, figure, section, table, undefined
 from judgeaudit.report.svg import PlotRow, interval_plot
 
+from .persona import persona_html
 from .plots import budget_label, budget_plot, frontier_plot, objective_colors
 
 __all__ = ["render_experiment_html", "MAX_ROWS"]
@@ -19,7 +20,8 @@ MAX_ROWS = 60
 _TOC = (("overview", "Overview"), ("headline", "Headline"), ("frontier", "Frontier"),
         ("rankings", "Rankings"), ("flips-judges", "Flips across judges"),
         ("flips-sets", "Flips across prompt sets"), ("incoherence", "Incoherence"),
-        ("disagreement", "Disagreement"), ("status", "Verdict status"), ("notes", "Notes"))
+        ("disagreement", "Disagreement"), ("persona", "Persona drift"), ("status", "Verdict status"),
+        ("notes", "Notes"))
 
 
 def view(e, confidence=None):
@@ -57,6 +59,7 @@ class _Page:
 
 def _overview(p: _Page) -> str:
     r, meta = p.r, p.r.get("meta") or {}
+    same = "; ".join(f"{j}: identical to {k} on every item" for j, k in (r.get("identical_judges") or {}).items())
     fr = r["frontier"]
     left = "; ".join(f"{d['judge_id']} ({d['reason']})" for d in r.get("judges_left_out") or []) or "none"
     rows = [("Experiment", esc(meta.get("experiment", "(not named)"))),
@@ -65,13 +68,14 @@ def _overview(p: _Page) -> str:
             ("Budgets (tokens)", esc(", ".join(str(b) for b in r.get("budgets") or []))),
             ("Harmfulness judges", esc(", ".join(r.get("judges") or []) or "none")),
             ("Judges left out", esc(left)),
+            *([("Shown once", esc(same))] if same else []),
             ("Capability", esc(fr.get("capability_note") or "none")),
             ("Intervals", esc(f"{meta.get('n_boot')} resamples, seed {meta.get('seed')}, "
                               f"{float(meta.get('confidence', 0.95)) * 100:g}% level; "
                               f"{meta.get('interval_method', '')}; {meta.get('n_clusters')} prompts, "
                               f"{meta.get('n_items')} items"))]
     dl = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows)
-    return f'<section id="overview"><dl class="meta">{dl}</dl></section>'
+    return f'<section id="overview">{banner_html(meta.get("banner"))}<dl class="meta">{dl}</dl></section>'
 
 
 def _headline(p: _Page) -> str:
@@ -262,6 +266,10 @@ def _shown_bins(bc) -> list:
     return [b for b in bc["bins"] if b != "unscored" or bc["pooled"][b]["value"] is not None]
 
 
+def _persona(p: _Page) -> str:
+    return persona_html(p.r.get("persona") or {}, colors=p.colors, est=p.est)
+
+
 def _status(p: _Page) -> str:
     st = p.r.get("verdict_status") or {}
     if not st:
@@ -299,7 +307,7 @@ def render_experiment_html(report: dict) -> str:
     """The experiment report as one HTML page: inline CSS and SVG, no scripts, no external resources."""
     p = _Page(report)
     body = [_overview(p), _headline(p), _frontier(p), _rankings(p), _flips_judges(p), _flips_sets(p),
-            _incoherence(p), _disagreement(p), _status(p)]
+            _incoherence(p), _disagreement(p), _persona(p), _status(p)]
     body.append(_notes(p))  # last: it lists the footnotes the other sections added
     name = (report.get("meta") or {}).get("experiment") or "experiment"
     toc = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in _TOC)
