@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   installs judgeaudit (CPU torch, the finetune extra), runs examples/demo.toml end to end
+#   make demo   installs judgeaudit (CPU torch, the finetune and coherence extras), runs examples/demo.toml end to end
 #               and audits the embedded sample campaign (offline, a few minutes on a CPU)
 #   make test   installs judgeaudit with its test extras (and Chromium) and runs every test
 #   make test-fast  the edit-test loop: every test not marked slow or integration (no Chromium,
