@@ -28,8 +28,10 @@ def test_flips_across_judges_and_the_confident_flag(report):
     assert (fj["n_flips"], fj["n_confident"]) == (2, 1)
     at2000 = {rk["rater"]: rk["ranking"] for rk in fj["rankings"] if rk["budget_tokens"] == 2000}
     assert at2000 == {"A": ["dpo", "sft"], "B": ["sft", "dpo"], "C": ["sft", "dpo"]}
-    assert report["headline"][0] == ("At 2000 tokens dpo has a lower harmful rate than sft under A (0.00 vs 1.00), "
-                                     "and a higher one under B (1.00 vs 0.00) (confident flip).")
+    # the A/B flip is "confident" but both differences are the same in every resample (-1 and 1: each
+    # judge's votes there are one-class), so the headline claims no flip: 2 flips, none supported
+    assert report["headline"][0] == ("2 pair(s) of objectives change order between raters at some budget, without "
+                                     "intervals that support it (both excluding 0, neither of zero width).")
 
 
 def test_flips_across_prompt_sets(report):
