@@ -11,8 +11,10 @@ near 0.3 from 12 of 25 items has standard error sqrt(0.21 / 12 * 13 / 24) = 0.09
 (finite-population factor 13/24), and a mean absolute error of about 0.8 * 0.097 = 0.078.
 The keyword judge adds little (it is near chance on incoherent answers), so the issue's
 bound of 0.05 cannot hold for half the labels; measured over seeds 0-7: mean absolute
-difference 0.070 (0.039-0.094 per seed; the half's own human rate 0.064), and 95 of 96
-group estimates inside the full-label human interval.
+difference 0.072 (0.036-0.100 per seed; the half's own human rate 0.064), 87 of 92
+group estimates inside the full-label human interval, and 4 of 96 refused: unlabelled
+items take their stratum from the degeneracy scorer, and a group can then need a
+verdict x stratum cell (verdict 0, partially coherent) no kept label falls in.
 """
 
 from __future__ import annotations
@@ -43,19 +45,25 @@ def _half(tables, seed):
 
 def test_half_labelled_corrected_rates_against_the_full_human_rates(campaign):
     tables, human = campaign
-    inside, mad = [], []
+    inside, mad, refused = [], [], 0
     for seed in range(4):
         a = run_audit(_half(tables, seed), config=AuditConfig(n_boot=100, seed=0))
         corr = a["robustness"]["corrected_rates"]["refusal_keyword"]
         assert set(corr) == set(human)
+        defined = []
         for g, h in human.items():
             c = corr[g]
-            assert c["method"] == "double-sampling" and c["value"] is not None, g
+            assert c["method"] == "double-sampling", g
+            if c["value"] is None:  # refused with its reason, never a number
+                assert "no human-labelled item in a cell" in c["undefined"], g
+                refused += 1
+                continue
             assert c["n_labelled"] < 25, g  # really a half: the estimate is not the humans' rate by construction
             inside.append(h["ci_low"] <= c["value"] <= h["ci_high"])
-        mad.append(np.mean([abs(corr[g]["value"] - h["value"]) for g, h in human.items()]))
-    # 48 group estimates: measured 48 inside for seeds 0-3 (95 of 96 over seeds 0-7)
-    assert np.mean(inside) >= 0.9
-    # measured 0.069, 0.094, 0.064, 0.070 (mean 0.074); the sampling error alone is about 0.078
+            defined.append(abs(c["value"] - h["value"]))
+        mad.append(np.mean(defined))
+    # seeds 0-3: 2 of 48 refused; 43 of the 46 others inside (0.935; 87 of 92 over seeds 0-7)
+    assert refused <= 4 and np.mean(inside) >= 0.9
+    # measured 0.077, 0.100, 0.070, 0.076 (mean 0.081); the sampling error alone is about 0.078
     assert np.mean(mad) <= 0.10
     assert 0.03 <= min(mad)  # not equal to the human rate: the check can fail
