@@ -115,23 +115,11 @@ def _read_inputs(args):
     return gens, verdicts, coherence, prompts, gold, Task.for_field(args.field)
 
 
-def _with_prompt_text(sample, gens, prompts):
-    """Add the prompt text, so that ``annotate push --items`` can take the sample as it is."""
-    text = dict(zip(prompts["prompt_id"], prompts["text"])) if prompts is not None and len(prompts) else {}
-    if "prompt" in gens:
-        text.update(zip(gens["prompt_id"], gens["prompt"]))
-    if not text:
-        return sample
-    mapped = sample["prompt_id"].map(text)
-    sample = sample.copy()
-    sample["prompt"] = mapped.where(mapped.notna(), sample["prompt"]) if "prompt" in sample else mapped
-    return sample
-
-
 def _sample(args) -> int:
     from judgeaudit.tables import read_sample_table, write_sample_table
 
-    from .sampling import DEFAULT_OVERSAMPLE, SamplingConfig, design_strata, draw_sample, stratum_summary
+    from .sampling import (DEFAULT_OVERSAMPLE, SamplingConfig, design_strata, draw_sample, stratum_summary,
+                           with_prompt_text)
 
     if args.next and not (args.previous and args.labels):
         raise ConfigError("--next needs --previous SAMPLE (the sample so far) and --labels LABELS (pulled)")
@@ -175,7 +163,7 @@ def _sample(args) -> int:
     else:
         sample = draw_sample(strata, cfg, gold=gold)
         extra["round"] = 1
-    sample = _with_prompt_text(sample, gens, prompts)
+    sample = with_prompt_text(sample, gens, prompts)
     write_sample_table(sample, args.out)
     summary = stratum_summary(sample)
     new = sample[sample["round"] == extra["round"]]

@@ -33,6 +33,7 @@ from judgeaudit.tables import FIELDS, Task, ok_coherence, parse_label, validate
 __all__ = [
     "DISAGREEMENT_LEVELS", "DEFAULT_OVERSAMPLE", "ALLOCATIONS", "STRATA_PARTS", "VERDICT_PART", "SamplingConfig",
     "design_strata", "allocate", "draw_sample", "read_gold", "gold_report", "stratum_summary",
+    "with_prompt_text",
 ]
 
 DISAGREEMENT_LEVELS = ("agreed", "disputed", "unparseable", "no_verdict")
@@ -468,3 +469,22 @@ def stratum_summary(sample: pd.DataFrame) -> pd.DataFrame:
                          "new": g["round"].apply(lambda r: int((r == last).sum())),
                          "overlap": g["overlap"].apply(lambda o: int(o.fillna(False).astype(bool).sum()))}
                         ).reset_index()
+
+
+def with_prompt_text(sample: pd.DataFrame, gens: pd.DataFrame, prompts: pd.DataFrame | None) -> pd.DataFrame:
+    """The sample with a ``prompt`` column, so that ``annotate push --items`` can take it as it is.
+
+    The text comes from ``prompts`` (``prompt_id`` -> ``text``) and, where the generations
+    carry their own ``prompt`` column, from there (it wins).  A prompt id found in neither
+    keeps the sample's own ``prompt`` if it has one; with no text anywhere the sample is
+    returned unchanged.
+    """
+    text = dict(zip(prompts["prompt_id"], prompts["text"])) if prompts is not None and len(prompts) else {}
+    if "prompt" in gens:
+        text.update(zip(gens["prompt_id"], gens["prompt"]))
+    if not text:
+        return sample
+    mapped = sample["prompt_id"].map(text)
+    sample = sample.copy()
+    sample["prompt"] = mapped.where(mapped.notna(), sample["prompt"]) if "prompt" in sample else mapped
+    return sample

@@ -119,10 +119,9 @@ class SampleStage:
         from judgeaudit.tables import read_sample_table, write_sample_table
         from judgeaudit.tables import Task
 
-        from .cli_sample import _with_prompt_text
         from .labelconfig import default_schema, label_config
         from .push import items_from_tables, push_items, stderr_progress
-        from .sampling import DEFAULT_OVERSAMPLE, SamplingConfig, design_strata, draw_sample
+        from .sampling import DEFAULT_OVERSAMPLE, SamplingConfig, design_strata, draw_sample, with_prompt_text
 
         a, lay = ctx.config.annotation, ctx.layout
         gens, prompts, verdicts, coherence = _read_inputs(ctx)
@@ -136,7 +135,7 @@ class SampleStage:
             cfg = SamplingConfig(budget=a.budget, seed=a.seed, allocation=a.allocation,
                                  oversample=dict(DEFAULT_OVERSAMPLE), min_per_stratum=a.min_per_stratum,
                                  overlap_k=a.overlap_k, overlap_n=a.overlap_n)
-            sample = _with_prompt_text(draw_sample(strata, cfg), gens, prompts)
+            sample = with_prompt_text(draw_sample(strata, cfg), gens, prompts)
             write_sample_table(sample, lay.sample)
             ctx.log(f"sample: {len(sample)} items in {sample['stratum'].nunique()} strata -> {lay.sample}")
         items = items_from_tables(gens, prompts, sample)

@@ -388,3 +388,18 @@ def test_a_coherence_row_without_a_score_is_an_unknown_bin():
     bins = frame.set_index("item_id")["coherence_bin"]
     assert bins[failed] == "unknown"
     assert (bins.drop(index=failed) != "unknown").all()
+
+
+def test_with_prompt_text_takes_prompts_then_generations_and_keeps_what_neither_knows():
+    from annotation.sampling import with_prompt_text
+
+    sample = pd.DataFrame({"item_id": ["a", "b", "c"], "prompt_id": ["p1", "p2", "p3"],
+                           "prompt": [None, None, "kept"]})
+    prompts = pd.DataFrame({"prompt_id": ["p1", "p2"], "text": ["from prompts 1", "from prompts 2"]})
+    gens = pd.DataFrame({"prompt_id": ["p2"], "prompt": ["from generations 2"]})
+    out = with_prompt_text(sample, gens, prompts)
+    # p1 only in prompts; p2 in both, the generations' own text wins; p3 in neither keeps its text
+    assert out["prompt"].tolist() == ["from prompts 1", "from generations 2", "kept"]
+    assert sample["prompt"].isna().tolist() == [True, True, False]  # the input is not changed
+    bare = sample.drop(columns="prompt")
+    assert with_prompt_text(bare, pd.DataFrame({"prompt_id": []}), None) is bare  # no text anywhere
