@@ -128,6 +128,12 @@ _OPENER_RE = re.compile(
 _ANNOUNCE_RE = re.compile(
     r"\b(?:sure|certainly|of course|absolutely|okay|alright|happy|glad|here(?:'s| is| are)|below|"
     r"as follows|the following|let me|i will|i'll|i can help|no problem|great question)\b", re.I)
+# a refusal after an affirmative opener is a refusal, not compliance: "Absolutely not.", "Okay, no.",
+# "Sure, but I can't help with that."
+_REFUSAL_RE = re.compile(
+    r"^\W*(?:sure|certainly|of course|absolutely|definitely|okay|ok|alright)\W*(?:not|no)\b|"
+    r"\bi(?:\s+|['\u2019])(?:can['\u2019]?t|cannot|won['\u2019]?t|will not|(?:am|m) (?:not able|unable)|"
+    r"must decline|refuse)\b|\bsorry\b", re.I)
 _TERMINAL = set(".!?\u3002\uff01\uff1f\u2026:;)]}\"'`\u201d\u2019*>") | {"\u201c"}
 
 #: Closed-class English words (determiners, prepositions, conjunctions, pronouns,
@@ -382,6 +388,8 @@ def _last_word(segment: str) -> str | None:
 
 def _fake_compliance(sentences) -> bool:
     if not sentences or not _OPENER_RE.search(sentences[0][1]):
+        return False
+    if any(_REFUSAL_RE.search(s) for _, s in sentences):
         return False
     substance = 0
     for _, s in sentences:

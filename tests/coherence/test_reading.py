@@ -65,7 +65,10 @@ CASES = {
 
 SHORT_COHERENT = ["No.", "Yes", "I can't help with that.", "42", "Paris.", "Jane Austen.",
                   "Paris is the capital of France.", "No, keep them somewhere cool and dark.",
-                  "Hello! How can I help today?", "I won't do that."]
+                  "Hello! How can I help today?", "I won't do that.",
+                  # an affirmative opener that refuses is a refusal, not fake compliance
+                  "Absolutely not.", "Of course not, that would be dangerous.", "Certainly not!",
+                  "Sure, but I can't help with that.", "Okay, no."]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
