@@ -39,7 +39,7 @@ from judgeaudit.errors import ConfigError
 # ------------------------------------------------------------------ thresholds
 # A response is "incoherent" when ANY incoherent rule fires, else
 # "partially_coherent" when any partial rule fires, else "coherent".
-# Calibrated on hand-made cases (tests/test_coherence.py) and on GPTFuzz's 1,540
+# Calibrated on hand-made cases (tests/coherence/) and on GPTFuzz's 1,540
 # labelled responses: fluent answers, including two-persona jailbreak answers that
 # restate the same refusal twice, stay below the partial thresholds; the
 # sample-output loops ("Q? A. / Q? A. B. / ...") cross the incoherent ones.

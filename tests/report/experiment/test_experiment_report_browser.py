@@ -1,7 +1,7 @@
 """The experiment report's HTML in a real browser: no script runs, no console errors.
 
 A ``<script>`` payload is put into an objective name and into a judge id; the page
-must show it as text.  Chromium through playwright, as in tests/test_report_browser.py:
+must show it as text.  Chromium through playwright, as in tests/report/test_report_browser.py:
 skipped when chromium or playwright is missing, failed instead under CI=true.
 """
 
