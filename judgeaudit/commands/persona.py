@@ -24,7 +24,7 @@ def register(subparsers) -> None:
         description="Score yes/no trait items (model-written-evaluations format) on the base model and on "
                     "every checkpoint of a manifest: the probability of the behaviour-matching answer, "
                     "normalised over the two answers, from one forward pass per item. Prints each "
-                    "checkpoint's drift from the base model per trait with its 95%% interval (items as "
+                    "checkpoint's drift from the base model per trait with its 95% interval (items as "
                     "clusters). Inoculation and conditional checkpoints are also scored with their "
                     "training-time prompt.")
     p.add_argument("--base", help="the base model folder (drift is measured from it); default: the "
