@@ -48,7 +48,6 @@ def _handler(args) -> int:
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="finetune: %(message)s")
     from .grid import run_grid
-    from .trainer import _result_dict
 
     results = run_grid(config, output=args.out, objectives=args.objectives, seeds=args.seeds,
                        progress=not args.quiet)
@@ -59,7 +58,7 @@ def _handler(args) -> int:
         return 0
     if args.json:
         print(json.dumps({"manifest": str(out / "manifest.json"),
-                          "runs": [_result_dict(r) for r in results]}, indent=2))
+                          "runs": [r.to_dict() for r in results]}, indent=2))
         return 0
     for r in results:
         cap = f", capability {r.capability[-1][2]:.3f}" if r.capability else ""

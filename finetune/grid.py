@@ -21,7 +21,7 @@ from judgeaudit.generation.base import CheckpointSpec, load_manifest, write_mani
 
 from .checkpoints import write_json
 from .config import FinetuneConfig
-from .trainer import RunResult, StepInfo, _result_dict, train_run
+from .trainer import RunResult, StepInfo, train_run
 
 __all__ = ["run_grid", "run_name"]
 
@@ -81,5 +81,5 @@ def run_grid(config: FinetuneConfig, *, output=None, objectives: Sequence[str] |
             write_manifest(_kept(out, results) + [_relative(s, out) for r in results for s in r.checkpoints],
                            out / "manifest.json")
             write_json(out / "grid.json", {"config": config.to_dict(),
-                                           "runs": [_result_dict(r) for r in results]})
+                                           "runs": [r.to_dict() for r in results]})
     return results

@@ -76,6 +76,18 @@ class RunResult:
     data_report: dict = field(default_factory=dict)
     resumed_from: int | None = None
 
+    def to_dict(self) -> dict:
+        """The run as JSON (``result.json``, the grid's summary); a NaN final loss is ``None``."""
+        return {"objective": self.objective, "seed": self.seed, "steps": self.steps,
+                "tokens_seen": self.tokens_seen,
+                "final_loss": None if math.isnan(self.final_loss) else self.final_loss,
+                "tokens_per_second": self.tokens_per_second,
+                "checkpoints": [s.to_dict() for s in self.checkpoints],
+                "capability": [{"step": s, "tokens_seen": t, "score": v} for s, t, v in self.capability],
+                "unreached_budgets": list(self.unreached_budgets),
+                "unreached_thresholds": list(self.unreached_thresholds),
+                "data_report": self.data_report, "resumed_from": self.resumed_from}
+
 
 def run_environment() -> dict:
     """Python, package versions (training stack included) and the git revision."""
@@ -414,17 +426,7 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
         unreached_thresholds=tuple(t for t in config.capability.thresholds if t not in crossed),
         data_report=data_report, resumed_from=resumed_from)
     if main:
-        write_json(run_dir / "result.json", _result_dict(result))
+        write_json(run_dir / "result.json", result.to_dict())
     log.info("%s seed %d: %d steps, %d tokens, %.0f tokens/s, final loss %.4f", objective.name, seed, step,
              tokens_seen, result.tokens_per_second, last_loss)
     return result
-
-
-def _result_dict(r: RunResult) -> dict:
-    return {"objective": r.objective, "seed": r.seed, "steps": r.steps, "tokens_seen": r.tokens_seen,
-            "final_loss": None if math.isnan(r.final_loss) else r.final_loss,
-            "tokens_per_second": r.tokens_per_second,
-            "checkpoints": [s.to_dict() for s in r.checkpoints],
-            "capability": [{"step": s, "tokens_seen": t, "score": v} for s, t, v in r.capability],
-            "unreached_budgets": list(r.unreached_budgets), "unreached_thresholds": list(r.unreached_thresholds),
-            "data_report": r.data_report, "resumed_from": r.resumed_from}

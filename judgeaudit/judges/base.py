@@ -42,6 +42,7 @@ __all__ = [
     "available_judges",
     "get_judge",
     "hash_config",
+    "judge_batch",
     "register_judge",
     "run_judge",
 ]
@@ -258,8 +259,12 @@ def _error_verdict(exc: BaseException) -> Verdict:
     return Verdict(label=None, score=None, raw=f"{type(exc).__name__}: {exc}", status="error")
 
 
-def _judge_batch(judge: Judge, prompts: list[str], responses: list[str]) -> list[Verdict]:
-    """Verdicts for one batch; falls back to one call per item when the batch fails."""
+def judge_batch(judge: Judge, prompts: list[str], responses: list[str]) -> list[Verdict]:
+    """Verdicts for one batch; falls back to one call per item when the batch fails.
+
+    An item whose own call fails too, or returns anything but one :class:`Verdict`, gets a
+    verdict with ``status="error"`` and the exception in ``raw``: no item is dropped.
+    """
     try:
         verdicts = list(judge.judge(prompts, responses))
         if len(verdicts) == len(responses) and all(isinstance(v, Verdict) for v in verdicts):
@@ -333,7 +338,7 @@ def run_judge(
     verdicts: list[Verdict] = []
     for start in range(0, len(responses), step):
         stop = start + step
-        verdicts.extend(_judge_batch(judge, prompts[start:stop], responses[start:stop]))
+        verdicts.extend(judge_batch(judge, prompts[start:stop], responses[start:stop]))
     config_hash = judge.config_hash()
     frame = pd.DataFrame(
         {

@@ -115,9 +115,9 @@ class EnsembleJudge:
         return hash_config(self.config)
 
     def judge(self, prompts: Sequence[str], responses: Sequence[str]) -> list[Verdict]:
-        from judgeaudit.judges.base import _judge_batch
+        from judgeaudit.judges.base import judge_batch
 
-        per_member = [_judge_batch(m, list(prompts), list(responses)) for m in self.members]
+        per_member = [judge_batch(m, list(prompts), list(responses)) for m in self.members]
         return [self.combine([col[i] for col in per_member]) for i in range(len(responses))]
 
     def combine(self, verdicts: Sequence[Verdict]) -> Verdict:

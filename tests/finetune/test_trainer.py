@@ -243,3 +243,16 @@ def test_a_grid_run_for_some_objectives_keeps_the_other_runs_in_the_manifest(mak
     assert {i.split("/")[0] for i in ids} == {"sft", "kl_sft"}
     again = run_grid(cfg, objectives=["sft"], progress=False)  # a rerun lists each checkpoint once
     assert sorted(s.checkpoint_id for s in load_manifest(out / "manifest.json")) == ids and again
+
+
+def test_run_result_to_dict_is_json_and_a_nan_loss_is_null(tmp_path):
+    import json
+    import math
+
+    from finetune.trainer import RunResult
+
+    result = RunResult(run_dir=tmp_path, objective="sft", seed=1, steps=0, tokens_seen=0, final_loss=math.nan,
+                       tokens_per_second=0.0, capability=((10, 640, 0.5),), unreached_budgets=(1000,))
+    doc = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert doc["final_loss"] is None and doc["checkpoints"] == [] and doc["unreached_budgets"] == [1000]
+    assert doc["capability"] == [{"step": 10, "tokens_seen": 640, "score": 0.5}]
