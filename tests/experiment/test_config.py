@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import require_module
+
 from judgeaudit.errors import ConfigError
 from judgeaudit.experiment import check_experiment, experiment_from_dict, load_experiment
 
@@ -77,7 +79,7 @@ def test_stage_checks_name_the_key(doc, expected, tmp_path):
 
 
 def test_finetune_section_is_checked_by_its_own_rules(tmp_path):
-    pytest.importorskip("accelerate")
+    require_module("accelerate")
     msg = _error(_doc(finetune={"objectives": ["sft"], "train": {"budgets": "1000"}}), tmp_path, check=True)
     assert "exp.toml [finetune] [train]: budgets must be a list" in msg
     msg = _error(_doc(finetune={"objectives": ["sfft"], "train": {"budgets": [100]}}), tmp_path, check=True)
@@ -105,7 +107,7 @@ def test_load_experiment_reports_bad_toml(tmp_path):
 
 
 def test_demo_config_is_valid(repo_root):
-    pytest.importorskip("accelerate")
+    require_module("accelerate")
     cfg = load_experiment(repo_root / "examples" / "demo.toml")
     stages = check_experiment(cfg)
     assert [s.name for s in stages if s.applies(cfg)] == ["model", "finetune", "generate", "judge", "coherence",

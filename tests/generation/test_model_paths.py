@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import require_module
+
 from judgeaudit.errors import ConfigError
 from judgeaudit.hfmodels import load_tokenizer
 
 
 def test_missing_folder_under_an_existing_models_folder_is_an_error(tmp_path, monkeypatch):
-    pytest.importorskip("transformers")
+    require_module("transformers")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "models").mkdir()
     # "models/guard" looks like a hub id (org/name), but ./models exists: it is a missing folder

@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from conftest import reference_module
+
 from judgeaudit.errors import ValidationError
 from judgeaudit.metrics import MetricResult, corrected_rate, rogan_gladen, youden_lower_bound
 
@@ -38,7 +40,7 @@ def test_jailbreakeval_matcher_is_refused_with_the_reason():
 def test_youden_lower_bound_newcombe_by_hand():
     # Lee: Wilson(180/200) lower = 0.85090; FPR 60/200 Wilson upper = 0.36810 (statsmodels agrees)
     # J_low = 0.6 - sqrt(0.04910^2 + 0.06810^2) = 0.6 - 0.08396 = 0.51604
-    smp = pytest.importorskip("statsmodels.stats.proportion")
+    smp = reference_module("statsmodels.stats.proportion")  # under CI=true a missing one fails
     lo_se = smp.proportion_confint(180, 200, method="wilson")[0]
     hi_fpr = smp.proportion_confint(60, 200, method="wilson")[1]
     expected = 0.6 - math.sqrt((0.9 - lo_se) ** 2 + (hi_fpr - 0.3) ** 2)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import require_module
+
 from judgeaudit.errors import ConfigError
 from judgeaudit.experiment import check_experiment, experiment_from_dict
 from judgeaudit.organism import OrganismConfig, organism_config
@@ -41,7 +43,7 @@ def test_config_errors_name_the_key(doc, message, tmp_path):
 def test_simulated_labels_need_the_organism(tmp_path):
     cfg = experiment_from_dict(_doc(model={"tiny": True}, annotation={"simulate": {"annotators": 2}}),
                                base_dir=tmp_path, source="e.toml")
-    pytest.importorskip("accelerate")  # the finetune/annotation stages load through entry points
+    require_module("accelerate")  # the finetune/annotation stages load through entry points
     with pytest.raises(ConfigError, match="simulate = {...} needs the ground truth of the model organism's world"):
         check_experiment(cfg)
 
