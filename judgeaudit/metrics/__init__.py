@@ -30,6 +30,7 @@ from .formulas import (
     kendall_tau_b,
     unit_coincidences,
 )
+from .clustered import ClusteredProportion, clustered_proportion
 from .intervals import result_from_bootstrap, wilson_interval
 from .ranking import auroc, kendall_tau, spearman
 
@@ -56,6 +57,8 @@ __all__ = [
     "kendall_tau",
     "auroc",
     "wilson_interval",
+    "clustered_proportion",
+    "ClusteredProportion",
     "result_from_bootstrap",
     "binary_from_counts",
     "kappa_from_confusion",
