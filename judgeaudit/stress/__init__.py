@@ -15,12 +15,17 @@ from judgeaudit.stress.perturbations import (
     parse_perturbation_spec,
     register_perturbation,
 )
+from judgeaudit.stress.run import SCHEMA, perturb_items, reference_labels, run_stress
 
 __all__ = [
     "ALL_LABELS",
     "Perturbation",
+    "SCHEMA",
     "available_perturbations",
     "get_perturbation",
     "parse_perturbation_spec",
+    "perturb_items",
+    "reference_labels",
     "register_perturbation",
+    "run_stress",
 ]

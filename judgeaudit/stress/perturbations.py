@@ -94,28 +94,35 @@ class Perturbation:
     needs_prompt: bool = False
 
     def applies_to(self, labels: Mapping[str, str | None]) -> bool:
-        """Whether an item with these reference ``labels`` (field -> label or None) is
-        one the change is known to keep.
+        """Whether an item with these reference ``labels`` is one the change is known to keep.
 
-        Every field of :attr:`keeps` that the item has a label for must hold a kept
-        label, and at least one field of :attr:`keeps` must be labelled: an item with
-        no label the perturbation speaks about is never perturbed.
+        ``labels`` maps each field the table has labels for to the item's label, or to
+        ``None`` when the item's label on it is unknown (nobody labelled it, or a tie).
+        Each field of :attr:`keeps` that the table labels must hold a kept label (an
+        unknown one does not count as kept); fields the table has no labels for are not
+        checked, but at least one field of :attr:`keeps` must be.
 
         >>> p = get_perturbation("affirmative_opening")
         >>> p.applies_to({"harmfulness": "not_harmful"}), p.applies_to({"harmfulness": "harmful"})
         (True, False)
         >>> p.applies_to({"harmfulness": "not_harmful", "refusal": "none"})
         False
+        >>> p.applies_to({"harmfulness": "not_harmful", "refusal": None})
+        False
         """
-        known = 0
+        checked = 0
         for fld, kept in self.keeps.items():
-            value = labels.get(fld)
-            if value is None:
+            if fld not in labels:
                 continue
-            known += 1
-            if kept is not ALL_LABELS and value not in kept:
+            value = labels[fld]
+            if value is None or (kept is not ALL_LABELS and value not in kept):
                 return False
-        return known > 0
+            checked += 1
+        return checked > 0
+
+    def checked_fields(self, fields) -> list[str]:
+        """The fields of :attr:`keeps` that a table labelling ``fields`` lets us check."""
+        return [f for f in self.keeps if f in set(fields)]
 
     def rng(self, item_id: str, seed: int) -> random.Random:
         """The random source of one item: a hash of (seed, name, parameters, item_id)."""
