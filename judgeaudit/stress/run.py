@@ -188,6 +188,10 @@ def _judge_all(judges, frame: pd.DataFrame, prompts, *, batch_size: int, verdict
 
     gens = frame.drop(columns=[c for c in ("original_item_id", "perturbation", "label", "cluster")
                                if c in frame.columns])
+    # answers of similar length share a batch: a model judge pads each batch to its longest
+    # prompt, and loops and echoes make some perturbed answers several times longer
+    order = np.argsort(gens["response"].str.len().to_numpy(), kind="stable")
+    gens = gens.iloc[order].reset_index(drop=True)
     if verdicts_path is not None:
         from judgeaudit.tables import read_table
 
@@ -217,7 +221,8 @@ def _binary(judge_field: str, task):
 
 
 def _rate(flips, clusters, confidence) -> dict:
-    return clustered_proportion(np.asarray(flips, dtype=float), list(clusters), confidence=confidence).to_dict()
+    return clustered_proportion(np.asarray(flips, dtype=float), np.asarray(clusters, dtype=object),
+                                confidence=confidence).to_dict()
 
 
 def _cut(text) -> str:
@@ -225,15 +230,16 @@ def _cut(text) -> str:
     return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + f"... [{len(text) - _TEXT_LIMIT} more characters]"
 
 
-def _pairs(judge, verdicts: pd.DataFrame, originals, perturbed, task) -> pd.DataFrame:
-    """One row per perturbed item: both verdicts, their binary values and whether they flipped."""
+def _pairs(judge, verdicts: pd.DataFrame, perturbed, task) -> pd.DataFrame:
+    """One row per perturbed item: both verdicts, their binary values and whether they flipped.
+
+    Texts stay out (they are looked up only for the examples), so that the per-perturbation
+    subsets are cheap to take.
+    """
     jt, to_binary = _binary(judge.field, task)
     mine = verdicts[verdicts["judge_id"] == judge.judge_id].drop_duplicates("item_id", keep="last")
     mine = mine.set_index("item_id")
-    pairs = perturbed[["item_id", "original_item_id", "perturbation", "label", "cluster",
-                       "prompt_id", "response"]].copy()
-    orig_text = dict(zip(originals["item_id"], originals["response"]))
-    pairs["original_response"] = pairs["original_item_id"].map(orig_text)
+    pairs = perturbed[["item_id", "original_item_id", "perturbation", "label", "cluster", "prompt_id"]].copy()
     for side, key in (("before", "original_item_id"), ("after", "item_id")):
         v = mine.reindex(pairs[key])
         pairs[f"label_{side}"] = v["label"].to_numpy(dtype=object)
@@ -244,24 +250,25 @@ def _pairs(judge, verdicts: pd.DataFrame, originals, perturbed, task) -> pd.Data
                                 for lbl, good in zip(pairs[f"label_{side}"], ok)]
     pairs["compared"] = pairs["bin_before"].notna() & pairs["bin_after"].notna()
     pairs["flip"] = pairs["compared"] & (pairs["bin_before"] != pairs["bin_after"])
-    ref = [task.binary(lbl) for lbl in pairs["label"]]
-    pairs["ref"] = ref if jt is task else None
+    pairs["ref"] = [task.binary(lbl) for lbl in pairs["label"]] if jt is task else None
     return pairs
 
 
-def _summary(pairs: pd.DataFrame, judge, task, confidence) -> dict:
+def _summary(cols: dict, idx: np.ndarray, judge, task, confidence) -> dict:
+    """The counts and rates of one judge on the pairs ``idx`` (columns of :func:`_pairs` as arrays)."""
     jt, _ = _binary(judge.field, task)
-    used = pairs[pairs["compared"]]
-    flips = used["flip"].to_numpy(bool)
-    before = used["bin_before"].to_numpy()
-    to_pos = int((flips & (before == 0)).sum())
+    before_ok = np.array([v is not None for v in cols["bin_before"][idx]], dtype=bool)
+    used = idx[cols["compared"][idx].astype(bool)]
+    flips = cols["flip"][used].astype(bool)
+    to_pos = int((flips & (cols["bin_before"][used] == 0)).sum())
+    labels = cols["label"][used]
     out = {
-        "applied": int(len(pairs)),
+        "applied": int(len(idx)),
         "compared": int(len(used)),
-        "failed_original": int((pairs["bin_before"].isna()).sum()),
-        "failed_perturbed": int((pairs["bin_before"].notna() & pairs["bin_after"].isna()).sum()),
+        "failed_original": int((~before_ok).sum()),
+        "failed_perturbed": int(before_ok.sum()) - int(len(used)),
         "flips": int(flips.sum()),
-        "flip_rate": _rate(flips, used["cluster"], confidence),
+        "flip_rate": _rate(flips, cols["cluster"][used], confidence),
         "directions": {
             f"{jt.negative[0]} -> {jt.positive[0]}": to_pos,
             f"{jt.positive[0]} -> {jt.negative[0]}": int(flips.sum()) - to_pos,
@@ -270,24 +277,28 @@ def _summary(pairs: pd.DataFrame, judge, task, confidence) -> dict:
         "errors_made": None,
         "errors_undone": None,
     }
-    for lbl, rows in used.groupby("label", sort=True):
-        out["by_label"][str(lbl)] = {"compared": int(len(rows)), "flips": int(rows["flip"].sum()),
-                                     "flip_rate": _rate(rows["flip"], rows["cluster"], confidence)}
+    for lbl in sorted({str(v) for v in labels}):
+        m = labels == lbl
+        out["by_label"][lbl] = {"compared": int(m.sum()), "flips": int(flips[m].sum()),
+                                "flip_rate": _rate(flips[m], cols["cluster"][used][m], confidence)}
     if jt is task and len(used):
-        right_before = (used["bin_before"] == used["ref"]).to_numpy(bool)
+        right_before = cols["bin_before"][used] == cols["ref"][used]
         out["errors_made"] = int((flips & right_before).sum())
         out["errors_undone"] = int((flips & ~right_before).sum())
     return out
 
 
-def _examples(pairs: pd.DataFrame, judge_id: str, limit: int) -> list[dict]:
-    rows = pairs[pairs["flip"]].head(limit)
-    return [{"judge_id": judge_id, "perturbation": r.perturbation, "item_id": r.original_item_id,
-             "perturbed_item_id": r.item_id, "prompt_id": str(r.prompt_id), "label": r.label,
-             "verdict_before": r.label_before, "verdict_after": r.label_after,
-             "raw_before": _cut(r.raw_before), "raw_after": _cut(r.raw_after),
-             "original": _cut(r.original_response), "perturbed": _cut(r.response)}
-            for r in rows.itertuples(index=False)]
+def _examples(cols: dict, idx: np.ndarray, judge_id: str, limit: int, texts: dict) -> list[dict]:
+    where = idx[cols["flip"][idx].astype(bool)][:limit]
+    out = []
+    for i in where:
+        c = {k: v[i] for k, v in cols.items()}
+        out.append({"judge_id": judge_id, "perturbation": c["perturbation"], "item_id": c["original_item_id"],
+                    "perturbed_item_id": c["item_id"], "prompt_id": str(c["prompt_id"]), "label": c["label"],
+                    "verdict_before": c["label_before"], "verdict_after": c["label_after"],
+                    "raw_before": _cut(c["raw_before"]), "raw_after": _cut(c["raw_after"]),
+                    "original": _cut(texts[c["original_item_id"]]), "perturbed": _cut(texts[c["item_id"]])})
+    return out
 
 
 def _ranking(per_judge: dict, confidence) -> list[dict]:
@@ -408,15 +419,19 @@ def run_stress(tables, judges: Sequence, perturbations: Sequence | None = None, 
                 if len(frame) else pd.DataFrame(columns=["item_id", "judge_id", "label", "status", "raw"]))
     seconds = time.perf_counter() - t0
     results, shown, per_judge = [], [], {}
+    texts = {**dict(zip(originals["item_id"], originals["response"])),
+             **dict(zip(perturbed["item_id"], perturbed["response"]))}
     for judge in judges:
-        pairs = _pairs(judge, verdicts, originals, perturbed, task) if len(perturbed) else None
+        pairs = _pairs(judge, verdicts, perturbed, task) if len(perturbed) else None
+        cols = {c: pairs[c].to_numpy() for c in pairs.columns} if pairs is not None else {}
         mine = []
         for c in counts:
-            sub = pairs[pairs["perturbation"] == c["spec"]] if pairs is not None else None
-            if sub is None or sub.empty:
+            idx = np.flatnonzero(cols["perturbation"] == c["spec"]) if cols else np.array([], int)
+            if not len(idx):
                 continue
-            mine.append({"judge_id": judge.judge_id, "perturbation": c["spec"], **_summary(sub, judge, task, confidence)})
-            shown.extend(_examples(sub, judge.judge_id, examples))
+            mine.append({"judge_id": judge.judge_id, "perturbation": c["spec"],
+                         **_summary(cols, idx, judge, task, confidence)})
+            shown.extend(_examples(cols, idx, judge.judge_id, examples, texts))
         results.extend(mine)
         if pairs is not None:
             per_judge[judge.judge_id] = (pairs, mine)
