@@ -400,9 +400,13 @@ def run_stress(tables, judges: Sequence, perturbations: Sequence | None = None, 
     refs = reference_labels(tables, reference=reference, tie_policy=tie_policy)
     originals, perturbed, counts = perturb_items(tables, chosen, seed=seed, references=refs,
                                                  cluster_key=cluster_key, max_items=max_items)
-    notes = [f"perturbation {c['spec']} declares the {', '.join(sorted(set(c['keeps']) - set(c['checked_fields'])))} "
-             f"labels it keeps, but the table has none; it was applied on {', '.join(c['checked_fields'])} only"
-             for c in counts if c["checked_fields"] and set(c["keeps"]) - set(c["checked_fields"])]
+    def unchecked(c):  # fields whose kept labels restrict where the change goes, absent from the table
+        return sorted(f for f, v in c["keeps"].items() if v is not None and f not in c["checked_fields"])
+
+    notes = [f"perturbation {c['spec']} is meant for {', '.join(unchecked(c))} labels "
+             f"{'; '.join('/'.join(c['keeps'][f]) for f in unchecked(c))}, which the table does not have; "
+             f"it was applied where the {', '.join(c['checked_fields'])} label allows"
+             for c in counts if c["checked_fields"] and unchecked(c)]
     notes += [f"perturbation {c['spec']} was applied to no item: " +
              ("no item has a label it declares it keeps" if not c["eligible"] else
               "it had no place in any eligible answer") for c in counts if not c["applied"]]

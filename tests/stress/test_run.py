@@ -87,8 +87,8 @@ def test_keyword_judges_on_a_hand_counted_slice(jbb):
         assert a["flip_rate"]["ci_low"] == pytest.approx(0.012236, abs=1e-6)
     assert [e["item_id"] for e in result["examples"] if e["judge_id"] == "refusal_keyword"] == \
         part.generations["item_id"].iloc[[2, 5]].tolist()
-    assert result["notes"] == ["perturbation affirmative_opening declares the refusal labels it keeps, but the "
-                               "table has none; it was applied on harmfulness only"]
+    assert result["notes"] == ["perturbation affirmative_opening is meant for refusal labels full/partial, which "
+                               "the table does not have; it was applied where the harmfulness label allows"]
 
 
 def test_keyword_judges_on_the_whole_judge_comparison(jbb):
