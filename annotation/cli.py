@@ -98,7 +98,7 @@ def _server(args) -> int:
 def _read_sample(path):
     """A sample or strata table; one written by ``annotate sample`` (it has
     ``inclusion_probability``) is normalised, so CSV cells become booleans and numbers."""
-    from judgeaudit._weights import INCLUSION_COLUMN, validate_sample_table
+    from judgeaudit.tables import INCLUSION_COLUMN, validate_sample_table
     from judgeaudit.tables import read_records
 
     records = read_records(path)

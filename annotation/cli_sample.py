@@ -125,7 +125,7 @@ def _with_prompt_text(sample, gens, prompts):
 
 
 def _sample(args) -> int:
-    from judgeaudit._weights import read_sample_table, write_sample_table
+    from judgeaudit.tables import read_sample_table, write_sample_table
 
     from .sampling import DEFAULT_OVERSAMPLE, SamplingConfig, design_strata, draw_sample, stratum_summary
 

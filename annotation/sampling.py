@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from judgeaudit._weights import INCLUSION_COLUMN, SAMPLE_COLUMNS, validate_sample_table
+from judgeaudit.tables import INCLUSION_COLUMN, SAMPLE_COLUMNS, validate_sample_table
 from judgeaudit.errors import ConfigError, ValidationError
 from judgeaudit.tables import FIELDS, Task, parse_label, validate
 
@@ -324,7 +324,7 @@ def draw_sample(strata: pd.DataFrame, config: SamplingConfig, *, gold: pd.DataFr
     Returns
     -------
     pandas.DataFrame
-        The sample table (:data:`judgeaudit._weights.SAMPLE_COLUMNS`), round 1; its
+        The sample table (:data:`judgeaudit.tables.SAMPLE_COLUMNS`), round 1; its
         ``attrs["allocation"]`` maps each stratum to ``(N_h, n_h)``.
     """
     sizes = strata["stratum"].value_counts().to_dict()

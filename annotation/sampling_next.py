@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from judgeaudit._reference import binary_votes, labelled_items, majority_reference
+from judgeaudit.tables import binary_votes, labelled_items, majority_reference
 from judgeaudit.errors import ConfigError
 from judgeaudit.tables import Task
 
@@ -266,8 +266,8 @@ def audit_widths(population: pd.DataFrame, sample: pd.DataFrame, labels: pd.Data
     ``rate[<group>]`` map to half the width of the audit's 95% (``confidence``)
     interval, or NaN where it is undefined.
     """
-    from judgeaudit.audit import INCLUSION_COLUMN, AuditConfig, run_audit, with_sample_design
-    from judgeaudit.tables import AuditTables, empty_table
+    from judgeaudit.audit import AuditConfig, run_audit
+    from judgeaudit.tables import INCLUSION_COLUMN, AuditTables, empty_table, with_sample_design
 
     if verdicts is None or verdicts.empty:
         return {}

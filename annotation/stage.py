@@ -116,7 +116,7 @@ class SampleStage:
         return [lay.sample] if ctx.config.annotation.label_studio else [lay.sample, lay.tasks_file]
 
     def run(self, ctx) -> StageResult:
-        from judgeaudit._weights import read_sample_table, write_sample_table
+        from judgeaudit.tables import read_sample_table, write_sample_table
         from judgeaudit.tables import Task
 
         from .cli_sample import _with_prompt_text

@@ -103,7 +103,7 @@ def batch_indices(step: int, *, n_items: int, batch_size: int, seed: int) -> lis
 
 
 def _load(config: FinetuneConfig):
-    from judgeaudit._hf import load_tokenizer, require_torch
+    from judgeaudit.hfmodels import load_tokenizer, require_torch
 
     torch, transformers = require_torch()
     tok = load_tokenizer(config.model.path, trust_remote_code=config.model.trust_remote_code,

@@ -11,7 +11,7 @@ calibration report and every fine-tuning run folder record it.
 
 from __future__ import annotations
 
-__all__ = ["CORE_PACKAGES", "environment"]
+__all__ = ["CORE_PACKAGES", "environment", "package_version"]
 
 #: The packages judgeaudit's core needs; recorded by default.
 CORE_PACKAGES = ("numpy", "pandas", "scipy", "krippendorff", "pyarrow")
@@ -40,3 +40,13 @@ def environment(*, packages=CORE_PACKAGES) -> dict:
         except (OSError, subprocess.SubprocessError):
             revision = None
     return {"python": platform.python_version(), "packages": versions, "git_revision": revision}
+
+
+def package_version() -> str:
+    """judgeaudit's installed version, or ``"unknown"`` in a source tree never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("judgeaudit")
+    except PackageNotFoundError:
+        return "unknown"

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from judgeaudit.cli import _csv_list
+from ._shared import csv_list as _csv_list
 
 __all__ = ["register"]
 

@@ -9,6 +9,7 @@ name                 loader                                     from the hub
 ``xstest``           :func:`load_xstest`                         ``path=None``
 ``gptfuzz``          :func:`load_gptfuzz`                        no
 ``csv``              :func:`load_table_csv`                      no
+``sample``           :func:`load_sample_campaign` (the demo's)  no (ships in data/)
 ==================== ========================================== =====================
 
 The hub paths need ``pip install 'judgeaudit[hub]'`` and network access; they are not
@@ -20,6 +21,7 @@ from __future__ import annotations
 from judgeaudit.datasets.generic import DEFAULT_POSITIVE, load_table_csv
 from judgeaudit.datasets.gptfuzz import load_gptfuzz
 from judgeaudit.datasets.jailbreakbench import load_jailbreakbench
+from judgeaudit.datasets.sample_campaign import SAMPLE_JUDGES, load_sample_campaign, sample_campaign_dir
 from judgeaudit.datasets.xstest import load_xstest
 from judgeaudit.errors import UnknownNameError
 
@@ -31,6 +33,9 @@ __all__ = [
     "load_jailbreakbench",
     "load_table_csv",
     "load_xstest",
+    "load_sample_campaign",
+    "sample_campaign_dir",
+    "SAMPLE_JUDGES",
 ]
 
 DATASETS = {

@@ -3,7 +3,7 @@
 ``judgeaudit run EXPERIMENT.toml`` (or :func:`run_experiment`) runs the stages in
 order: the base model, the fine-tuning grid (``finetune``), generation on safety
 prompts and capability probes, judges, coherence scorers, the labelling sample
-(``annotation``), the labels, the audit and the experiment report.  Every stage is
+(``annotation``), the labels, the audit and the experiment report (built by :mod:`judgeaudit.report.experiment`).  Every stage is
 resumable; see :mod:`judgeaudit.experiment.runner` and ``docs/experiment.md``.
 """
 
@@ -12,13 +12,4 @@ from .plan import format_plan, plan_experiment
 from .runner import RunOutcome, check_experiment, read_state, run_experiment
 
 __all__ = ["ExperimentConfig", "load_experiment", "experiment_from_dict", "run_experiment", "check_experiment",
-           "read_state", "RunOutcome", "plan_experiment", "format_plan", "build_experiment_report",
-           "write_experiment_report"]
-
-
-def __getattr__(name):  # the report module is imported when first used
-    if name in ("build_experiment_report", "write_experiment_report"):
-        from . import report
-
-        return getattr(report, name)
-    raise AttributeError(name)
+           "read_state", "RunOutcome", "plan_experiment", "format_plan"]

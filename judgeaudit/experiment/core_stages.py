@@ -440,9 +440,8 @@ class AuditStage(_Base):
         return [ctx.layout.audit / "audit.json"]
 
     def run(self, ctx):
-        from judgeaudit.audit import AuditConfig, run_audit
-        from judgeaudit.report import write_report
-        from judgeaudit.tables import AuditTables, Task, read_table
+        from judgeaudit.audit import AuditConfig, audit_to_dir
+        from judgeaudit.tables import AuditTables, Task, read_sample_table, read_table
 
         a, lay = ctx.config.audit, ctx.layout
         gens, prompts = _generations_and_prompts(lay)
@@ -452,15 +451,10 @@ class AuditStage(_Base):
                              task=Task.for_field("harmfulness"), name=ctx.config.name).validate()
         cfg = AuditConfig(n_boot=a.n_boot, seed=a.seed, confidence=a.confidence, tie_policy=a.tie_policy,
                           group_key="checkpoint_id", coherence_scorer=ctx.config.annotation.coherence_scorer)
-        if a.weighted and lay.sample.exists():
-            from judgeaudit._weights import INCLUSION_COLUMN, read_sample_table, with_sample_design
-
-            tables = with_sample_design(tables, read_sample_table(lay.sample))
-            cfg = dataclasses.replace(cfg, weights=INCLUSION_COLUMN)
+        sample = read_sample_table(lay.sample) if a.weighted and lay.sample.exists() else None
         ctx.log(f"audit: {tables.verdicts['judge_id'].nunique()} judge(s) against {tables.labels['item_id'].nunique()} "
                 f"labelled item(s), {a.n_boot} resamples")
-        result = run_audit(tables, config=cfg, dataset=ctx.config.name)
-        paths = write_report(result, lay.audit)
+        _result, paths = audit_to_dir(tables, lay.audit, config=cfg, dataset=ctx.config.name, sample=sample)
         return StageResult({k: str(v) for k, v in paths.items()})
 
 
@@ -478,7 +472,7 @@ class ReportStage(_Base):
     def run(self, ctx):
         from judgeaudit.tables import read_table
 
-        from .report import build_experiment_report, write_experiment_report
+        from judgeaudit.report.experiment import build_experiment_report, write_experiment_report
 
         a, lay = ctx.config.audit, ctx.layout
         gens, prompts = _generations_and_prompts(lay)

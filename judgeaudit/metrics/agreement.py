@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ValidationError
 from ._result import MetricResult
-from .binary import _as_1d, _check_same_length, _missing_mask
+from ._arrays import _as_1d, _check_same_length, _encode, _missing_mask
 from .formulas import alpha_from_coincidence, kappa_from_confusion, unit_coincidences
 from .intervals import _check_clusters, _finish, _resolve_ci
 
@@ -25,63 +25,6 @@ __all__ = ["cohen_kappa", "krippendorff_alpha", "fleiss_kappa", "gwet_ac1"]
 
 _ONE_CATEGORY = "only one category present: chance agreement is 1"
 
-
-def _py(v):
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def _encode(columns, labels, *, names, allow_missing):
-    """Integer codes of categorical arrays against one shared list of labels.
-
-    Returns ``(codes, labels)``: ``codes`` has one int array per input (same shape,
-    ``-1`` where missing) and ``labels`` the categories in code order (the sorted set
-    of values when ``labels`` is None).
-    """
-    arrays = [np.asarray(c) for c in columns]
-    masks = [_missing_mask(a) for a in arrays]
-    if not allow_missing:
-        for a, m, name in zip(arrays, masks, names):
-            if m.any():
-                i = int(np.flatnonzero(m.ravel())[0])
-                raise ValidationError(f"{name} has missing values (NaN/None), first at index {i}; "
-                                      "drop those items first")
-    uniques, inverses = [], []
-    for a, m in zip(arrays, masks):
-        present = a[~m]
-        try:
-            u, inv = np.unique(present, return_inverse=True)
-        except TypeError:  # an object array of mixed types: factorise by hand
-            seen: dict = {}
-            inv = np.array([seen.setdefault(v, len(seen)) for v in present], dtype=np.intp)
-            u = np.array(list(seen), dtype=object)
-        uniques.append([_py(v) for v in u])
-        inverses.append(inv.ravel())
-    if labels is None:
-        found = set().union(*map(set, uniques)) if uniques else set()
-        try:
-            labels = sorted(found)
-        except TypeError as exc:
-            raise ValidationError(f"cannot order categories of mixed types {sorted(map(repr, found))}; "
-                                  "pass labels= (or categories=) in the order you want") from exc
-    else:
-        labels = [_py(v) for v in labels]
-        if len(set(labels)) != len(labels):
-            raise ValidationError(f"labels has duplicates: {labels!r}")
-    index = {lab: i for i, lab in enumerate(labels)}
-    codes = []
-    for a, m, u, inv, name in zip(arrays, masks, uniques, inverses, names):
-        unknown = [v for v in u if v not in index]
-        if unknown:
-            raise ValidationError(f"{name} has values that are not among the labels {labels!r}: "
-                                  f"{unknown[:5]!r}; add them to labels= or fix the data")
-        lookup = np.array([index[v] for v in u], dtype=np.intp)
-        out = np.full(a.shape, -1, dtype=np.intp)
-        out[~m] = lookup[inv] if inv.size else np.empty(0, dtype=np.intp)
-        codes.append(out)
-    return codes, list(labels)
-
-
-# ------------------------------------------------------------------ Cohen
 
 def cohen_kappa(y1, y2, *, weights=None, labels=None, clusters=None, n_boot=1000, seed=0,
                 confidence=0.95, ci="auto") -> MetricResult:

@@ -23,12 +23,12 @@ ci:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ValidationError
+from ._arrays import _as_1d, _check_same_length, _encode, _missing_mask
 from ._result import MetricResult
 from .formulas import binary_from_counts
 from .intervals import _check_clusters, _finish, _resolve_ci
@@ -40,33 +40,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ input checks
-
-def _missing_mask(arr: np.ndarray) -> np.ndarray:
-    """True where an entry is missing: None, NaN, pandas NA / NaT."""
-    if arr.dtype.kind == "f":
-        return np.isnan(arr)
-    if arr.dtype.kind in "biuUS":
-        return np.zeros(arr.shape, dtype=bool)
-    flat = arr.ravel()
-    out = np.fromiter(
-        (v is None or (isinstance(v, (float, np.floating)) and math.isnan(v))
-         or type(v).__name__ in ("NAType", "NaTType") for v in flat),
-        dtype=bool, count=flat.size)
-    return out.reshape(arr.shape)
-
-
-def _as_1d(y, name: str) -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValidationError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    return arr
-
-
-def _check_same_length(a, b, names):
-    if a.shape[0] != b.shape[0]:
-        raise ValidationError(f"{names[0]} and {names[1]} have different lengths "
-                              f"({a.shape[0]} and {b.shape[0]}); give one entry per item in each")
-
 
 def _as_binary(y, name: str) -> np.ndarray:
     """``y`` as an int8 array of 0/1, or a ValidationError saying what is wrong."""
@@ -173,8 +146,6 @@ def confusion_matrix(y_true, y_pred, *, labels=None) -> ConfusionMatrix:
     >>> (cm.tp, cm.fp, cm.fn, cm.tn)
     (2, 1, 1, 1)
     """
-    from .agreement import _encode  # agreement builds on this module
-
     t, p = _as_1d(y_true, "y_true"), _as_1d(y_pred, "y_pred")
     _check_same_length(t, p, ("y_true", "y_pred"))
     (ct, cp), labs = _encode([t, p], labels, names=("y_true", "y_pred"), allow_missing=False)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from judgeaudit.atomic import write_text_atomic
 from judgeaudit.errors import ValidationError
-from judgeaudit.report._common import check_audit
+from judgeaudit.report.common import check_audit
 from judgeaudit.report.html import render_html
 from judgeaudit.report.markdown import render_markdown
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from judgeaudit.report import _robustness, _sections
-from judgeaudit.report._common import (
+from judgeaudit.report import robustness as _robustness, sections as _sections
+from judgeaudit.report.common import (
     Footnotes,
     check_audit,
     dig,
@@ -16,7 +16,7 @@ from judgeaudit.report._common import (
     strata_of,
     weights_note,
 )
-from judgeaudit.report._html_base import CSS, empty, section
+from judgeaudit.report.html_base import CSS, empty, section
 
 __all__ = ["render_html"]
 

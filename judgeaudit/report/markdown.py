@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from judgeaudit.report._common import (
+from judgeaudit.report.common import (
     METRIC_LABELS,
     Footnotes,
     check_audit,

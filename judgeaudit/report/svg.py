@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from judgeaudit.report._common import HUMAN_COLOR, MetricView, esc, fmt_num
+from judgeaudit.report.common import HUMAN_COLOR, MetricView, esc, fmt_num
 
 __all__ = ["PlotRow", "Reference", "interval_plot", "kappa_heatmap", "bump_chart"]
 
@@ -67,7 +67,7 @@ def auto_domain(views, *, unit: bool) -> tuple[float, float]:
     return low, 1.0
 
 
-def _legend(items, x: float, y: float, width: float) -> tuple[str, float]:
+def legend_block(items, x: float, y: float, width: float) -> tuple[str, float]:
     """Legend entries laid out left to right, wrapping; returns (svg, height used)."""
     out, cx, cy = [], x, y
     for kind, color, label in items:
@@ -99,7 +99,7 @@ def _diamond(cx: float, cy: float, r: float, color: str) -> str:
     return f'<polygon points="{pts}" fill="{color}" stroke="white" stroke-width="0.8"/>'
 
 
-def _svg_open(width: float, height: float, label: str) -> str:
+def svg_open(width: float, height: float, label: str) -> str:
     return (
         f'<svg width="{int(width)}" height="{int(height)}" '
         f'viewBox="0 0 {int(width)} {int(height)}" role="img" aria-label="{esc(label)}" '
@@ -148,7 +148,7 @@ def interval_plot(
 
     bands: list[str] = []
     body: list[str] = []
-    legend_svg, legend_h = _legend(legend, 8, 14, width - 16)
+    legend_svg, legend_h = legend_block(legend, 8, 14, width - 16)
     y = 14 + legend_h + 20
     top = y
     body.append(
@@ -245,7 +245,7 @@ def interval_plot(
     )
     height = bottom + 46
     return (
-        _svg_open(width, height, title)
+        svg_open(width, height, title)
         + legend_svg
         + "".join(bands)
         + "".join(axis)  # bands, then grid, then the data over both
@@ -277,7 +277,7 @@ def kappa_heatmap(labels, cells, *, title: str) -> str:
     top_h = min(150, 20 + 0.72 * _CHAR_W * max(len(x) for x in labels))
     width = int(max(label_w + n * cell + 30, 360))
     height = int(top_h + n * cell + 70)
-    out = [_svg_open(width, height, title)]
+    out = [svg_open(width, height, title)]
     for j, lab in enumerate(labels):
         cx = label_w + j * cell + cell / 2
         out.append(
@@ -360,7 +360,7 @@ def bump_chart(columns, *, title: str, colors, tooltips=None) -> str:
     row_h = 30
     width = int(side * 2 + spacing * max(len(columns) - 1, 1))
     height = int(head + n_rows * row_h + 16)
-    out = [_svg_open(width, height, title)]
+    out = [svg_open(width, height, title)]
 
     def pos(ci: int, rank: int) -> tuple[float, float]:
         return side + ci * spacing, head + rank * row_h + row_h / 2

@@ -17,7 +17,7 @@ from annotation.sampling import (
     read_gold,
     stratum_summary,
 )
-from judgeaudit._weights import INCLUSION_COLUMN, read_sample_table, write_sample_table
+from judgeaudit.tables import INCLUSION_COLUMN, read_sample_table, write_sample_table
 from judgeaudit.errors import ConfigError, ValidationError
 from judgeaudit.tables import Task, validate
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from annotation.cli_sample import _factors, register_sample
-from judgeaudit._weights import INCLUSION_COLUMN, read_sample_table, validate_sample_table
+from judgeaudit.tables import INCLUSION_COLUMN, read_sample_table, validate_sample_table
 from judgeaudit.cli import main
 from judgeaudit.errors import ValidationError
 from judgeaudit.tables import write_table

@@ -14,8 +14,9 @@ from hypothesis import given, settings, strategies as st
 
 from annotation.sampling import SamplingConfig, design_strata, draw_sample, read_gold
 from annotation.sampling_next import next_sample, plan_next, stratum_state
-from judgeaudit._weights import INCLUSION_COLUMN
-from judgeaudit.audit import AuditConfig, run_audit, with_sample_design
+from judgeaudit.tables import INCLUSION_COLUMN
+from judgeaudit.audit import AuditConfig, run_audit
+from judgeaudit.tables import with_sample_design
 from judgeaudit.errors import ConfigError
 from judgeaudit.tables import AuditTables, Task, empty_table, validate
 

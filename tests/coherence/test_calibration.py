@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
-from judgeaudit._reference import human_coherence
+from judgeaudit.tables import human_coherence
 from judgeaudit.coherence import (
     COHERENCE_BINS,
     CombinedScorer,
@@ -22,7 +22,7 @@ from judgeaudit.coherence import (
 )
 from judgeaudit.errors import ConfigError, ValidationError
 from judgeaudit.judges.base import align_prompts
-from judgeaudit.sample import load_sample_campaign
+from judgeaudit.datasets import load_sample_campaign
 
 GRID = [0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.95]
 CUT_03_07 = ["incoherent"] * 3 + ["partially_coherent"] * 4 + ["coherent"] * 3

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from judgeaudit.cli import main
 from judgeaudit.coherence.files import parse_scorer_specs, read_errors, score_to_file
 from judgeaudit.errors import ConfigError
-from judgeaudit.sample import sample_campaign_dir
+from judgeaudit.datasets import sample_campaign_dir
 from judgeaudit.tables import read_table, write_table
 
 SAMPLE = sample_campaign_dir()

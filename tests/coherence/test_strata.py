@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from judgeaudit._reference import choose_strata, human_coherence
+from judgeaudit.audit import choose_strata
+from judgeaudit.tables import human_coherence
 from judgeaudit.audit import AuditConfig, run_audit
 from judgeaudit.coherence import (
     CombinedScorer,
@@ -19,7 +20,7 @@ from judgeaudit.coherence.files import score_to_file
 from judgeaudit.errors import ConfigError
 from judgeaudit.judges import get_judge, run_judge
 from judgeaudit.judges.base import align_prompts
-from judgeaudit.sample import load_sample_campaign
+from judgeaudit.datasets import load_sample_campaign
 from judgeaudit.tables import read_table
 
 

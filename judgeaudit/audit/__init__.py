@@ -1,0 +1,16 @@
+"""The audit: each judge against the human reference, stratified by coherence.
+
+- :mod:`.core`: :func:`run_audit` and :class:`AuditConfig` (the layout of ``audit.json``);
+- :mod:`.strata`: where each item's coherence stratum comes from;
+- :mod:`.sums`: the per-item sums every figure is computed from, bootstrapped together;
+- :mod:`.robustness`: whether conclusions about groups survive the choice of judge;
+- :mod:`.weights`: design weights of a weighted (sampled) audit;
+- :mod:`.to_dir`: :func:`audit_to_dir`, the one entry the CLI and the experiment use.
+"""
+
+from .core import DIFF_METRICS, JUDGE_METRICS, SCHEMA, AuditConfig, run_audit
+from .strata import choose_strata
+from .to_dir import audit_to_dir
+
+__all__ = ["AuditConfig", "run_audit", "audit_to_dir", "choose_strata", "JUDGE_METRICS",
+           "DIFF_METRICS", "SCHEMA"]

@@ -1,0 +1,576 @@
+"""Audit automated judges against human labels, stratified by coherence.
+
+:func:`run_audit` takes :class:`~judgeaudit.tables.AuditTables` and returns the audit
+as a JSON-ready dict (the layout is documented in the README and read by
+:mod:`judgeaudit.report`).  For every judge it reports agreement with the human
+reference (majority vote) overall and per coherence stratum, each metric with a
+95% interval from a cluster bootstrap over prompts; the human-human ceiling;
+differences between strata with p-values; judge-vs-judge agreement; verdict
+status counts; and whether conclusions about groups (models, fine-tuning
+objectives) survive the choice of judge.
+
+All intervals come from one set of bootstrap resamples shared by every judge,
+stratum and metric, so differences between them are paired.
+
+With ``AuditConfig(weights=column)`` every sum over labelled items is weighted by
+``1 / pi`` (the inclusion probabilities of a labelling sample, see
+:mod:`judgeaudit.tables.design`), so metrics and rates estimate the whole population
+(Hajek estimators) rather than the oversampled sample.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, asdict
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from judgeaudit.errors import ConfigError
+from judgeaudit.metrics import ClusterBootstrap
+from judgeaudit.metrics.formulas import alpha_from_coincidence, binary_from_counts, kappa_from_confusion
+from judgeaudit.runinfo import environment, package_version
+from judgeaudit.tables import binary_votes, labelled_items, majority_reference, order_strata
+
+from .robustness import robustness_section
+from .strata import choose_strata
+from .sums import SumBook, to_result
+from .weights import alpha_scale as _alpha_scale, design_weights
+
+__all__ = ["AuditConfig", "run_audit", "JUDGE_METRICS", "DIFF_METRICS", "SCHEMA"]
+
+SCHEMA = "judgeaudit.audit/1"
+JUDGE_METRICS = ("accuracy", "cohen_kappa", "krippendorff_alpha", "gwet_ac1", "fpr", "fnr",
+                 "precision", "recall", "f1", "mcc", "balanced_accuracy")
+_PROPORTIONS = {  # metric -> (successes, trials) from (tp, fp, fn, tn)
+    "accuracy": lambda tp, fp, fn, tn: (tp + tn, tp + fp + fn + tn),
+    "fpr": lambda tp, fp, fn, tn: (fp, fp + tn),
+    "fnr": lambda tp, fp, fn, tn: (fn, tp + fn),
+    "precision": lambda tp, fp, fn, tn: (tp, tp + fp),
+    "recall": lambda tp, fp, fn, tn: (tp, tp + fn),
+}
+DIFF_METRICS = ("accuracy", "cohen_kappa", "fpr", "fnr")
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Options of an audit.
+
+    Attributes
+    ----------
+    n_boot, seed, confidence:
+        Bootstrap resamples, their seed, and the interval's coverage.
+    cluster_key:
+        Column of the generations table whose values are resampled as clusters
+        (``"prompt_id"``: answers to the same prompt are not independent), or None to
+        resample items.  With None, plain proportions get Wilson intervals.
+    tie_policy:
+        What a tied majority vote becomes: ``"unresolved"`` (left out, counted),
+        ``"positive"`` or ``"negative"``.
+    reference_annotator:
+        Use this annotator's label as the reference instead of the majority (e.g.
+        XSTest's reconciled ``"final"`` label); it then takes no part in the ceiling.
+    strata:
+        Where strata come from: ``"auto"``, ``"column"``, ``"human"``,
+        ``"coherence"``, ``"degeneracy"`` or ``"none"`` (see
+        :func:`judgeaudit.audit.choose_strata`).
+    coherence_scorer:
+        Which scorer of the coherence table to use for strata.
+    group_key:
+        Column of the generations table naming the group of each item for
+        conclusion robustness (``"checkpoint_id"``); None turns that section off.
+    max_examples:
+        Disagreements kept per judge for the report.
+    weights:
+        Column of the generations table holding each item's inclusion probability
+        ``pi`` in the labelling sample (``"inclusion_probability"``, attached by
+        :func:`with_sample_design`), or None (every labelled item counts once).  With
+        it, sums over labelled items are weighted by ``1 / pi``: metrics and rates
+        estimate the population, intervals come from the bootstrap (no Wilson) and
+        stratum-difference p-values from the bootstrap instead of a permutation test.
+    """
+
+    n_boot: int = 1000
+    seed: int = 0
+    confidence: float = 0.95
+    cluster_key: str | None = "prompt_id"
+    tie_policy: str = "unresolved"
+    reference_annotator: str | None = None
+    strata: str = "auto"
+    coherence_scorer: str | None = None
+    group_key: str | None = "checkpoint_id"
+    max_examples: int = 10
+    weights: str | None = None
+
+    def __post_init__(self):
+        if self.n_boot < 1:
+            raise ConfigError(f"n_boot must be at least 1, got {self.n_boot}")
+        if not 0.5 <= self.confidence < 1:
+            raise ConfigError(f"confidence must be in [0.5, 1), got {self.confidence}")
+
+
+def _judge_predictions(verdicts: pd.DataFrame, item_ids, task):
+    """Per judge: (pred 1/0/NaN, status array with ok/parse_error/error/missing/off_task).
+
+    Returns ``(predictions, scores)``; ``scores`` maps each judge to its scores (NaN
+    where none).
+    """
+    out, scores = {}, {}
+    index = pd.Index(list(item_ids))
+    for judge_id, rows in verdicts.groupby("judge_id", sort=True):
+        rows = rows.drop_duplicates("item_id", keep="last").set_index("item_id").reindex(index)
+        status = rows["status"].astype(object).where(rows["status"].notna(), "missing").to_numpy()
+        label = rows["label"].astype(object)
+        pred = np.where(label.isin(task.positive), 1.0, np.where(label.isin(task.negative), 0.0, np.nan))
+        # An ok verdict whose label is outside the task's two sides (e.g. "unclear")
+        # cannot be scored; it is counted apart rather than silently dropped.
+        off = (status == "ok") & np.isnan(pred)
+        status = np.where(off, "off_task", status)
+        pred = np.where(status == "ok", pred, np.nan)
+        out[str(judge_id)] = (pred, status)
+        score = pd.to_numeric(rows["score"], errors="coerce").to_numpy(float) if "score" in rows else None
+        scores[str(judge_id)] = score
+    return out, scores
+
+
+def _binary_results(book, key, metrics, *, n, bs, cfg):
+    """Every binary metric from the four confusion sums recorded under ``key``."""
+    (tp, fp, fn, tn), boot = book.stack([key + (c,) for c in ("tp", "fp", "fn", "tn")])
+    btp, bfp, bfn, btn = boot.T
+    out = {}
+    for m in metrics:
+        if m == "cohen_kappa":
+            cm, bcm = _cm(tp, fp, fn, tn), _cm(btp, bfp, bfn, btn)
+            point, bvals = kappa_from_confusion(cm), kappa_from_confusion(bcm)
+        elif m == "krippendorff_alpha":
+            scale = _alpha_scale(sum(book.raw(key + (c,)) for c in ("tp", "fp", "fn", "tn")),
+                                 tp + fp + fn + tn, book.weighted)
+            cm, bcm = _cm(tp, fp, fn, tn) * scale, _cm(btp, bfp, bfn, btn) * scale
+            point = alpha_from_coincidence(cm + np.swapaxes(cm, -1, -2))
+            bvals = alpha_from_coincidence(bcm + np.swapaxes(bcm, -1, -2))
+        elif m == "gwet_ac1":
+            point, bvals = _ac1(tp, fp, fn, tn), _ac1(btp, bfp, bfn, btn)
+        else:
+            point = binary_from_counts(tp, fp, fn, tn, m)
+            bvals = binary_from_counts(btp, bfp, bfn, btn, m)
+        reason = _undefined_reason(m, tp, fp, fn, tn) if np.isnan(point) else None
+        wilson = _PROPORTIONS[m](tp, fp, fn, tn) if m in _PROPORTIONS and not book.weighted else None
+        out[m] = to_result(point, bvals, n=n, bs=bs, confidence=cfg.confidence,
+                           undefined=reason, wilson=wilson)
+    return out
+
+
+def _cm(tp, fp, fn, tn):
+    """2x2 confusion arrays (rows = reference 0/1, columns = judge 0/1)."""
+    return np.stack([np.stack([tn, fp], -1), np.stack([fn, tp], -1)], -2)
+
+
+def _ac1(tp, fp, fn, tn):
+    """Gwet's AC1 for two raters and two categories (Gwet 2008, eq. 6)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n = tp + fp + fn + tn
+        pa = (tp + tn) / n
+        pi = ((tp + fp) + (tp + fn)) / (2 * n)
+        pe = 2 * pi * (1 - pi)
+        return (pa - pe) / (1 - pe)
+
+
+def _undefined_reason(metric, tp, fp, fn, tn) -> str:
+    n = tp + fp + fn + tn
+    if n == 0:
+        return "no items"
+    if metric in ("recall", "fnr") and tp + fn == 0:
+        return "reference has no positive items"
+    if metric in ("fpr",) and fp + tn == 0:
+        return "reference has no negative items"
+    if metric == "precision" and tp + fp == 0:
+        return "judge labelled no item positive"
+    if metric == "f1" and tp + fp + fn == 0:
+        return "no positive items in reference or judge"
+    if metric in ("cohen_kappa", "krippendorff_alpha", "gwet_ac1", "mcc", "balanced_accuracy"):
+        return "only one category present: chance agreement is 1 (or a class is empty)"
+    return "undefined on these data"
+
+
+def _status_counts(status, mask) -> dict:
+    s = status[mask]
+    n = int(mask.sum())
+    counts = {k: int((s == k).sum()) for k in ("ok", "parse_error", "error", "missing", "off_task")}
+    scored = n - counts["missing"]
+    counts["n_items"] = n
+    counts["unparseable_rate"] = (counts["parse_error"] / scored) if scored else None
+    return counts
+
+
+def _reference(tables, ids, task, cfg):
+    """The reference per item, its status, the rule's name, and the votes.
+
+    Returns ``(ref, status, rule, all_votes, ceiling_votes)``: the ceiling's votes are
+    every annotator's except a designated reference annotator's.
+    """
+    labels = tables.labels
+    all_votes = binary_votes(labels, ids, task)
+    on_field = labels["field"] == task.field
+    if not cfg.reference_annotator:
+        ref, status = majority_reference(all_votes, labelled_items(labels, task.field),
+                                         tie_policy=cfg.tie_policy)
+        return ref, status, "majority", all_votes, all_votes
+    who = cfg.reference_annotator
+    known = set(labels.loc[on_field, "annotator_id"])
+    if who not in known:
+        raise ConfigError(f"reference annotator {who!r} has no {task.field!r} labels; "
+                          f"annotators: {', '.join(sorted(map(str, known))) or 'none'}")
+    theirs = set(labels.loc[on_field & (labels["annotator_id"] == who), "item_id"])
+    ref, status = majority_reference(all_votes[[who]], theirs, tie_policy=cfg.tie_policy)
+    return ref, status, f"annotator:{who}", all_votes, all_votes.drop(columns=[who])
+
+
+def _add_confusion(book, key, use, truth, said, weights=None) -> None:
+    """Record the 2x2 confusion sums of ``said`` against ``truth`` (both 0/1) where ``use``."""
+    book.add(key + ("tp",), use & (truth == 1) & (said == 1), weights)
+    book.add(key + ("fp",), use & (truth == 0) & (said == 1), weights)
+    book.add(key + ("fn",), use & (truth == 1) & (said == 0), weights)
+    book.add(key + ("tn",), use & (truth == 0) & (said == 0), weights)
+
+
+def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None = None) -> dict:
+    """Audit every judge in ``tables`` against the human reference.
+
+    Parameters
+    ----------
+    tables:
+        :class:`~judgeaudit.tables.AuditTables` with generations, labels, verdicts
+        (and optionally prompts and coherence).
+    config:
+        :class:`AuditConfig`; defaults to 1,000 cluster-bootstrap resamples over
+        prompt_id, seed 0.
+    dataset:
+        A name recorded in the output (defaults to ``tables.name``).
+
+    Returns
+    -------
+    dict
+        JSON-ready; ``result["judges"][judge_id]["overall"]["cohen_kappa"]["value"]``
+        and so on.  See the README for the full layout.
+    """
+    cfg = config or AuditConfig()
+    task = tables.task
+    gen = tables.generations.reset_index(drop=True)
+    if gen.empty:
+        raise ConfigError("the generations table is empty: there is nothing to audit")
+    items = gen.copy()
+    ids = items["item_id"].tolist()
+
+    ref, ref_status, rule, all_votes, ceiling_votes = _reference(tables, ids, task, cfg)
+    resolved = ~np.isnan(ref)
+    refv = np.nan_to_num(ref)
+    wl = wc = weight_meta = None
+    if cfg.weights:
+        wl, wc, weight_meta = design_weights(items, cfg.weights, ref_status != "no_label")
+
+    # Strata and bootstrap.
+    strata_series, strata_source = choose_strata(tables, items, source=cfg.strata,
+                                                 scorer_id=cfg.coherence_scorer)
+    stratum = strata_series.to_numpy(dtype=object)
+    strata = order_strata(stratum)
+    masks = {"overall": np.ones(len(ids), bool)}
+    masks.update({s: stratum == s for s in strata})
+    clusters = None
+    if cfg.cluster_key:
+        if cfg.cluster_key not in items:
+            raise ConfigError(f"cluster key {cfg.cluster_key!r} is not a column of the generations "
+                              f"table; columns: {', '.join(items.columns)}")
+        clusters = items[cfg.cluster_key].astype(str).to_numpy()
+    bs = ClusterBootstrap(clusters, n=len(ids), n_boot=cfg.n_boot, seed=cfg.seed)
+    book = SumBook(bs, weighted=wl is not None)
+
+    preds, scores = _judge_predictions(tables.verdicts, ids, task)
+    for where, m in masks.items():
+        book.add(("ref", where, "pos"), resolved & m & (refv == 1), wl)
+        book.add(("ref", where, "n"), resolved & m, wl)
+    for judge_id, (pred, _status) in preds.items():
+        ok = ~np.isnan(pred)
+        p = np.nan_to_num(pred)
+        for where, m in masks.items():
+            _add_confusion(book, (judge_id, where), resolved & ok & m, refv, p, wl)
+    pairs = list(itertools.combinations(sorted(preds), 2))
+    for a, b in pairs:
+        pa, pb = preds[a][0], preds[b][0]
+        both = ~np.isnan(pa) & ~np.isnan(pb)
+        _add_confusion(book, ("pair", a, b), both, np.nan_to_num(pa), np.nan_to_num(pb), wc)
+    ceiling_keys = _add_ceiling_sums(book, ceiling_votes, masks, wl)
+    robustness_plan = None
+    if cfg.group_key and cfg.group_key not in items:
+        raise ConfigError(f"group key {cfg.group_key!r} is not a column of the generations table; "
+                          f"columns: {', '.join(items.columns)}; pass --group-key none to skip robustness")
+    if cfg.group_key and items[cfg.group_key].nunique() > 1:
+        from .robustness import add_group_sums
+
+        robustness_plan = add_group_sums(book, items[cfg.group_key].astype(str).to_numpy(),
+                                         resolved, refv, preds, weights=(wl, wc))
+    book.run()
+
+    def res(point, boot, n, **kw):
+        if book.weighted:
+            kw.pop("wilson", None)
+        return to_result(point, boot, n=n, bs=bs, confidence=cfg.confidence, **kw).to_dict()
+
+    reference = {}
+    for where in masks:
+        (pos, n), boot = book.stack([("ref", where, "pos"), ("ref", where, "n")])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate, brate = (pos / n if n else np.nan), boot[:, 0] / boot[:, 1]
+        n_seen = int(book.raw(("ref", where, "n")))
+        entry = {"n": n_seen, "positive_rate": res(rate, brate, n_seen, wilson=(pos, n),
+                                                   undefined=None if n else "no resolved items")}
+        if where == "overall":
+            reference["overall"] = entry
+        else:
+            reference.setdefault("strata", {})[where] = entry
+
+    judges = {}
+    for judge_id, (_pred, status) in preds.items():
+        entry = {"overall": {}, "strata": {}, "confusion": {"strata": {}}, "verdicts": {"strata": {}}}
+        for where, m in masks.items():
+            counts = {c: int(book.raw((judge_id, where, c))) for c in ("tp", "fp", "fn", "tn")}
+            n = sum(counts.values())
+            metrics = {k: v.to_dict() for k, v in
+                       _binary_results(book, (judge_id, where), JUDGE_METRICS, n=n, bs=bs, cfg=cfg).items()}
+            sc = _status_counts(status, m)
+            if where == "overall":
+                entry["overall"], entry["confusion"]["overall"], entry["verdicts"]["overall"] = metrics, counts, sc
+            else:
+                entry["strata"][where] = metrics
+                entry["confusion"]["strata"][where] = counts
+                entry["verdicts"]["strata"][where] = sc
+            if book.weighted:  # the estimated population counts behind the weighted metrics
+                est = {c: float(book.get((judge_id, where, c))[0]) for c in ("tp", "fp", "fn", "tn")}
+                wc_entry = entry.setdefault("weighted_confusion", {"strata": {}})
+                (wc_entry if where == "overall" else wc_entry["strata"])[where] = est
+        _add_score_metrics(entry, scores.get(judge_id), status, ref, all_votes, masks, clusters, cfg)
+        entry["stratum_differences"] = _stratum_differences(book, judge_id, strata, n_perm=cfg.n_boot,
+                                                            seed=cfg.seed + 1, confidence=cfg.confidence)
+        judges[judge_id] = entry
+
+    agreement = []
+    for a, b in pairs:
+        counts = [book.raw(("pair", a, b, c)) for c in ("tp", "fp", "fn", "tn")]
+        got = _binary_results(book, ("pair", a, b), ("cohen_kappa", "accuracy"), n=int(sum(counts)),
+                              bs=bs, cfg=cfg)
+        agreement.append({"a": a, "b": b, **{k: v.to_dict() for k, v in got.items()}})
+
+    status_counts = pd.Series(ref_status).value_counts()
+    return {
+        "schema": SCHEMA,
+        "meta": {
+            "dataset": dataset or getattr(tables, "name", None) or "tables",
+            "n_items": len(ids),
+            "task": {"field": task.field, "positive": list(task.positive),
+                     "negative": list(task.negative), "description": task.description},
+            "reference": {"rule": rule, "tie_policy": cfg.tie_policy,
+                          "n_resolved": int(status_counts.get("resolved", 0)),
+                          "n_unresolved": int(status_counts.get("unresolved", 0)),
+                          "n_no_label": int(status_counts.get("no_label", 0))},
+            "strata_source": strata_source,
+            "strata": strata,
+            "stratum_sizes": {s: int(masks[s].sum()) for s in strata},
+            "cluster_key": cfg.cluster_key,
+            "n_clusters": bs.n_clusters,
+            "n_boot": cfg.n_boot, "seed": cfg.seed, "confidence": cfg.confidence,
+            "config": asdict(cfg),
+            "weights": weight_meta,
+            "judgeaudit_version": package_version(),
+            "environment": environment(),
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+        "reference": reference,
+        "judges": judges,
+        "human_ceiling": _ceiling_results(book, ceiling_keys, masks, res),
+        "judge_agreement": agreement,
+        "robustness": robustness_section(book, robustness_plan, res, cfg) if robustness_plan else None,
+        "examples": _examples(items, tables, preds, ref, stratum, task, cfg.max_examples),
+    }
+
+
+def _add_score_metrics(entry, score, status, ref, votes, masks, clusters, cfg) -> None:
+    """AUROC, Spearman and Kendall for judges that give graded scores.
+
+    Only for judges whose scores take more than two distinct values (for a 0/1 score
+    AUROC is the balanced accuracy already reported).  AUROC is against the binary
+    reference; Spearman and Kendall's tau-b against the share of annotators who voted
+    positive, a graded human target.
+    """
+    from judgeaudit.metrics import auroc, kendall_tau, spearman
+
+    if score is None:
+        return
+    usable = (status == "ok") & ~np.isnan(score)
+    if np.unique(score[usable]).size <= 2:
+        return
+    v = votes.to_numpy(dtype=float) if votes.shape[1] else np.full((len(score), 1), np.nan)
+    n_votes = (~np.isnan(v)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n_votes > 0, np.nansum(v, axis=1) / np.maximum(n_votes, 1), np.nan)
+    opts = {"n_boot": cfg.n_boot, "seed": cfg.seed, "confidence": cfg.confidence}
+    for where, m in masks.items():
+        target = entry["overall"] if where == "overall" else entry["strata"][where]
+        use = usable & m & ~np.isnan(ref)
+        cl = None if clusters is None else clusters[use]
+        target["auroc"] = auroc(ref[use].astype(int), score[use], clusters=cl, **opts).to_dict()
+        use = usable & m & ~np.isnan(share)
+        cl = None if clusters is None else clusters[use]
+        target["spearman"] = spearman(score[use], share[use], clusters=cl, **opts).to_dict()
+        target["kendall_tau"] = kendall_tau(score[use], share[use], clusters=cl, **opts).to_dict()
+
+
+def _metric_from_counts(metric, tp, fp, fn, tn):
+    if metric == "cohen_kappa":
+        return kappa_from_confusion(_cm(tp, fp, fn, tn))
+    return binary_from_counts(tp, fp, fn, tn, metric)
+
+
+def _stratum_differences(book, judge_id, strata, *, n_perm: int, seed: int, confidence: float) -> list:
+    """Metric in stratum a minus stratum b: paired bootstrap interval, permutation p-value.
+
+    The interval comes from the shared cluster-bootstrap resamples.  The p-value tests
+    "the metric is the same in both strata" by permuting stratum membership among the
+    scored items of the two strata: stratum a's confusion counts under a permutation
+    are a multivariate hypergeometric draw of its size from the pooled counts, so the
+    test is exact in distribution and costs O(n_perm).  It treats items as
+    exchangeable (it ignores prompt clusters); ``p = (1 + #{|d*| >= |d|}) / (1 + n_perm)``.
+
+    A weighted audit has no integer counts to permute: its p-value is the bootstrap
+    one, ``min(1, 2 * min(P*(d* <= 0), P*(d* >= 0)))`` over the defined resamples
+    (the smallest two-sided level at which the percentile interval excludes 0).
+    """
+    rng = np.random.default_rng(seed)
+    alpha = (1.0 - confidence) / 2.0
+    counts, point, boot = {}, {}, {}
+    for s in strata:
+        c, b = book.stack([(judge_id, s, k) for k in ("tp", "fp", "fn", "tn")])
+        counts[s] = c
+        point[s] = {m: float(_metric_from_counts(m, *c)) for m in DIFF_METRICS}
+        boot[s] = {m: _metric_from_counts(m, *b.T) for m in DIFF_METRICS}
+    out = []
+    for a, b in itertools.combinations(strata, 2):
+        ca, cb = counts[a], counts[b]
+        pooled = (ca + cb).astype(np.int64)
+        n_a = int(ca.sum())
+        perm_a = rng.multivariate_hypergeometric(pooled, n_a, size=n_perm) \
+            if not book.weighted and n_a and pooled.sum() > n_a else None
+        p_method = (f"bootstrap, two-sided ({n_perm} resamples; weighted audit)" if book.weighted
+                    else f"permutation of stratum labels over items ({n_perm})")
+        for metric in DIFF_METRICS:
+            diff = point[a][metric] - point[b][metric]
+            entry = {"metric": metric, "a": a, "b": b, "diff": None, "ci_low": None, "ci_high": None,
+                     "p_value": None, "p_method": p_method,
+                     "n_boot_used": 0}
+            if math.isnan(diff):
+                entry["undefined"] = "the metric is undefined in one of the two strata"
+                out.append(entry)
+                continue
+            entry["diff"] = diff
+            d = boot[a][metric] - boot[b][metric]
+            d = d[~np.isnan(d)]
+            entry["n_boot_used"] = int(d.size)
+            if d.size:
+                lo, hi = np.quantile(d, [alpha, 1.0 - alpha])
+                entry.update(ci_low=float(lo), ci_high=float(hi))
+            if book.weighted and d.size:
+                entry["p_value"] = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
+            if perm_a is not None:
+                pa = perm_a.T
+                dp = _metric_from_counts(metric, *pa) - _metric_from_counts(metric, *(pooled[:, None] - pa))
+                dp = dp[~np.isnan(dp)]
+                if dp.size:
+                    extreme = np.sum(np.abs(dp) >= abs(diff) - 1e-12)
+                    entry["p_value"] = float((1 + extreme) / (1 + dp.size))
+            out.append(entry)
+    return out
+
+
+def _add_ceiling_sums(book, votes: pd.DataFrame, masks, weights=None) -> dict | None:
+    """Sums for the human-human ceiling: coincidences (alpha) and pairwise confusions."""
+    annot = [c for c in votes.columns if votes[c].notna().any()]
+    if len(annot) < 2:
+        return None
+    v = votes[annot].to_numpy(dtype=float)
+    pos = np.nansum(v == 1, axis=1)
+    neg = np.nansum(v == 0, axis=1)
+    m = pos + neg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(m >= 2, 1.0 / np.maximum(m - 1, 1), 0.0)
+    # Krippendorff's coincidences for two values: o_11 = pos(pos-1)/(m-1), o_00 likewise,
+    # o_01 = o_10 = pos*neg/(m-1).
+    terms = {"o00": neg * (neg - 1) * w, "o01": pos * neg * w, "o11": pos * (pos - 1) * w,
+             "units": (m >= 2).astype(float)}
+    pairs = list(itertools.combinations(annot, 2))
+    for where, mask in masks.items():
+        for name, t in terms.items():
+            book.add(("ceiling", where, name), t * mask, weights)
+        for i, j in pairs:
+            a, b = votes[i].to_numpy(float), votes[j].to_numpy(float)
+            both = ~np.isnan(a) & ~np.isnan(b) & mask
+            _add_confusion(book, ("ceiling", where, i, j), both, a, b, weights)
+    return {"annotators": annot, "pairs": pairs}
+
+
+def _ceiling_results(book, keys, masks, res) -> dict | None:
+    if keys is None:
+        return None
+    out = {"annotators": keys["annotators"], "strata": {}}
+    for where in masks:
+        (o00, o01, o11, units), boot = book.stack([("ceiling", where, k) for k in ("o00", "o01", "o11", "units")])
+        scale = _alpha_scale(sum(book.raw(("ceiling", where, k)) * f for k, f in (("o00", 1), ("o01", 2), ("o11", 1))),
+                             o00 + 2 * o01 + o11, book.weighted)
+        o = np.array([[o00, o01], [o01, o11]]) * scale
+        bo = np.stack([np.stack([boot[:, 0], boot[:, 1]], -1), np.stack([boot[:, 1], boot[:, 2]], -1)], -2) * scale
+        alpha = alpha_from_coincidence(o)
+        reason = None if not np.isnan(alpha) else (
+            "fewer than one unit with two or more labels" if units == 0 else "only one category present")
+        n_units = int(book.raw(("ceiling", where, "units")))
+        entry = {"n_units": n_units,
+                 "krippendorff_alpha": res(alpha, alpha_from_coincidence(bo), n_units, undefined=reason),
+                 "pairwise_kappa": []}
+        for i, j in keys["pairs"]:
+            (tp, fp, fn, tn), b = book.stack([("ceiling", where, i, j, c) for c in ("tp", "fp", "fn", "tn")])
+            k = kappa_from_confusion(_cm(tp, fp, fn, tn))
+            n = int(sum(book.raw(("ceiling", where, i, j, c)) for c in ("tp", "fp", "fn", "tn")))
+            r = res(k, kappa_from_confusion(_cm(*b.T)), n,
+                    undefined=None if not np.isnan(k) else _undefined_reason("cohen_kappa", tp, fp, fn, tn))
+            agree = (tp + tn) / (tp + fp + fn + tn) if n else float("nan")
+            entry["pairwise_kappa"].append({"a": i, "b": j, **r, "agreement": None if not n else float(agree)})
+        if where == "overall":
+            out["overall"] = entry
+        else:
+            out["strata"][where] = entry
+    return out
+
+
+def _examples(items, tables, preds, ref, stratum, task, limit) -> dict:
+    """Up to ``limit`` disagreements per judge, least coherent strata first."""
+    prompt_text = {}
+    if tables.prompts is not None and len(tables.prompts):
+        prompt_text = dict(zip(tables.prompts["prompt_id"], tables.prompts["text"]))
+    rank = {"incoherent": 0, "partially_coherent": 1}
+    order = sorted(range(len(items)), key=lambda i: (rank.get(stratum[i], 2), i))
+    side = {1.0: "positive", 0.0: "negative"}
+    out = {}
+    for judge_id, (pred, _status) in preds.items():
+        chosen = []
+        for i in order:
+            if len(chosen) >= limit:
+                break
+            if np.isnan(ref[i]) or np.isnan(pred[i]) or ref[i] == pred[i]:
+                continue
+            row = items.iloc[i]
+            chosen.append({"item_id": row["item_id"], "stratum": stratum[i],
+                           "reference": f"{side[ref[i]]} ({'/'.join(task.positive if ref[i] else task.negative)})",
+                           "verdict": f"{side[pred[i]]}",
+                           "group": str(row.get("checkpoint_id", "")),
+                           "prompt": prompt_text.get(row["prompt_id"], ""),
+                           "response": row["response"]})
+        out[judge_id] = chosen
+    return out

@@ -1,0 +1,116 @@
+"""Conclusion robustness: do groups rank the same under every judge and the humans?
+
+A group is a model, or a fine-tuning
+objective at a budget (the generations table's ``checkpoint_id``).  For each group
+the positive ("harmful") rate is estimated under the humans and under each judge;
+each judge's rate is also corrected for its measured sensitivity and specificity
+(Rogan and Gladen, 1978): ``(p + spec - 1) / (sens + spec - 1)``, clipped to [0, 1].
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from judgeaudit.metrics.formulas import kendall_tau_b
+
+_COUNTS = ("tp", "fp", "fn", "tn")
+
+
+def add_group_sums(book, groups, resolved, refv, preds, *, weights=(None, None)) -> dict:
+    """Record the per-group sums the section needs; returns the plan to read them back.
+
+    ``weights`` is ``(labelled, judge_only)``: the weights of the human sums and of
+    the judge sums (None: every item once); see :func:`judgeaudit.audit.weights.design_weights`.
+    """
+    wl, wj = weights
+    names = sorted(set(groups.tolist()))
+    for g in names:
+        in_g = groups == g
+        book.add(("grp", g, "human", "pos"), resolved & in_g & (refv == 1), wl)
+        book.add(("grp", g, "human", "n"), resolved & in_g, wl)
+        for judge_id, (pred, _status) in preds.items():
+            ok = ~np.isnan(pred)
+            book.add(("grp", g, judge_id, "pos"), ok & in_g & (np.nan_to_num(pred) == 1), wj)
+            book.add(("grp", g, judge_id, "n"), ok & in_g, wj)
+    return {"groups": names, "judges": sorted(preds)}
+
+
+def _rates(book, who, groups):
+    """Point rates ``(G,)`` and bootstrap rates ``(B, G)`` of one rater."""
+    pos, n, points, boots = [], [], [], []
+    for g in groups:
+        (p, m), b = book.stack([("grp", g, who, "pos"), ("grp", g, who, "n")])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            points.append(p / m if m else np.nan)
+            boots.append(b[:, 0] / b[:, 1])
+        pos.append(p)
+        n.append(book.raw(("grp", g, who, "n")))
+    return np.array(points), np.column_stack(boots), np.array(pos), np.array(n)
+
+
+def _finite(x) -> float | None:
+    """``x`` as a float, or None when undefined (NaN): audit.json holds no NaN."""
+    return None if x is None or np.isnan(x) else float(x)
+
+
+def _ranking(groups, rates) -> list:
+    """Groups from highest to lowest rate; undefined rates last."""
+    key = [(np.isnan(r), -(0 if np.isnan(r) else r), g) for g, r in zip(groups, rates)]
+    return [k[2] for k in sorted(key)]
+
+
+def _rogan_gladen(book, judge_id, p, bp):
+    (tp, fp, fn, tn), b = book.stack([(judge_id, "overall", c) for c in _COUNTS])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sens, spec = tp / (tp + fn), tn / (tn + fp)
+        bsens, bspec = b[:, 0] / (b[:, 0] + b[:, 2]), b[:, 3] / (b[:, 3] + b[:, 1])
+        youden, byouden = sens + spec - 1, bsens + bspec - 1
+        point = np.clip((p + spec - 1) / youden, 0, 1) if youden > 0 else np.full_like(p, np.nan)
+        boot = np.where(byouden[:, None] > 0, np.clip((bp + bspec[:, None] - 1) / byouden[:, None], 0, 1), np.nan)
+    reason = None
+    if not youden > 0:
+        reason = ("judge is no better than chance against the humans (sensitivity + specificity <= 1)"
+                  if not np.isnan(youden) else "sensitivity or specificity undefined: the reference lacks a class")
+    return point, boot, reason, (float(sens), float(spec))
+
+
+def robustness_section(book, plan, res, cfg) -> dict:
+    groups, judges = plan["groups"], plan["judges"]
+    hp, hb, hpos, hn = _rates(book, "human", groups)
+    rates = {"human": {g: res(hp[k], hb[:, k], int(hn[k]), wilson=(hpos[k], hn[k]),
+                              undefined=None if hn[k] else "no resolved human label in this group")
+                       for k, g in enumerate(groups)}}
+    rankings = {"human": _ranking(groups, hp)}
+    corrected, taus, flips, sens_spec = {}, {}, [], {}
+    tails = [(1 - cfg.confidence) / 2, (1 + cfg.confidence) / 2]  # percentile interval of a difference
+    for judge_id in judges:
+        jp, jb, jpos, jn = _rates(book, judge_id, groups)
+        rates[judge_id] = {g: res(jp[k], jb[:, k], int(jn[k]), wilson=(jpos[k], jn[k]),
+                                  undefined=None if jn[k] else "judge gave no scorable verdict in this group")
+                           for k, g in enumerate(groups)}
+        rankings[judge_id] = _ranking(groups, jp)
+        cp, cb, reason, ss = _rogan_gladen(book, judge_id, jp, jb)
+        sens_spec[judge_id] = {"sensitivity": _finite(ss[0]), "specificity": _finite(ss[1])}
+        corrected[judge_id] = {g: res(cp[k], cb[:, k], int(jn[k]),
+                                      undefined=reason or (None if not np.isnan(cp[k]) else "rate undefined"))
+                               for k, g in enumerate(groups)}
+        tau = float(kendall_tau_b(hp, jp))
+        taus[judge_id] = res(tau, kendall_tau_b(hb, jb), len(groups),
+                             undefined=None if not np.isnan(tau) else "fewer than two groups with both rates defined")
+        for a, b in itertools.combinations(range(len(groups)), 2):
+            hd, jd = hp[a] - hp[b], jp[a] - jp[b]
+            if np.isnan(hd) or np.isnan(jd) or np.sign(hd) * np.sign(jd) >= 0:
+                continue
+            hdb, jdb = hb[:, a] - hb[:, b], jb[:, a] - jb[:, b]
+            hci = np.nanquantile(hdb, tails) if np.isfinite(hdb).any() else [np.nan, np.nan]
+            jci = np.nanquantile(jdb, tails) if np.isfinite(jdb).any() else [np.nan, np.nan]
+            confident = bool(np.sign(hci[0]) == np.sign(hci[1]) != 0 and np.sign(jci[0]) == np.sign(jci[1]) != 0)
+            flips.append({"judge": judge_id, "a": groups[a], "b": groups[b],
+                          "human_diff": float(hd), "human_ci": [_finite(hci[0]), _finite(hci[1])],
+                          "judge_diff": float(jd), "judge_ci": [_finite(jci[0]), _finite(jci[1])],
+                          "confident": confident})
+    return {"group_key": cfg.group_key, "groups": groups, "rates": rates,
+            "corrected_rates": corrected, "sensitivity_specificity": sens_spec,
+            "rankings": rankings, "kendall_tau": taus, "flips": flips}

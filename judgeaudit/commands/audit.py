@@ -1,0 +1,178 @@
+"""``judgeaudit audit``: audit judges against human labels and write a report.
+
+    judgeaudit audit --dataset jailbreakbench --path judge-comparison.csv --encoding mac_roman --out runs/jbb
+    judgeaudit audit --dataset csv --path mine.csv --response-col response --human-cols h1,h2 \\
+        --judge-cols judge --out runs/mine
+    judgeaudit audit --labels labels.parquet --verdicts verdicts.parquet --generations gens.parquet --out runs/a
+
+The summary goes to stdout (``--json`` for audit.json); progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from judgeaudit.errors import ConfigError
+
+from ._shared import csv_list, log
+
+__all__ = ["register", "add_audit_options", "add_builtin_judges", "audit_and_write"]
+
+
+def add_audit_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("statistics")
+    g.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    g.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    g.add_argument("--confidence", type=float, default=0.95, help="interval coverage (default 0.95)")
+    g.add_argument("--cluster-key", default="prompt_id",
+                   help="generations column resampled as clusters; 'none' resamples items (default prompt_id)")
+    g.add_argument("--tie-policy", default="unresolved", choices=["unresolved", "positive", "negative"],
+                   help="what a tied human majority becomes (default: unresolved, left out and counted)")
+    g.add_argument("--reference", default=None, metavar="ANNOTATOR",
+                   help="use this annotator's label as the reference instead of the majority (e.g. final)")
+    g.add_argument("--strata", default="auto",
+                   choices=["auto", "column", "human", "coherence", "degeneracy", "none"],
+                   help="where coherence strata come from (default auto)")
+    g.add_argument("--coherence-scorer", default=None, help="scorer_id of the coherence table to stratify by")
+    g.add_argument("--group-key", default="checkpoint_id",
+                   help="generations column naming each item's group for conclusion robustness; 'none' turns it off")
+    g.add_argument("--weights", type=Path, default=None, metavar="SAMPLE",
+                   help="sample table of `annotate sample`: weight labelled items by 1/inclusion probability "
+                        "so metrics estimate the whole population; its gold items are left out")
+    g.add_argument("--judges", type=csv_list, default=None, metavar="J1,J2",
+                   help="also run these built-in judges over the responses (e.g. refusal_keyword,refusal_prefix)")
+    p.add_argument("--out", required=True, type=Path, help="output folder for audit.json, report.html, summary.md")
+    p.add_argument("--json", action="store_true", help="print audit.json to stdout instead of the summary")
+
+
+def register(subparsers) -> None:
+    a = subparsers.add_parser("audit", help="audit judges against human labels and write a report",
+                       description="Audit judges against human labels. Either a public dataset "
+                                   "(--dataset NAME --path FILE), any labelled CSV/JSONL "
+                                   "(--dataset csv --path FILE --response-col ... --human-cols ...), "
+                                   "or the project's own tables (--labels F --verdicts F ...).")
+    src = a.add_argument_group("input")
+    src.add_argument("--dataset", help="jailbreakbench, xstest, gptfuzz, csv or sample")
+    src.add_argument("--path", type=Path, help="the dataset's file or folder")
+    src.add_argument("--encoding", default=None, help="text encoding of CSV input (e.g. mac_roman)")
+    src.add_argument("--labels", type=Path, help="labels table (parquet, jsonl or csv)")
+    src.add_argument("--verdicts", type=Path, help="verdicts table")
+    src.add_argument("--coherence", type=Path, help="coherence table")
+    src.add_argument("--generations", type=Path, help="generations table")
+    src.add_argument("--prompts", type=Path, help="prompts table")
+    src.add_argument("--field", default=None, help="label field to audit (default harmfulness)")
+    src.add_argument("--positive", type=csv_list, default=None,
+                     help="values of the field that count as positive (default: the field's usual one)")
+    m = a.add_argument_group("column mapping (--dataset csv)")
+    m.add_argument("--response-col")
+    m.add_argument("--prompt-col")
+    m.add_argument("--prompt-id-col")
+    m.add_argument("--human-cols", type=csv_list)
+    m.add_argument("--judge-cols", type=csv_list, default=[])
+    m.add_argument("--group-col")
+    m.add_argument("--stratum-col")
+    add_audit_options(a)
+    a.set_defaults(handler=_run)
+
+
+
+def _run(args) -> int:
+    tbl = _load_tables(args)
+    if args.judges:
+        tbl = add_builtin_judges(tbl, args.judges)
+    elif tbl.verdicts.empty and args.dataset and args.dataset.lower() == "gptfuzz":
+        from judgeaudit.datasets import SAMPLE_JUDGES
+
+        log("gptfuzz ships no judge verdicts: running the built-in keyword judges")
+        tbl = add_builtin_judges(tbl, SAMPLE_JUDGES)
+    audit_and_write(tbl, args, dataset=args.dataset or "tables")
+    return 0
+
+
+def _load_tables(args):
+    from judgeaudit import datasets, tables
+
+    if args.dataset and (args.labels or args.verdicts):
+        raise ConfigError("give either --dataset/--path or --labels/--verdicts, not both")
+    if args.dataset:
+        name = args.dataset.lower()
+        if name == "sample":
+            from judgeaudit.datasets import load_sample_campaign
+
+            return load_sample_campaign()
+        if args.path is None:
+            raise ConfigError(f"--dataset {name} needs --path FILE (the dataset's local file or folder)")
+        if name == "csv":
+            missing = [o for o, v in (("--response-col", args.response_col), ("--human-cols", args.human_cols))
+                       if not v]
+            if missing:
+                raise ConfigError(f"--dataset csv needs {' and '.join(missing)}")
+            return datasets.load_table_csv(
+                args.path, response_col=args.response_col, prompt_col=args.prompt_col,
+                human_cols=args.human_cols, judge_cols=args.judge_cols, group_col=args.group_col,
+                stratum_col=args.stratum_col, prompt_id_col=args.prompt_id_col,
+                field=args.field or "harmfulness",
+                positive=tuple(args.positive) if args.positive else None, encoding=args.encoding)
+        kwargs = {"encoding": args.encoding} if args.encoding else {}
+        if name == "xstest" and args.reference:
+            kwargs["reference"] = "all"  # load final_label too, so it can serve as the reference
+        return datasets.load_dataset(name, args.path, **kwargs)
+    if not (args.labels and args.verdicts):
+        raise ConfigError("give --dataset NAME --path FILE, or --labels F and --verdicts F")
+    return tables.tables_from_files(
+        labels=args.labels, verdicts=args.verdicts, generations=args.generations,
+        coherence=args.coherence, prompts=args.prompts, field=args.field or "harmfulness",
+        positive=tuple(args.positive) if args.positive else None, encoding=args.encoding,
+        exclude_items=_sample_design(args)[1])
+
+
+def _sample_design(args):
+    """``(sample table, its gold item ids)`` of ``--weights``, or ``(None, ())``."""
+    if getattr(args, "weights", None) is None:
+        return None, ()
+    from judgeaudit.tables import read_sample_table
+
+    sample = read_sample_table(args.weights)
+    return sample, tuple(sample.loc[sample["is_gold"].to_numpy(bool), "item_id"])
+
+
+def add_builtin_judges(tbl, judge_names):
+    import pandas as pd
+
+    from judgeaudit.judges import get_judge, run_judge
+
+    frames = [tbl.verdicts]
+    for name in judge_names:
+        judge = get_judge(name)
+        log(f"judging {len(tbl.generations)} responses with {judge.judge_id}")
+        prompts = tbl.prompts if len(tbl.prompts) else None
+        frames.append(run_judge(judge, tbl.generations, prompts))
+    verdicts = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
+        else tbl.verdicts
+    return dataclasses.replace(tbl, verdicts=verdicts).validate()
+
+
+def audit_and_write(tbl, args, *, dataset):
+    """Audit ``tbl`` with the statistics options of ``args``, write the report to ``args.out``,
+    print the summary (or ``--json``) to stdout; returns the audit dict."""
+    from judgeaudit.audit import AuditConfig, audit_to_dir
+    from judgeaudit.report import render_markdown
+
+    none = lambda v: None if v is None or str(v).lower() == "none" else v  # noqa: E731
+    cfg = AuditConfig(n_boot=args.n_boot, seed=args.seed, confidence=getattr(args, "confidence", 0.95),
+                      cluster_key=none(getattr(args, "cluster_key", "prompt_id")),
+                      tie_policy=getattr(args, "tie_policy", "unresolved"),
+                      reference_annotator=getattr(args, "reference", None),
+                      strata=getattr(args, "strata", "auto"),
+                      coherence_scorer=getattr(args, "coherence_scorer", None),
+                      group_key=none(getattr(args, "group_key", "checkpoint_id")))
+    result, _paths = audit_to_dir(tbl, args.out, config=cfg, dataset=dataset,
+                                  sample=_sample_design(args)[0], log=log)
+    if args.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+    else:
+        print(render_markdown(result))
+    return result
