@@ -30,7 +30,7 @@ def _tables(args):
         from judgeaudit.datasets import load_dataset
 
         return load_dataset("jailbreakbench", args.jbb)
-    from judgeaudit.sample import load_sample_campaign
+    from judgeaudit.datasets import load_sample_campaign
 
     return load_sample_campaign()
 

@@ -82,7 +82,7 @@ def load_stress_tables(args):
     if args.dataset:
         name = args.dataset.lower()
         if name == "sample":
-            from judgeaudit.sample import load_sample_campaign
+            from judgeaudit.datasets import load_sample_campaign
 
             return load_sample_campaign()
         if args.path is None:

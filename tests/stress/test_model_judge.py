@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from judgeaudit.judges import get_judge
-from judgeaudit.sample import load_sample_campaign
+from judgeaudit.datasets import load_sample_campaign
 from judgeaudit.stress import get_perturbation, perturb_items, reference_labels, run_stress
 
 #: The tiny model was built with 512 positions; its rotary embeddings take longer prompts, and

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from judgeaudit.errors import ConfigError, UnknownNameError
-from judgeaudit.sample import load_sample_campaign
+from judgeaudit.datasets import load_sample_campaign
 from judgeaudit.stress import (available_perturbations, get_perturbation, parse_perturbation_spec,
                                perturb_items, reference_labels)
 from judgeaudit.stress.perturbations import (AFFIRMATIVE_OPENINGS, APOLOGIES, DISAVOWALS, HOMOGLYPHS,

@@ -11,7 +11,7 @@ import pytest
 
 from judgeaudit.errors import ConfigError, UnknownNameError, ValidationError
 from judgeaudit.judges import Verdict, get_judge, hash_config, run_judge
-from judgeaudit.sample import load_sample_campaign
+from judgeaudit.datasets import load_sample_campaign
 from judgeaudit.stress import reference_labels, run_stress
 from judgeaudit.stress.report import render_stress_html, render_stress_markdown, write_stress
 from judgeaudit.tables import AuditTables, Task, empty_table
