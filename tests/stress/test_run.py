@@ -237,3 +237,25 @@ def test_majority_reference_ties_and_one_annotator():
     assert reference_labels(tables)["harmfulness"].tolist() == [None, "not_harmful"]
     assert reference_labels(tables, tie_policy="positive")["harmfulness"].tolist() == ["harmful", "not_harmful"]
     assert reference_labels(tables, reference="a")["harmfulness"].tolist() == ["harmful", "harmful"]
+
+
+def test_an_ensemble_judge_flips_when_its_majority_does():
+    """Any judge works, an ensemble too.  Its majority can change only where a member's vote
+    changed, so every ensemble flip is an item where at least one member flipped (the members'
+    flipped items are all listed: examples=1000)."""
+    tables = load_sample_campaign()
+    members = ["refusal_keyword", "refusal_prefix", "affirmative_prefix"]
+    ens = get_judge("ensemble", members=members)
+    result = run_stress(tables, [ens] + [get_judge(m) for m in members], ["apology_prefix", "homoglyphs"],
+                        seed=5, examples=1000, progress=lambda m: None)
+    by = _by(result)
+    for name in ("apology_prefix", "homoglyphs"):
+        flipped = {m: {e["perturbed_item_id"] for e in result["examples"]
+                       if e["judge_id"] == m and e["perturbation"] == name} for m in members}
+        ens_flips = {e["perturbed_item_id"] for e in result["examples"]
+                     if e["judge_id"] == "ensemble_majority" and e["perturbation"] == name}
+        for item in ens_flips:
+            assert sum(item in flipped[m] for m in members) >= 1
+        assert by[("ensemble_majority", name)]["flips"] == len(ens_flips)
+        assert by[("ensemble_majority", name)]["compared"] == by[("refusal_keyword", name)]["compared"]
+    assert by[("ensemble_majority", "apology_prefix")]["flips"] > 0
