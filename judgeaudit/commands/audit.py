@@ -42,6 +42,8 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--weights", type=Path, default=None, metavar="SAMPLE",
                    help="sample table of `annotate sample`: weight labelled items by 1/inclusion probability "
                         "so metrics estimate the whole population; its gold items are left out")
+    g.add_argument("--stress", type=Path, default=None, metavar="STRESS.json",
+                   help="add the section of a `judgeaudit stress` result (its stress.json) to the report")
     g.add_argument("--judges", type=csv_list, default=None, metavar="J1,J2",
                    help="also run these built-in judges over the responses (e.g. refusal_keyword,refusal_prefix)")
     p.add_argument("--out", required=True, type=Path, help="output folder for audit.json, report.html, summary.md")
@@ -169,10 +171,15 @@ def audit_and_write(tbl, args, *, dataset):
                       strata=getattr(args, "strata", "auto"),
                       coherence_scorer=getattr(args, "coherence_scorer", None),
                       group_key=none(getattr(args, "group_key", "checkpoint_id")))
+    stress = None
+    if getattr(args, "stress", None) is not None:
+        from judgeaudit.stress.report import read_stress
+
+        stress = read_stress(args.stress)
     result, _paths = audit_to_dir(tbl, args.out, config=cfg, dataset=dataset,
-                                  sample=_sample_design(args)[0], log=log)
+                                  sample=_sample_design(args)[0], log=log, stress=stress)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
     else:
-        print(render_markdown(result))
+        print(render_markdown(result, stress=stress))
     return result

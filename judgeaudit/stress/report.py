@@ -14,7 +14,7 @@ from pathlib import Path
 from judgeaudit.atomic import write_text_atomic
 from judgeaudit.errors import ValidationError
 
-__all__ = ["FILE_NAMES", "render_stress_html", "render_stress_markdown", "render_stress_section",
+__all__ = ["FILE_NAMES", "read_stress", "render_stress_html", "render_stress_markdown", "render_stress_section",
            "stress_to_json", "write_stress"]
 
 ARROW = " \u2192 "
@@ -27,6 +27,25 @@ def stress_to_json(result: dict) -> str:
         return json.dumps(result, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
     except ValueError as exc:
         raise ValidationError(f"the stress result holds a value JSON cannot: {exc}") from None
+
+
+def read_stress(path) -> dict:
+    """A stress.json written by :func:`write_stress` (or ``judgeaudit stress``), checked.
+
+    Raises :class:`~judgeaudit.errors.ValidationError` naming the file when it cannot be
+    read or is not a stress result.
+    """
+    path = Path(path)
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"cannot read the stress result ({exc}); give the stress.json that "
+                              "judgeaudit stress wrote", path=path) from None
+    try:
+        _check(result)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, path=path) from None
+    return result
 
 
 def _check(result) -> None:

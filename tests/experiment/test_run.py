@@ -51,8 +51,8 @@ def test_demo_runs_end_to_end_then_audits_once_labels_exist(repo_root, tmp_path)
     first = run_cli(demo, out)
     assert first.returncode == 0, first.stderr[-3000:]
     assert _done(out) == {"model": "done", "finetune": "done", "generate": "done", "judge": "done",
-                          "coherence": "done", "sample": "done", "labels": "waiting", "audit": "blocked",
-                          "report": "done"}
+                          "coherence": "done", "sample": "done", "labels": "waiting", "stress": "skipped",
+                          "audit": "blocked", "report": "done"}
     for stage in ("model", "finetune", "generate", "judge", "coherence", "sample"):
         assert f"] {stage}: done in" in first.stderr  # progress for every stage
     # 13 models (the base + 6 objectives x 2 budgets) x 80 safety prompts (2 sets x 10 categories

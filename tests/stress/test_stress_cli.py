@@ -95,3 +95,23 @@ def test_bad_input_is_one_line_on_stderr(repo_root, tmp_path, args, message):
     lines = done.stderr.strip().splitlines()
     assert lines[-1].startswith("judgeaudit: error: ") and message in lines[-1], done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_audit_report_takes_the_stress_section(repo_root, tmp_path):
+    s = stress(repo_root, "--dataset", "sample", "--judges", "refusal_keyword", "--perturbation", "apology_prefix",
+               "--out", tmp_path / "s")
+    assert s.returncode == 0, s.stderr
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo_root), os.environ.get("PYTHONPATH", "")])}
+    audit = [sys.executable, "-m", "judgeaudit.cli", "audit", "--dataset", "sample", "--judges", "refusal_keyword",
+             "--n-boot", "50", "--out", str(tmp_path / "a")]
+    done = subprocess.run(audit + ["--stress", str(tmp_path / "s" / "stress.json")], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "## Stress test: verdict flips" in done.stdout
+    html = (tmp_path / "a" / "report.html").read_text(encoding="utf-8")
+    assert '<section id="stress">' in html and "apology_prefix" in html
+    assert "stress" not in json.loads((tmp_path / "a" / "audit.json").read_text(encoding="utf-8"))
+    (tmp_path / "bad.json").write_text('{"schema": "judgeaudit.audit/1"}', encoding="utf-8")
+    bad = subprocess.run(audit + ["--stress", str(tmp_path / "bad.json")], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert bad.returncode == 2 and "bad.json: expected the dict judgeaudit.stress.run_stress returns" in bad.stderr

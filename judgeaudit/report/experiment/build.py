@@ -185,7 +185,7 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
                             verdicts: pd.DataFrame, coherence: pd.DataFrame | None = None,
                             capability: pd.DataFrame | None = None, audit: dict | None = None,
                             n_boot: int = 1000, seed: int = 0, confidence: float = 0.95,
-                            meta: dict | None = None) -> dict:
+                            meta: dict | None = None, stress: dict | None = None) -> dict:
     """Build the experiment report as a JSON-safe dict.
 
     Parameters
@@ -216,6 +216,9 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
         Bootstrap resamples of prompt_id, their seed, and the intervals' coverage.
     meta:
         Passed through into ``report["meta"]``.
+    stress:
+        A stress-test result (:func:`judgeaudit.stress.run_stress`), kept as
+        ``report["stress"]`` and shown as a section.
 
     Returns
     -------
@@ -283,6 +286,8 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
                                     "Wilson for capability"},
     }
     report["headline"] = _headline(report)
+    if stress is not None:
+        report["stress"] = stress
     return clean(report)
 
 
