@@ -219,8 +219,12 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
     import torch
     from accelerate import Accelerator
 
+    from judgeaudit.threads import apply_to_torch
+
     from .capability import get_capability_eval
     from .prepare import prepare_examples
+
+    apply_to_torch()  # the thread count the CLI (or a caller) chose
 
     run_dir = Path(run_dir)
     objective = get_objective(objective_name, **config.objective_options(objective_name))

@@ -94,3 +94,29 @@ def _encode(columns, labels, *, names, allow_missing):
 
 
 # ------------------------------------------------------------------ Cohen
+
+
+def _sample_weight(sample_weight, n: int, what: str = "items"):
+    """``sample_weight`` as a float array of ``n`` non-negative finite weights (None stays None)."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=float)
+    if w.ndim != 1 or w.size != n:
+        raise ValidationError(f"sample_weight needs one weight per {what[:-1]}: expected {n}, got shape {w.shape}")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValidationError(f"sample_weight must be finite and non-negative; index {i} is {float(w[i])}")
+    return w
+
+
+def _renamed(new, old, old_name: str, new_name: str = "labels"):
+    """The value of a keyword renamed to ``new_name`` (the old spelling still works, with a warning)."""
+    if old is None:
+        return new
+    import warnings
+
+    if new is not None:
+        raise ValidationError(f"give {new_name}= only ({old_name}= is its old name)")
+    warnings.warn(f"{old_name}= is now {new_name}=; the old name will be removed", FutureWarning, stacklevel=3)
+    return old

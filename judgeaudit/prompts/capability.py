@@ -21,7 +21,7 @@ True
 (True, False)
 >>> score_answer("YES", r"^\\W*YES\\W*$", "regex"), score_answer("Yes, sure", r"^\\W*YES\\W*$", "regex")
 (True, False)
->>> score_answer(" 7.\nmore", "7", "exact"), score_answer("7 apples", "7", "exact")
+>>> score_answer(" 7.\\nmore", "7", "exact"), score_answer("7 apples", "7", "exact")
 (True, False)
 """
 
