@@ -125,7 +125,7 @@ def _list(as_json: bool) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from judgeaudit.commands.judge import build_judges
+    from judgeaudit.judges import build_judges
     from judgeaudit.errors import ConfigError
     from judgeaudit.stress import run_stress
     from judgeaudit.stress.report import render_stress_markdown, write_stress

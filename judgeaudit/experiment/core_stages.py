@@ -346,7 +346,7 @@ class JudgeStage(_Base):
         return [ctx.layout.verdicts]
 
     def run(self, ctx):
-        from judgeaudit.commands.judge import build_judges
+        from judgeaudit.judges import build_judges
         from judgeaudit.judges import judge_to_file
 
         j = ctx.config.judges

@@ -66,7 +66,7 @@ class StressStage(_Base):
         return [ctx.layout.stress / "stress.json"]
 
     def run(self, ctx):
-        from judgeaudit.commands.judge import build_judges
+        from judgeaudit.judges import build_judges
         from judgeaudit.stress import run_stress
         from judgeaudit.stress.report import write_stress
         from judgeaudit.tables import AuditTables, Task, empty_table, read_table

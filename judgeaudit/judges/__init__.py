@@ -32,9 +32,10 @@ from judgeaudit.judges.model import JudgeModel, load_judge_model
 from judgeaudit.judges.prompts import PromptTemplate, builtin_templates, load_template
 from judgeaudit.judges.resume import JudgeRunSummary, judge_to_file
 from judgeaudit.judges.rubric import LLMRubricJudge, StrongRejectRubricJudge
-from judgeaudit.judges.spec import load_judge_config, parse_judge_spec
+from judgeaudit.judges.spec import build_judges, load_judge_config, parse_judge_spec
 
 __all__ = [
+    "build_judges",
     "AffirmativePrefixJudge",
     "DEFAULT_REFUSAL_PHRASES",
     "VERDICT_COLUMNS",

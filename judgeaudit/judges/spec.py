@@ -32,7 +32,7 @@ from typing import Any
 
 from judgeaudit.errors import ConfigError
 
-__all__ = ["parse_judge_spec", "load_judge_config", "split_options"]
+__all__ = ["build_judges", "parse_judge_spec", "load_judge_config", "split_options"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -139,3 +139,40 @@ def load_judge_config(path: str | Path) -> list[dict[str, Any]]:
             raise ConfigError(f"{path}: keys {extra} are outside [[judge]]; move them into a judge table")
         return [dict(t) for t in tables]
     return [dict(doc)]
+
+
+def build_judges(specs: list[str], config_file: str | Path | None = None) -> list:
+    """Judges from ``NAME[:opt=val,...]`` specs and an optional TOML judge-config file.
+
+    With one spec and a config file that has options but no ``name``, the options apply to
+    that judge (the spec's options win); named ``[[judge]]`` tables add judges.  Used by
+    ``judgeaudit judge``, ``judgeaudit stress`` and the experiment's stages.
+
+    Raises
+    ------
+    judgeaudit.errors.ConfigError
+        When no judge is given, options cannot be matched to a judge, or a judge rejects
+        an option.
+    """
+    from judgeaudit.judges.base import get_judge
+
+    parsed = [parse_judge_spec(s) for s in specs]
+    entries = load_judge_config(config_file) if config_file is not None else []
+    unnamed = [e for e in entries if not e.get("name")]
+    named = [e for e in entries if e.get("name")]
+    if unnamed:
+        if len(parsed) != 1:
+            raise ConfigError(f"{config_file} has options but no name = \"...\"; give exactly one "
+                              "--judge NAME to apply them to, or add name = ...")
+        name, options = parsed[0]
+        parsed = [(name, {**unnamed[0], **options})]
+    jobs = parsed + [(e["name"], {k: v for k, v in e.items() if k != "name"}) for e in named]
+    if not jobs:
+        raise ConfigError("no judge given; pass --judge NAME (e.g. --judge refusal_keyword) or --judge-config")
+    judges = []
+    for name, options in jobs:
+        try:
+            judges.append(get_judge(str(name), **options))
+        except TypeError as exc:
+            raise ConfigError(f"judge {name!r}: {exc}; see help(judgeaudit.judges) for its options") from None
+    return judges
