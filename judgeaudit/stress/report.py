@@ -151,6 +151,8 @@ def render_stress_section(result: dict) -> str:
             [str(r["rank"]), _e(r["judge_id"]), _e(_rate(r["flip_rate"])), f"{r['flips']} / {r['compared']}",
              _e(f"{r['worst_perturbation']} ({_pct(r['worst_flip_rate'])})" if r["worst_perturbation"] else "n/a")]
             for r in result["ranking"]]))
+        parts.append("<p>Lowest pooled flip rate first; adjacent ranks whose intervals overlap are not "
+                     "shown to differ.</p>")
     if result["results"]:
         parts.append("<h3>Flip rate per judge and perturbation</h3>")
         parts.append(_table(["judge", "perturbation", "flip rate", "flips / pairs", "direction",
