@@ -28,7 +28,7 @@ import pandas as pd
 
 from judgeaudit.tables import INCLUSION_COLUMN, SAMPLE_COLUMNS, validate_sample_table
 from judgeaudit.errors import ConfigError, ValidationError
-from judgeaudit.tables import FIELDS, Task, parse_label, validate
+from judgeaudit.tables import FIELDS, Task, ok_coherence, parse_label, validate
 
 __all__ = [
     "DISAGREEMENT_LEVELS", "DEFAULT_OVERSAMPLE", "ALLOCATIONS", "STRATA_PARTS", "SamplingConfig",
@@ -129,7 +129,8 @@ def _coherence_bins(generations, coherence, prompts, scorer_id) -> tuple[pd.Seri
         if sid not in scorers:
             raise ConfigError(f"coherence scorer {sid!r} is not in the coherence table; it has "
                               f"{', '.join(scorers)}")
-        rows = coherence[coherence["scorer_id"] == sid].drop_duplicates("item_id", keep="last")
+        scored = ok_coherence(coherence)  # an item the scorer could not score has no bin: "unknown"
+        rows = scored[scored["scorer_id"] == sid].drop_duplicates("item_id", keep="last")
         bins = rows.set_index("item_id")["bin"].reindex(ids)
         return bins.fillna("unknown").astype(object), f"coherence-table:{sid}"
     if scorer_id:

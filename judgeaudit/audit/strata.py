@@ -7,6 +7,7 @@ import pandas as pd
 
 from judgeaudit.errors import ConfigError
 from judgeaudit.tables.reference import human_coherence
+from judgeaudit.tables.schema import ok_coherence
 
 __all__ = ["choose_strata"]
 
@@ -56,7 +57,7 @@ def choose_strata(tables, items: pd.DataFrame, *, source: str = "auto", scorer_i
     human = human_coherence(tables.labels, ids)
     if source == "human" and not human.notna().any():
         raise ConfigError("strata source 'human' asked for, but no item has a human coherence label")
-    coh = tables.coherence
+    coh = ok_coherence(tables.coherence)  # a row without a score (status error) gives no bin
     if source == "coherence" or (source == "auto" and not human.notna().any() and len(coh)):
         if not len(coh):
             raise ConfigError("strata source 'coherence' asked for, but the coherence table is empty")

@@ -15,9 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from judgeaudit.judges.spec import build_judges  # noqa: F401 - re-exported for the commands
-
-__all__ = ["register", "build_judges"]
+__all__ = ["register"]
 
 
 def register(subparsers) -> None:
@@ -58,7 +56,7 @@ def _list(as_json: bool) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from judgeaudit.errors import ConfigError
-    from judgeaudit.judges.resume import judge_to_file
+    from judgeaudit.judges import build_judges, judge_to_file
     from judgeaudit.tables import read_table
 
     if args.list:

@@ -32,10 +32,9 @@ from judgeaudit.judges.model import JudgeModel, load_judge_model
 from judgeaudit.judges.prompts import PromptTemplate, builtin_templates, load_template
 from judgeaudit.judges.resume import JudgeRunSummary, judge_to_file
 from judgeaudit.judges.rubric import LLMRubricJudge, StrongRejectRubricJudge
-from judgeaudit.judges.spec import build_judges, load_judge_config, parse_judge_spec
+from judgeaudit.judges.spec import build_judges, load_judge_config, parse_judge_spec, parse_judge_specs
 
 __all__ = [
-    "build_judges",
     "AffirmativePrefixJudge",
     "DEFAULT_REFUSAL_PHRASES",
     "VERDICT_COLUMNS",
@@ -53,6 +52,7 @@ __all__ = [
     "Verdict",
     "WildGuardJudge",
     "available_judges",
+    "build_judges",
     "builtin_templates",
     "get_judge",
     "hash_config",
@@ -61,6 +61,7 @@ __all__ = [
     "load_judge_model",
     "load_template",
     "parse_judge_spec",
+    "parse_judge_specs",
     "register_judge",
     "run_judge",
 ]

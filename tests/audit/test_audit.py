@@ -334,6 +334,7 @@ def test_meta_records_config_and_environment(audit):
     assert env["packages"]["numpy"] and env["packages"]["krippendorff"]
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.lists(st.sampled_from([H, N, U]), min_size=1, max_size=3),
                           st.sampled_from([H, N, "PARSE", None]),

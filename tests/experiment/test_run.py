@@ -17,6 +17,8 @@ from conftest import require_module
 
 from .runhelpers import STAGES, final_tables, kill_in_stage, run_cli, scripted_labels, state, write_config
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -70,11 +72,14 @@ def test_demo_runs_end_to_end_then_audits_once_labels_exist(repo_root, tmp_path)
     assert len(pd.read_parquet(out / "generations" / "capability_scores.parquet")) == 13 * 40
     assert len(pd.read_parquet(out / "verdicts.parquet")) == 3 * 1040
     # 3 scorers x 1040; perplexity has no token to score in an empty response: those are
-    # rows of the errors file, not NaN scores
-    errors = pd.read_json(out / "coherence.errors.jsonl", lines=True)
-    assert len(pd.read_parquet(out / "coherence.parquet")) + len(errors) == 3 * 1040
+    # rows with status error and the reason, not NaN scores with status ok
+    coherence = pd.read_parquet(out / "coherence.parquet")
+    assert len(coherence) == 3 * 1040 and not (out / "coherence.errors.jsonl").exists()
+    errors = coherence[coherence["status"] != "ok"]
     empty = set(gens.loc[gens["response"] == "", "item_id"])
     assert set(errors["scorer_id"]) <= {"perplexity"} and set(errors["item_id"]) <= empty
+    assert errors["score"].isna().all() and errors["error"].notna().all()
+    assert coherence.loc[coherence["status"] == "ok", "score"].between(0, 1).all()
     sample = pd.read_parquet(out / "annotation" / "sample.parquet")
     assert len(sample) == 60 and sample["item_id"].isin(gens["item_id"]).all()
     tasks = json.loads((out / "annotation" / "label_studio_tasks.json").read_text(encoding="utf-8"))

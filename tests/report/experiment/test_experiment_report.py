@@ -660,3 +660,18 @@ def test_html_rogan_gladen_column_stays_aligned_when_the_audit_lacks_a_checkpoin
     assert "Rogan-Gladen rate" in table
     rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
     assert len(rows) == 6 and {len(re.findall(r"<t[hd][ >]", row)) for row in rows} == {7}
+
+
+def test_coherence_rows_without_a_score_are_left_out_of_the_incoherence_shares():
+    # sft-2000 bins i i i i p c; the scorer failed on its first item (status error, no
+    # bin): 3 of the 5 scored items are incoherent, 1 of 5 partially coherent
+    t = tables()
+    coh = t["coherence"]
+    row = coh["item_id"] == "sft-2000:h1"
+    coh.loc[row, ["score", "bin"]] = [float("nan"), None]
+    coh["status"] = np.where(row, "error", "ok")
+    r = build_experiment_report(**t, n_boot=50, seed=0)
+    cell = {(c["objective"], c["budget_tokens"]): c for c in r["incoherence"]["by_scorer"]["deg"]["cells"]}
+    assert cell[("sft", 2000)]["incoherent"]["value"] == pytest.approx(3 / 5)
+    assert cell[("sft", 2000)]["partially_coherent"]["value"] == pytest.approx(1 / 5)
+    assert cell[("sft", 2000)]["incoherent"]["n"] == 5 and cell[("dpo", 2000)]["incoherent"]["n"] == 6
