@@ -139,11 +139,11 @@ class Perturbation:
     def spec(self) -> str:
         """``name`` or ``name:k=v,...`` with the parameters that differ from the defaults."""
         defaults = _DEFAULTS[self.name]
-        changed = {k: v for k, v in self.params.items() if defaults.get(k) != v}
-        if not changed:
-            return self.name
-        return self.name + ":" + ",".join(f"{k}={json.dumps(v, ensure_ascii=False)}"
-                                          for k, v in sorted(changed.items()))
+        changed = {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(self.params.items())
+                   if defaults.get(k) != v}
+        from judgeaudit.specs import format_spec
+
+        return format_spec(self.name, changed)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "spec": self.spec(), "description": self.description,
@@ -209,24 +209,16 @@ def get_perturbation(name: str, **params: Any) -> Perturbation:
 
 
 def parse_perturbation_spec(spec: str) -> Perturbation:
-    """``"NAME"`` or ``"NAME:opt=val,..."`` (values read as JSON when they parse) -> Perturbation.
+    """``"NAME"`` or ``"NAME:key=value,..."`` -> Perturbation, in the one spec grammar of
+    :mod:`judgeaudit.specs` (values read as JSON when they parse).
 
     >>> parse_perturbation_spec("repetition_loop:times=3").params["times"]
     3
     """
-    from judgeaudit.judges.spec import split_options
+    from judgeaudit.specs import parse_spec
 
-    name, _, rest = str(spec).strip().partition(":")
-    options: dict[str, Any] = {}
-    for part in (split_options(rest) if rest.strip() else []):
-        key, eq, value = part.partition("=")
-        if not eq or not key.strip().isidentifier():
-            raise ConfigError(f"perturbation option {part.strip()!r} in {spec!r} is not opt=value")
-        try:
-            options[key.strip()] = json.loads(value.strip())
-        except ValueError:
-            options[key.strip()] = value.strip()
-    return get_perturbation(name.strip(), **options)
+    name, options = parse_spec(spec, what="perturbation")
+    return get_perturbation(name, **options)
 
 
 def _check_params(name: str, p: dict) -> None:

@@ -50,7 +50,7 @@ def test_registry_lists_every_perturbation_and_names_valid_ones_on_a_typo():
         get_perturbation("apology_prefix", phrases="sorry")
     with pytest.raises(ConfigError, match="change nothing"):
         get_perturbation("whitespace_case", case="keep", whitespace="keep")
-    with pytest.raises(ConfigError, match="is not opt=value"):
+    with pytest.raises(ConfigError, match="is not key=value"):
         parse_perturbation_spec("truncate_tail:0.5")
     p = parse_perturbation_spec('apology_prefix:phrases=["Sorry, but here goes."]')
     assert p.params["phrases"] == ("Sorry, but here goes.",)
