@@ -15,7 +15,7 @@ from pathlib import Path
 
 from judgeaudit.errors import ConfigError
 
-from .core_stages import _Base, _filled, _generations_and_prompts, _say
+from .core_stages import JudgeStage, _Base, _filled, _generations_and_prompts, _say
 from .stages import StageResult
 
 __all__ = ["StressStage", "STRESS"]
@@ -34,6 +34,25 @@ class StressStage(_Base):
         if config.stress.judges:
             return list(config.stress.judges), None
         return list(config.judges.use), config.judges.file
+
+    @classmethod
+    def judge_names(cls, config) -> list[str]:
+        """The registered names of the judges it stresses."""
+        from judgeaudit.judges import parse_judge_spec
+
+        if config.stress.judges:
+            return [parse_judge_spec(s)[0] for s in config.stress.judges]
+        return JudgeStage.judge_names(config)
+
+    @staticmethod
+    def answers_at_most(config) -> int:
+        """Answers each judge sees at most: the labelled ones (``max_items`` or the sample's
+        budget) once as they are and once per perturbation (each applies to a part only)."""
+        from judgeaudit.stress import available_perturbations
+
+        s = config.stress
+        items = s.max_items or config.annotation.budget
+        return items * (1 + (len(s.perturbations) or len(available_perturbations())))
 
     def applies(self, config):
         return config.stress is not None
@@ -60,7 +79,8 @@ class StressStage(_Base):
         s = config.stress
         specs, file = self.judge_specs(config)
         return {"perturbations": list(s.perturbations) or "all", "judges": specs + ([f"file {file}"] if file else []),
-                "labelled_answers_at_most": s.max_items or None}
+                "labelled_answers_at_most": s.max_items or None,
+                "answers_per_judge_at_most": self.answers_at_most(config)}
 
     def outputs(self, ctx):
         return [ctx.layout.stress / "stress.json"]

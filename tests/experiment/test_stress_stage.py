@@ -91,3 +91,21 @@ def test_a_bad_stress_section_is_refused_before_any_stage_runs(tmp_path, tiny_mo
         run_experiment(cfg, progress=False, log=lambda m: None)
     assert message in str(err.value)
     assert not (tmp_path / "run" / "generations").exists()
+
+
+def test_the_dry_run_counts_the_stress_stage():
+    from judgeaudit.experiment import format_plan, plan_experiment
+
+    cfg = experiment_from_dict({"model": {"tiny": True},
+                                "judges": {"use": ["refusal_keyword", "llama_guard:model=x"]},
+                                "annotation": {"budget": 200},
+                                "stress": {"perturbations": ["apology_prefix", "homoglyphs"]}})
+    plan = plan_experiment(cfg)
+    # 200 labelled answers x (1 original + 2 perturbations), one model judge (the keyword judge is free)
+    assert plan["stages"]["stress"]["answers_per_judge_at_most"] == 600
+    assert plan["counts"]["stress_model_judge_calls"] == 600
+    # 600 calls / 20 items per GPU-second (the default [cost] rate) = 30 s
+    assert plan["cost"]["gpu_hours"]["stress"] == round(30 / 3600, 3)
+    assert "stress calls by model judges <= 600" in format_plan(plan)
+    plain = plan_experiment(experiment_from_dict({"model": {"tiny": True}}))
+    assert plain["stages"]["stress"] is None and "stress" not in plain["cost"]["gpu_hours"]
