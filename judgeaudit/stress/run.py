@@ -421,7 +421,7 @@ def run_stress(tables, judges: Sequence, perturbations: Sequence | None = None, 
     t0 = time.perf_counter()
     verdicts = (_judge_all(judges, frame, prompts, batch_size=batch_size, verdicts_path=verdicts_path, say=say)
                 if len(frame) else pd.DataFrame(columns=["item_id", "judge_id", "label", "status", "raw"]))
-    seconds = time.perf_counter() - t0
+    say(f"stress: judged in {time.perf_counter() - t0:.1f} s")
     results, shown, per_judge = [], [], {}
     texts = {**dict(zip(originals["item_id"], originals["response"])),
              **dict(zip(perturbed["item_id"], perturbed["response"]))}
@@ -453,5 +453,6 @@ def run_stress(tables, judges: Sequence, perturbations: Sequence | None = None, 
         "ranking": _ranking(per_judge, confidence),
         "examples": shown,
         "notes": notes,
-        "timing": {"seconds_judging": round(seconds, 3), "answers_judged_per_judge": int(len(frame))},
+        # counts only: the result is the same on every run of the same inputs (a resumed run too)
+        "timing": {"answers_judged_per_judge": int(len(frame))},
     }

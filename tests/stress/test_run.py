@@ -259,3 +259,13 @@ def test_an_ensemble_judge_flips_when_its_majority_does():
         assert by[("ensemble_majority", name)]["flips"] == len(ens_flips)
         assert by[("ensemble_majority", name)]["compared"] == by[("refusal_keyword", name)]["compared"]
     assert by[("ensemble_majority", "apology_prefix")]["flips"] > 0
+
+
+def test_the_result_is_the_same_on_every_run():
+    """Nothing in the result depends on the clock or on the order of work, so a resumed run
+    and a fresh one compare equal (the experiment's kill-and-resume test relies on it)."""
+    tables = load_sample_campaign()
+    judges = [get_judge("refusal_keyword"), get_judge("affirmative_prefix")]
+    one = run_stress(tables, judges, None, seed=2, progress=lambda m: None)
+    two = run_stress(tables, judges, None, seed=2, progress=lambda m: None)
+    assert one == two
