@@ -25,7 +25,7 @@ $(VENV)/.demo: $(VENV)/.core
 	touch $@
 
 $(VENV)/.test: $(VENV)/.demo
-	$(PIP) install -e '.[test,finetune,annotation]'
+	$(PIP) install -e '.[test,finetune,annotation,inspect]'
 	touch $@
 
 install: $(VENV)/.core

@@ -5,12 +5,17 @@
 - :mod:`.sums`: the per-item sums every figure is computed from, bootstrapped together;
 - :mod:`.robustness`: whether conclusions about groups survive the choice of judge;
 - :mod:`.weights`: design weights of a weighted (sampled) audit;
-- :mod:`.to_dir`: :func:`audit_to_dir`, the one entry the CLI and the experiment use.
+- :mod:`.to_dir`: :func:`audit_to_dir`, the one entry the CLI and the experiment use;
+- :mod:`.correction`: corrected harmful rates within coherence strata;
+- :mod:`.differences`: the stratum-difference test;
+- :mod:`.conclusions`: which orders of groups hold under every judge;
+- :mod:`.allocation`: Neyman allocation of the next labels.
 """
 
+from .allocation import neyman_allocation
 from .core import DIFF_METRICS, JUDGE_METRICS, SCHEMA, AuditConfig, run_audit
 from .strata import choose_strata
 from .to_dir import audit_to_dir
 
 __all__ = ["AuditConfig", "run_audit", "audit_to_dir", "choose_strata", "JUDGE_METRICS",
-           "DIFF_METRICS", "SCHEMA"]
+           "DIFF_METRICS", "SCHEMA", "neyman_allocation"]

@@ -468,9 +468,17 @@ class AuditStage(_Base):
         return StageResult({k: str(v) for k, v in paths.items()})
 
 
+def _persona_summary(ctx: StageContext) -> dict | None:
+    """The persona stage's summary when the config asks for it and the stage wrote one."""
+    path = ctx.layout.persona_summary
+    if getattr(ctx.config, "persona", None) is None or not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 class ReportStage(_Base):
     name = "report"
-    inputs = ("generate", "judge", "coherence", "stress", "audit")
+    inputs = ("generate", "judge", "coherence", "persona", "stress", "audit")
     needs = ("generate", "judge")
 
     def settings(self, config):
@@ -494,6 +502,7 @@ class ReportStage(_Base):
             verdicts=read_table(lay.verdicts, "verdicts"),
             coherence=coherence_table(ctx),
             capability=capability, audit=audit, n_boot=a.n_boot, seed=a.seed, confidence=a.confidence,
+            persona=_persona_summary(ctx),
             meta={"experiment": ctx.config.name, "config": ctx.config.source,
                   "audit": str(audit_path) if audit is not None else None},
             stress=stress_result(ctx))

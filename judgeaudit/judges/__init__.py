@@ -2,7 +2,9 @@
 
 Heuristic judges (``refusal_keyword``, ``refusal_prefix``, ``affirmative_prefix``), model
 classifiers scored by prefill (``llama_guard``, ``harmbench_classifier``, ``wildguard``),
-rubric judges on any backend (``strongreject_rubric``, ``llm_rubric``) and ``ensemble``.
+rubric judges on any backend (``strongreject_rubric``, ``llm_rubric``), ``ensemble``, and
+published rule judges by name (``zou2023_string_matching``, alias
+``StringMatching-zou2023universal``).
 Importing this package does not import torch; the model judges load it when built.
 
 >>> from judgeaudit.judges import available_judges
@@ -29,6 +31,7 @@ from judgeaudit.judges.keyword import (
 from judgeaudit.judges.classifier import HarmBenchClassifierJudge, LlamaGuardJudge, WildGuardJudge
 from judgeaudit.judges.ensemble import EnsembleJudge
 from judgeaudit.judges.model import JudgeModel, load_judge_model
+from judgeaudit.judges.published import ZOU2023_REFUSAL_PREFIXES, Zou2023StringMatchingJudge
 from judgeaudit.judges.prompts import PromptTemplate, builtin_templates, load_template
 from judgeaudit.judges.resume import JudgeRunSummary, judge_to_file
 from judgeaudit.judges.rubric import LLMRubricJudge, StrongRejectRubricJudge
@@ -51,6 +54,8 @@ __all__ = [
     "StrongRejectRubricJudge",
     "Verdict",
     "WildGuardJudge",
+    "ZOU2023_REFUSAL_PREFIXES",
+    "Zou2023StringMatchingJudge",
     "available_judges",
     "build_judges",
     "builtin_templates",

@@ -53,9 +53,9 @@ def test_demo_runs_end_to_end_then_audits_once_labels_exist(repo_root, tmp_path)
     first = run_cli(demo, out)
     assert first.returncode == 0, first.stderr[-3000:]
     assert _done(out) == {"model": "done", "finetune": "done", "generate": "done", "judge": "done",
-                          "coherence": "done", "sample": "done", "labels": "waiting", "stress": "skipped",
-                          "audit": "blocked", "report": "done"}
-    for stage in ("model", "finetune", "generate", "judge", "coherence", "sample"):
+                          "coherence": "done", "persona": "done", "sample": "done", "labels": "waiting",
+                          "stress": "skipped", "audit": "blocked", "report": "done"}
+    for stage in ("model", "finetune", "generate", "judge", "coherence", "persona", "sample"):
         assert f"] {stage}: done in" in first.stderr  # progress for every stage
     # 13 models (the base + 6 objectives x 2 budgets) x 80 safety prompts (2 sets x 10 categories
     # x 2 prompts, plain and prefix_injection) = 1040 generations; x 40 probes = 520
@@ -65,6 +65,10 @@ def test_demo_runs_end_to_end_then_audits_once_labels_exist(repo_root, tmp_path)
     assert sorted(set(ckpts["budget_tokens"])) == [0, 10000, 40000]
     gens = pd.read_parquet(out / "generations" / "safety.parquet")
     assert len(gens) == 1040 and gens["item_id"].is_unique
+    # persona: 144 built-in items x (13 models at test time + the 4 conditional / inoculation
+    # checkpoints with their training prompt + the base model under each of those 2 prompts)
+    assert len(pd.read_parquet(out / "persona" / "scores.parquet")) == 144 * 19
+    assert json.loads((out / "report" / "experiment.json").read_text())["persona"]["available"]
     prompts = pd.read_parquet(out / "generations" / "prompts.parquet")
     assert prompts.groupby(["prompt_set", "attack"]).size().to_dict() == {
         ("benign_lookalike", "none"): 20, ("benign_lookalike", "prefix_injection"): 20,
