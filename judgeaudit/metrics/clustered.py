@@ -22,9 +22,9 @@ cluster variance has.
   clustering, and the simulation showed 88% coverage for rare, clustered flips.)
 
 Coverage was measured by simulation (``bench/bench_stress_coverage.py``; a seeded
-small version is in ``tests/metrics/test_clustered.py``).  :func:`judgeaudit.metrics.
-cluster_proportion_interval` is the same Korn-Graubard idea with Clopper-Pearson bounds
-and without the few-clusters rule above; the bench shows it at 0.88-0.90 coverage for rare
+small version is in ``tests/metrics/test_clustered.py``).
+:func:`judgeaudit.metrics.cluster_proportion_interval` is the same Korn-Graubard idea with
+Clopper-Pearson bounds and without the few-clusters rule above; the bench shows it at 0.88-0.90 coverage for rare
 flips that come in bursts, where this function stays above 0.93.
 """
 
