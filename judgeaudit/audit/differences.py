@@ -35,6 +35,8 @@ import math
 
 import numpy as np
 
+from judgeaudit.metrics import METRICS, binary_from_counts
+
 __all__ = ["restricted_permutations", "permutation_p_value", "studentized_ratio_difference",
            "stratum_differences"]
 
@@ -135,12 +137,9 @@ def studentized_ratio_difference(num, den, in_a, clusters) -> np.ndarray:
         return (ra - rb) / np.sqrt(va + vb)
 
 
-# (numerator, denominator) of each proportion from per-item (tp, fp, fn, tn) indicators
-_RATIOS = {
-    "accuracy": lambda tp, fp, fn, tn: (tp + tn, tp + fp + fn + tn),
-    "fpr": lambda tp, fp, fn, tn: (fp, fp + tn),
-    "fnr": lambda tp, fp, fn, tn: (fn, tp + fn),
-}
+def _ratio_of(metric):
+    """``(tp, fp, fn, tn) -> (numerator, denominator)`` of a proportion, else None (the catalogue)."""
+    return METRICS[metric].proportion
 
 
 def _mover_interval(book, judge_id, a, b, metric, confidence):
@@ -151,7 +150,7 @@ def _mover_interval(book, judge_id, a, b, metric, confidence):
     parts = []
     for s in (a, b):
         cols = [book.cluster((judge_id, s, c)) for c in ("tp", "fp", "fn", "tn")]
-        k, m = _RATIOS[metric](*cols)
+        k, m = _ratio_of(metric)(*cols)
         total = m.sum()
         if not total:
             return None
@@ -162,7 +161,7 @@ def _mover_interval(book, judge_id, a, b, metric, confidence):
     return d - np.hypot(pa - la, ub - pb), d + np.hypot(ua - pa, pb - lb)
 
 
-def stratum_differences(book, judge_id, strata, metric_fn, metrics, *, items, n_perm: int, seed: int,
+def stratum_differences(book, judge_id, strata, metrics, *, items, n_perm: int, seed: int,
                         confidence: float) -> list:
     """Metric in stratum ``a`` minus stratum ``b`` for every pair, with interval and p-value.
 
@@ -175,6 +174,10 @@ def stratum_differences(book, judge_id, strata, metric_fn, metrics, *, items, n_
     in a weighted audit it is the bootstrap one, ``min(1, 2 min(P*(d* <= 0), P*(d* >= 0)))``.
     """
     truth, pred, stratum, clusters = items
+
+    def metric_fn(metric, tp, fp, fn, tn):
+        return binary_from_counts(tp, fp, fn, tn, metric)
+
     rng = np.random.default_rng(seed)
     alpha = (1.0 - confidence) / 2.0
     point, boot = {}, {}
@@ -210,7 +213,7 @@ def stratum_differences(book, judge_id, strata, metric_fn, metrics, *, items, n_
             entry["n_boot_used"] = int(d.size)
             if d.size:
                 lo, hi = np.quantile(d, [alpha, 1.0 - alpha])
-                if metric in _RATIOS and not book.weighted:
+                if _ratio_of(metric) and not book.weighted:
                     mover = _mover_interval(book, judge_id, a, b, metric, confidence)
                     if mover is not None:
                         lo, hi = min(lo, mover[0]), max(hi, mover[1])
@@ -219,8 +222,8 @@ def stratum_differences(book, judge_id, strata, metric_fn, metrics, *, items, n_
                 entry["p_value"] = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
             if perms is not None:
                 ind_u = ind[use]
-                if metric in _RATIOS:
-                    num, den = _RATIOS[metric](*ind_u.T)
+                if _ratio_of(metric):
+                    num, den = _ratio_of(metric)(*ind_u.T)
                     stat = studentized_ratio_difference(num, den, stratum[use] == a, cl)
                     permuted = studentized_ratio_difference(num, den, perms, cl)
                     entry["p_statistic"] = "studentized difference (CR3 cluster variance)"
