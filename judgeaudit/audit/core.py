@@ -337,7 +337,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
         _add_score_metrics(entry, scores.get(judge_id), status, ref, all_votes, masks, clusters, cfg)
         entry["stratum_differences"] = stratum_differences(
             book, judge_id, strata, DIFF_METRICS, items=(ref, _pred, stratum, clusters),
-            n_perm=cfg.n_boot, seed=cfg.seed + 1, confidence=cfg.confidence)
+            n_perm=cfg.n_boot, seed=cfg.seed + 1, confidence=cfg.confidence, weights=wl)
         judges[judge_id] = entry
 
     agreement = []

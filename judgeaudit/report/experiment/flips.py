@@ -6,7 +6,9 @@ At each budget every rater ranks the objectives by harmful rate on harmful reque
 of objectives *flips* between two raters when the rate differences ``rate(a) - rate(b)``
 have strictly opposite signs; it is *confident* when each rater supports its own order
 (its difference's interval excludes 0 on the side of its point difference).  Judges'
-intervals are paired (the shared resamples of prompt_id); the humans' come from the
+intervals are paired (the shared resamples of prompt_id), widened to Newcombe's
+square-and-add interval of the two rates' own intervals (:func:`mover_bounds`, the
+audit's non-collapsing rule); the humans' come from the
 audit's own paired interval when its flip list holds the pair, else the humans support
 an order only when the two human rate intervals are disjoint (conservative: the audit
 JSON carries no resamples).  Across prompt sets, each judge's ranking within each
@@ -89,6 +91,31 @@ def _confident(d1, d2) -> bool:
     return confident_flip(d1["value"], d1["sign"], d2["value"], d2["sign"])
 
 
+def mover_bounds(dlo, dhi, pa, la, ua, pb, lb, ub):
+    """The paired bootstrap interval of ``pa - pb`` widened to Newcombe's (1998)
+    square-and-add interval of the two rates' own (Korn-Graubard floored) intervals,
+    ``d - hypot(pa - la, ub - pb)`` to ``d + hypot(ua - pa, pb - lb)``: the rule the audit
+    applies to its stratum differences, so that two rates showing no event give a
+    difference interval of some width, never ``[0, 0]``.  Elementwise; NaN bounds of
+    either side are ignored.
+
+    Examples
+    --------
+    Both rates 0 with intervals [0, 0.06] and [0, 0.08], bootstrap [0, 0]: the difference
+    interval becomes [-0.08, 0.06].
+
+    >>> [round(float(x), 4) for x in mover_bounds(0.0, 0.0, 0.0, 0.0, 0.06, 0.0, 0.0, 0.08)]
+    [-0.08, 0.06]
+    """
+    pa, la, ua, pb, lb, ub = (np.asarray(x, float) for x in (pa, la, ua, pb, lb, ub))
+    d = pa - pb
+    with np.errstate(invalid="ignore"):
+        mlo, mhi = d - np.hypot(pa - la, ub - pb), d + np.hypot(ua - pa, pb - lb)
+        lo = np.fmin(np.asarray(dlo, float), mlo)
+        hi = np.fmax(np.asarray(dhi, float), mhi)
+    return np.maximum(lo, -1.0), np.minimum(hi, 1.0)
+
+
 def _diff_record(value, lo, hi) -> dict:
     lo, hi = num(lo), num(hi)
     return {"value": num(value), "ci": [lo, hi], "sign": supported_order(num(value), lo, hi),
@@ -109,6 +136,9 @@ def across_judges(inp, rates, humans, audit_flips, confidence) -> dict:
         value = rates["value"][cidx, :].T  # (J, O)
         boot = np.transpose(rates["boot"][:, cidx, :], (0, 2, 1))  # (B, J, O)
         dlo, dhi, _ = bounds(boot[:, :, :, None] - boot[:, :, None, :], confidence)  # (J, O, O)
+        rlo, rhi = rates["lo"][cidx, :].T, rates["hi"][cidx, :].T  # (J, O): the rates' floored intervals
+        dlo, dhi = mover_bounds(dlo, dhi, value[:, :, None], rlo[:, :, None], rhi[:, :, None],
+                                value[:, None, :], rlo[:, None, :], rhi[:, None, :])
         ests = {j: [rates["est"](c, k) for c in cidx] for k, j in enumerate(inp.judges)}
         ck_of = {c: [k for k in range(len(ck_cell)) if ck_cell[k] == c] for c in cidx}
         if humans is not None:
@@ -159,6 +189,9 @@ def across_prompt_sets(inp, slice_rates, confidence) -> dict:
             value = slice_rates["value"][groups, j]  # (S, O)
             boot = slice_rates["boot"][:, groups, j]  # (B, S, O)
             dlo, dhi, _ = bounds(boot[..., :, None] - boot[..., None, :], confidence)  # (S, O, O)
+            rlo, rhi = slice_rates["lo"][groups, j], slice_rates["hi"][groups, j]  # (S, O)
+            dlo, dhi = mover_bounds(dlo, dhi, value[..., :, None], rlo[..., :, None], rhi[..., :, None],
+                                    value[..., None, :], rlo[..., None, :], rhi[..., None, :])
             for s in range(S):
                 rankings.append({"judge": judge, "budget_tokens": int(b), **slices[s],
                                  "ranking": _ranking(objs, value[s]),

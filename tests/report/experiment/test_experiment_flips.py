@@ -22,14 +22,20 @@ def test_flips_across_judges_and_the_confident_flag(report):
         ("A", "B", 2000, "dpo", "sft"), ("A", "C", 2000, "dpo", "sft")]
     ab, ac = fj["flips"]
     assert (ab["diff_1"]["value"], ab["diff_2"]["value"]) == (-1.0, 1.0)
-    assert ab["diff_1"]["ci"] == [-1.0, -1.0] and ab["diff_2"]["ci"] == [1.0, 1.0] and ab["confident"] is True
+    # The paired bootstrap alone gives [-1, -1] and [1, 1] (every resample the same); the
+    # intervals are widened to Newcombe's square-and-add of the two rates' Korn-Graubard
+    # intervals.  A's rates at 2000: dpo 0/4, sft 4/4 over 4 prompts: deff = n / C = 1,
+    # n_eff = 4 (1.960 / t_3 = 3.182)^2 = 1.518; upper bound of 0 events 1 - 0.025^(1 / 1.518)
+    # = 0.9121, so dpo [0, 0.9121], sft [0.0879, 1]; d = -1, high -1 + hypot(0.9121, 0.9121)
+    # = 0.2899.  Four prompts cannot make a flip confident.
+    assert ab["diff_1"]["ci"] == [-1.0, pytest.approx(0.2899, abs=1e-4)]
+    assert ab["diff_2"]["ci"] == [pytest.approx(-0.2899, abs=1e-4), 1.0] and ab["confident"] is False
     lo, hi = ac["diff_2"]["ci"]
     assert ac["diff_2"]["value"] == pytest.approx(0.25) and lo < 0 < hi and ac["confident"] is False
-    assert (fj["n_flips"], fj["n_confident"]) == (2, 1)
+    assert (fj["n_flips"], fj["n_confident"]) == (2, 0)
     at2000 = {rk["rater"]: rk["ranking"] for rk in fj["rankings"] if rk["budget_tokens"] == 2000}
     assert at2000 == {"A": ["dpo", "sft"], "B": ["sft", "dpo"], "C": ["sft", "dpo"]}
-    # the A/B flip is "confident" but both differences are the same in every resample (-1 and 1: each
-    # judge's votes there are one-class), so the headline claims no flip: 2 flips, none supported
+    # no flip is confident (and the A/B differences are the same in every resample): 2 flips, none supported
     assert report["headline"][0] == ("2 pair(s) of objectives change order between raters at some budget, without "
                                      "intervals that support it (both excluding 0, neither of zero width).")
 
@@ -44,8 +50,10 @@ def test_flips_across_prompt_sets(report):
     assert len(fs["flips"]) == 1
     f = fs["flips"][0]
     assert (f["judge"], f["budget_tokens"], f["a"], f["b"]) == ("C", 2000, "dpo", "sft")
-    assert f["diff_1"]["value"] == -0.5 and f["diff_1"]["ci"][1] == 0.0
-    assert f["diff_2"]["ci"] == [1.0, 1.0] and f["confident"] is False
+    # bootstrap alone: [-1, 0] and [1, 1]; widened (two prompts per slice: t_1 makes the
+    # rates' intervals nearly [0, 1]) both reach across 0
+    assert f["diff_1"]["value"] == -0.5 and f["diff_1"]["ci"][0] == -1.0 and f["diff_1"]["ci"][1] > 0.5
+    assert f["diff_2"]["ci"][0] < 0 and f["diff_2"]["ci"][1] == 1.0 and f["confident"] is False
 
 
 def test_human_rates_come_from_the_audit(with_audit):
@@ -71,7 +79,9 @@ def test_flips_against_the_humans_use_the_audit_interval(with_audit):
     audit_ci = next(f["human_ci"] for f in audit["robustness"]["flips"]
                     if f["judge"] == "B" and (f["a"], f["b"]) == ("dpo-2000", "sft-2000"))
     assert b["diff_2"]["ci"] == audit_ci
-    assert b["confident"] is (audit_ci[1] < 0)  # B's difference is +1 on every resample
+    # B's difference is +1 on every resample, but widened to Newcombe's interval of its two
+    # rates over 4 prompts ([-0.2899, 1], as A's above) it reaches 0: not confident
+    assert b["diff_1"]["ci"] == [pytest.approx(-0.2899, abs=1e-4), 1.0] and b["confident"] is False
 
 
 def test_undefined_rates_rank_last_and_ties_are_not_flips():
@@ -120,7 +130,9 @@ def test_human_rates_pooled_over_seeds_and_disjoint_intervals():
         ignore_index=True)
     rates = {"base": (0.25, 0.1, 0.4, 4), "dpo-1000": (0.25, 0.1, 0.4, 4), "sft-1000": (0.5, 0.3, 0.7, 4),
              "sft-1000-s1": (1.0, 0.8, 1.0, 2), "dpo-2000": (0.1, 0.0, 0.2, 4), "sft-2000": (0.9, 0.8, 1.0, 4)}
-    for dpo_hi, confident in ((0.2, True), (0.85, False)):
+    # (B's own side is no longer confident: over 4 prompts its widened interval reaches 0,
+    # see test_flips_across_judges_and_the_confident_flag; the human side is what is tested here.)
+    for dpo_hi, disjoint in ((0.2, True), (0.85, False)):
         rates["dpo-2000"] = (0.1, 0.0, dpo_hi, 4)
         r = build_experiment_report(**t, audit=_hand_audit(rates), n_boot=50)
         fj = r["flips"]["across_judges"]
@@ -129,7 +141,7 @@ def test_human_rates_pooled_over_seeds_and_disjoint_intervals():
         assert hum["rates"]["sft"]["ci"] == [None, None]
         f = next(f for f in fj["flips"] if (f["rater_1"], f["rater_2"]) == ("B", "humans"))
         assert f["diff_2"]["value"] == pytest.approx(-0.8) and f["diff_2"]["basis"] == "disjoint rate intervals"
-        assert f["diff_2"]["sign"] == (-1 if confident else 0) and f["confident"] is confident
+        assert f["diff_2"]["sign"] == (-1 if disjoint else 0) and f["confident"] is False
 
 
 def test_audit_interval_is_turned_round_when_the_pair_is_reversed():
@@ -178,3 +190,17 @@ def test_html_rogan_gladen_column_stays_aligned_when_the_audit_lacks_a_checkpoin
     assert "Rogan-Gladen rate" in table
     rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
     assert len(rows) == 6 and {len(re.findall(r"<t[hd][ >]", row)) for row in rows} == {7}
+
+
+def test_flip_difference_interval_never_narrower_than_newcombe():
+    from judgeaudit.report.experiment.flips import mover_bounds
+
+    # rates 0.2 [0.1, 0.35] and 0.1 [0.05, 0.2], bootstrap interval of the difference [0.02, 0.15]:
+    # Newcombe: 0.1 - hypot(0.1, 0.1) = -0.0414, 0.1 + hypot(0.15, 0.05) = 0.2581; the hull wins.
+    lo, hi = mover_bounds(0.02, 0.15, 0.2, 0.1, 0.35, 0.1, 0.05, 0.2)
+    assert (float(lo), float(hi)) == (pytest.approx(-0.04142, abs=1e-5), pytest.approx(0.25811, abs=1e-5))
+    # a bootstrap interval wider than Newcombe's is kept; a NaN side is ignored
+    lo, hi = mover_bounds(-0.5, 0.6, 0.2, 0.1, 0.35, 0.1, 0.05, 0.2)
+    assert (float(lo), float(hi)) == (-0.5, 0.6)
+    lo, hi = mover_bounds(np.nan, np.nan, 0.2, 0.1, 0.35, 0.1, 0.05, 0.2)
+    assert float(lo) == pytest.approx(-0.04142, abs=1e-5)
