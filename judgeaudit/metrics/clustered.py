@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtri
-from scipy.stats import t as student_t
 
 from ..errors import ValidationError
 from ._result import MetricResult
@@ -147,6 +146,8 @@ def clustered_proportion(x, clusters=None, *, confidence: float = 0.95,
     n_eff = n / deff
     z = float(ndtri(1.0 - (1.0 - c) / 2.0))
     if g >= 2:
+        from scipy.stats import t as student_t  # here: importing judgeaudit.metrics stays light
+
         n_eff *= (z / float(student_t.ppf(1.0 - (1.0 - c) / 2.0, g - 1))) ** 2
     lo, hi = _wilson_real(p, n_eff, z) if g >= 2 else (0.0, 1.0)
     note = (f"design effect {deff:.3g} ({source}); Wilson on n_eff={n_eff:.4g} "
