@@ -45,6 +45,8 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--weights", type=Path, default=None, metavar="SAMPLE",
                    help="sample table of `annotate sample`: weight labelled items by 1/inclusion probability "
                         "so metrics estimate the whole population; its gold items are left out")
+    g.add_argument("--stress", type=Path, default=None, metavar="STRESS.json",
+                   help="add the section of a `judgeaudit stress` result (its stress.json) to the report")
     g.add_argument("--correction", default="double-sampling",
                    choices=["double-sampling", "double-sampling-pooled", "stratified-rogan-gladen",
                             "pooled-rogan-gladen"],
@@ -233,10 +235,15 @@ def audit_and_write(tbl, args, *, dataset):
                       group_key=none(getattr(args, "group_key", "checkpoint_id")),
                       correction=getattr(args, "correction", "double-sampling"),
                       alt_test_epsilon=getattr(args, "alt_test_epsilon", 0.2))
+    stress = None
+    if getattr(args, "stress", None) is not None:
+        from judgeaudit.stress.report import read_stress
+
+        stress = read_stress(args.stress)
     result, _paths = audit_to_dir(tbl, args.out, config=cfg, dataset=dataset,
-                                  sample=_sample_design(args)[0], log=log)
+                                  sample=_sample_design(args)[0], log=log, stress=stress)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
     else:
-        print(render_markdown(result))
+        print(render_markdown(result, stress=stress))
     return result

@@ -61,6 +61,7 @@ from .formulas import (
     kendall_tau_b,
     unit_coincidences,
 )
+from .clustered import ClusteredProportion, clustered_proportion
 from .correction import corrected_rate, rogan_gladen, youden_lower_bound
 from .intervals import result_from_bootstrap, wilson_interval
 from .proportions import cluster_proportion_interval, design_effect, widen
@@ -92,6 +93,8 @@ __all__ = [
     "kendall_tau",
     "auroc",
     "wilson_interval",
+    "clustered_proportion",
+    "ClusteredProportion",
     "cluster_proportion_interval",
     "design_effect",
     "widen",
