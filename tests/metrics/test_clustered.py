@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import reference_module
+
 from judgeaudit.errors import ValidationError
 from judgeaudit.metrics import clustered_proportion, wilson_interval
 
@@ -39,7 +41,7 @@ def test_hand_computed_design_effect_and_interval():
 
 
 def test_design_effect_matches_statsmodels_cluster_robust_variance():
-    sm = pytest.importorskip("statsmodels.api")
+    sm = reference_module("statsmodels.api")
     rng = np.random.default_rng(3)
     sizes = rng.integers(1, 6, size=40)
     keys = np.repeat(np.arange(40), sizes)
