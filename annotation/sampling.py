@@ -33,7 +33,7 @@ from judgeaudit.tables import FIELDS, Task, ok_coherence, parse_label, validate
 __all__ = [
     "DISAGREEMENT_LEVELS", "DEFAULT_OVERSAMPLE", "ALLOCATIONS", "STRATA_PARTS", "VERDICT_PART", "SamplingConfig",
     "design_strata", "allocate", "draw_sample", "read_gold", "gold_report", "stratum_summary",
-    "with_prompt_text",
+    "with_prompt_text", "sampled_rows", "mark_overlap", "add_gold",
 ]
 
 DISAGREEMENT_LEVELS = ("agreed", "disputed", "unparseable", "no_verdict")
@@ -279,7 +279,7 @@ def _stratum_rng(seed: int, round_: int, stratum: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(round_), zlib.crc32(stratum.encode("utf-8"))])
 
 
-def _sampled_rows(strata: pd.DataFrame, alloc: dict, *, seed: int, round_: int,
+def sampled_rows(strata: pd.DataFrame, alloc: dict, *, seed: int, round_: int,
                   exclude=frozenset()) -> pd.DataFrame:
     """Draw ``alloc[h]`` new items of every stratum without replacement, leaving out
     ``exclude``; the draw does not depend on the frame's row order."""
@@ -297,7 +297,7 @@ def _sampled_rows(strata: pd.DataFrame, alloc: dict, *, seed: int, round_: int,
     return pool.iloc[chosen].reset_index(drop=True).assign(round=round_)
 
 
-def _mark_overlap(sample: pd.DataFrame, n: int, k: int, seed: int, round_: int) -> pd.DataFrame:
+def mark_overlap(sample: pd.DataFrame, n: int, k: int, seed: int, round_: int) -> pd.DataFrame:
     """Flag ``n`` random items of this round's (non-gold) rows as the overlap subset."""
     rows = np.flatnonzero((sample["round"] == round_).to_numpy() & ~sample["is_gold"].to_numpy(bool))
     rng = np.random.default_rng([int(seed), int(round_), 0x0E1A])
@@ -362,10 +362,10 @@ def draw_sample(strata: pd.DataFrame, config: SamplingConfig, *, gold: pd.DataFr
     if config.allocation == "equal":
         priority = {h: 1.0 / n for h, n in sizes.items()}
     alloc = allocate(sizes, config.budget, priority=priority, minimum=config.min_per_stratum)
-    sample = _sampled_rows(strata, alloc, seed=config.seed, round_=1).assign(is_gold=False)
-    sample = _add_gold(sample, gold, round_=1)
+    sample = sampled_rows(strata, alloc, seed=config.seed, round_=1).assign(is_gold=False)
+    sample = add_gold(sample, gold, round_=1)
     n_overlap = config.overlap_n if config.overlap_n is not None else round(0.1 * config.budget)
-    sample = _mark_overlap(sample, n_overlap, config.overlap_k, config.seed, 1)
+    sample = mark_overlap(sample, n_overlap, config.overlap_k, config.seed, 1)
     out = finish_sample(sample, sizes, design=_DESIGN, seed=config.seed)
     out.attrs["allocation"] = {h: (int(sizes[h]), int(alloc.get(h, 0))) for h in sorted(sizes)}
     return out
@@ -419,7 +419,11 @@ def read_gold(frame: pd.DataFrame, *, path=None) -> pd.DataFrame:
     return out
 
 
-def _add_gold(sample: pd.DataFrame, gold: pd.DataFrame | None, *, round_: int) -> pd.DataFrame:
+def add_gold(sample: pd.DataFrame, gold: pd.DataFrame | None, *, round_: int) -> pd.DataFrame:
+    """Append the gold (control) items to a round's sample, in stratum ``gold``.
+
+    Raises :class:`ConfigError` when a gold item was also drawn from the population.
+    """
     if gold is None or gold.empty:
         return sample
     clash = set(gold["item_id"]) & set(sample["item_id"])

@@ -45,7 +45,7 @@ from judgeaudit.tables import binary_votes, labelled_items, majority_reference
 from judgeaudit.errors import ConfigError
 from judgeaudit.tables import Task
 
-from .sampling import _add_gold, _mark_overlap, _sampled_rows, finish_sample
+from .sampling import add_gold, mark_overlap, sampled_rows, finish_sample
 
 __all__ = ["NEXT_TARGETS", "ALL_TARGETS", "stratum_state", "plan_next", "next_sample", "audit_widths"]
 
@@ -265,13 +265,13 @@ def next_sample(strata: pd.DataFrame, previous: pd.DataFrame, labels: pd.DataFra
     state, judges = stratum_state(population, previous, labels, verdicts, task)
     added, widths = plan_next(state, judges, budget, targets=targets, confidence=confidence)
     round_ = int(pd.to_numeric(previous["round"]).max()) + 1 if len(previous) else 1
-    new = _sampled_rows(population, added, seed=seed, round_=round_,
+    new = sampled_rows(population, added, seed=seed, round_=round_,
                         exclude=frozenset(previous["item_id"])).assign(is_gold=False)
     keep = previous.drop(columns=["stratum_size", "stratum_sampled", "inclusion_probability"], errors="ignore")
     sample = pd.concat([keep, new], ignore_index=True)
-    sample = _add_gold(sample, None if gold is None else gold[~gold["item_id"].isin(previous["item_id"])],
+    sample = add_gold(sample, None if gold is None else gold[~gold["item_id"].isin(previous["item_id"])],
                        round_=round_)
-    sample = _mark_overlap(sample, round(0.1 * budget) if overlap_n is None else overlap_n, overlap_k,
+    sample = mark_overlap(sample, round(0.1 * budget) if overlap_n is None else overlap_n, overlap_k,
                            seed, round_)
     sizes = population["stratum"].value_counts().to_dict()
     out = finish_sample(sample, sizes, design=_DESIGN, seed=seed)

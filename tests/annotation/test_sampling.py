@@ -213,7 +213,7 @@ def test_seeded_and_independent_of_row_order(frame):
 
 
 def test_empirical_inclusion_frequencies_match_pi():
-    from annotation.sampling import _sampled_rows
+    from annotation.sampling import sampled_rows
 
     gens, verdicts, coherence = population(6, 4, ("m",))
     frame = design_strata(gens, verdicts, coherence=coherence)
@@ -223,7 +223,7 @@ def test_empirical_inclusion_frequencies_match_pi():
     reps = 150
     hits = pd.Series(0, index=frame["item_id"])
     for seed in range(reps):
-        hits[_sampled_rows(frame, alloc, seed=seed, round_=1)["item_id"]] += 1
+        hits[sampled_rows(frame, alloc, seed=seed, round_=1)["item_id"]] += 1
     # every item's frequency is within 4 binomial standard deviations of its pi = n_h / N_h
     se = np.sqrt(pi * (1 - pi) / reps)
     assert (np.abs(hits / reps - pi) <= 4 * se + 1e-9).all()
