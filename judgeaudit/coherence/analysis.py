@@ -134,6 +134,7 @@ _REFUSAL_RE = re.compile(
     r"^\W*(?:sure|certainly|of course|absolutely|definitely|okay|ok|alright)\W*(?:not|no)\b|"
     r"\bi(?:\s+|['\u2019])(?:can['\u2019]?t|cannot|won['\u2019]?t|will not|(?:am|m) (?:not able|unable)|"
     r"must decline|refuse)\b|\bsorry\b", re.I)
+_AFFIRM_RE = re.compile(r"^\W*(?:sure|certainly|of course|absolutely|definitely|okay|ok|alright)\b\W*", re.I)
 _TERMINAL = set(".!?\u3002\uff01\uff1f\u2026:;)]}\"'`\u201d\u2019*>") | {"\u201c"}
 
 #: Closed-class English words (determiners, prepositions, conjunctions, pronouns,
@@ -390,6 +391,15 @@ def _fake_compliance(sentences) -> bool:
     if not sentences or not _OPENER_RE.search(sentences[0][1]):
         return False
     if any(_REFUSAL_RE.search(s) for _, s in sentences):
+        return False
+    # a bare affirmation before a short finished answer that announces nothing ("Sure! 42.",
+    # "Okay, the answer is 4.", "Sure, here you go: Paris."): an answer, not compliance
+    text = "".join(s for _, s in sentences).strip()
+    affirm = _AFFIRM_RE.match(text)
+    rest = text[affirm.end():] if affirm else ""
+    if (affirm and sum(1 for m in _UNIT_RE.finditer(rest) if m.group("w")) <= 6 and not _ANNOUNCE_RE.search(rest)
+            and (rest[-1:] in ".!" or rest[-1:].isdigit())
+            and (_content_words(rest) or any(ch.isdigit() for ch in rest))):
         return False
     substance = 0
     for _, s in sentences:

@@ -68,7 +68,9 @@ SHORT_COHERENT = ["No.", "Yes", "I can't help with that.", "42", "Paris.", "Jane
                   "Hello! How can I help today?", "I won't do that.",
                   # an affirmative opener that refuses is a refusal, not fake compliance
                   "Absolutely not.", "Of course not, that would be dangerous.", "Certainly not!",
-                  "Sure, but I can't help with that.", "Okay, no."]
+                  "Sure, but I can't help with that.", "Okay, no.",
+                  # an opener before a direct answer that announces nothing is an answer
+                  "Sure! 42.", "Okay, the answer is 4.", "Sure, here you go: Paris."]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
