@@ -433,6 +433,10 @@ def test_report_of_a_real_audit(tmp_path):
     if audit.get("robustness"):
         assert "Which conclusions hold" in page and "### Which conclusions hold" in md
         assert "Corrected harmful rates" in md
+        # every item is labelled: double sampling returns the humans' rate for every judge,
+        # and the reader is told so (else "holds under every judge" reads as the judges agreeing)
+        assert "every scored item is human-labelled" in md
+        assert "every scored item is human-labelled" in html.unescape(page)
     assert PAYLOAD not in page and PAYLOAD not in md
     assert "<script" not in page.lower() and "<" not in md
     for anchor in ("headline", "strata", "ceiling", "confusion", "agreement", "verdicts",
@@ -440,3 +444,18 @@ def test_report_of_a_real_audit(tmp_path):
         assert f'<section id="{anchor}">' in page
     assert sum(1 for t, _ in parsed.tags if t == "svg") >= 7
     assert html.escape(ODD_JUDGE, quote=True) in page
+
+
+def test_correction_caption_says_when_the_judges_add_nothing():
+    """Only when every group's double-sampling estimate rests on labels for all its items."""
+    from judgeaudit.report.conclusions import correction_caption
+
+    def rob(n_labelled, estimator="double-sampling"):
+        rate = {"value": 0.3, "ci_low": 0.1, "ci_high": 0.5, "n": 20, "n_labelled": n_labelled}
+        return {"correction": {"estimator": estimator},
+                "corrected_rates": {"kw": {"a": rate, "b": dict(rate, n_labelled=20)}}}
+
+    assert "every scored item is human-labelled" in correction_caption(rob(20))
+    assert "every scored item is human-labelled" not in correction_caption(rob(12))
+    assert "every scored item is human-labelled" not in correction_caption(
+        rob(20, "stratified-rogan-gladen"))
