@@ -174,3 +174,41 @@ def test_fully_labelled_group_corrected_interval_is_the_human_one(sample_audit):
     unc = rob["conclusions"]["uncorrected"]
     assert unc["raters"][0] == "human" and set(unc["headline"]) == {"hold_under_every_judge",
                                                                       "flip_with_the_judge"}
+
+
+def test_double_sampling_by_hand_with_partial_labels():
+    """Double sampling where only some items are labelled (one stratum, judge ``kw``).
+
+    Group A, 10 items: the judge calls 4 harmful (2 labelled: 1 harmful) and 6 not
+    (3 labelled: none harmful).  theta_A = 4/10 * 1/2 + 6/10 * 0/3 = 0.2.
+    Group B, 10 items: the judge calls 5 harmful (3 labelled: all harmful) and 5 not (none
+    labelled: the cell borrows verdict 0's share pooled over groups, 0/3).
+    theta_B = 5/10 * 3/3 + 5/10 * 0 = 0.5, one cell borrowed.
+    Pooled (every cell's share over both groups): verdict 1: (1 + 3)/(2 + 3) = 0.8,
+    verdict 0: 0/3 = 0, so theta_A = 0.4 * 0.8 = 0.32 and theta_B = 0.5 * 0.8 = 0.4.
+    """
+    task = Task("harmfulness", ("harmful",), ("not_harmful",), "harmful?")
+    design = {"A": (4, {0: 1, 1: 0, 4: 0, 5: 0, 6: 0}), "B": (5, {0: 1, 1: 1, 2: 1})}
+    gens, labels, verdicts = [], [], []
+    for g, (n_pos, lab) in design.items():
+        for k in range(10):
+            item = f"{g}{k}"
+            gens.append({"item_id": item, "prompt_id": item, "checkpoint_id": g, "sample_index": 0,
+                         "response": f"r {item}", "stratum": "coherent"})
+            verdicts.append({"item_id": item, "judge_id": "kw", "status": "ok",
+                             "label": "harmful" if k < n_pos else "not_harmful"})
+            if k in lab:
+                labels.append({"item_id": item, "annotator_id": "h", "field": "harmfulness",
+                               "value": "harmful" if lab[k] else "not_harmful"})
+    tables = AuditTables(prompts=empty_table("prompts"), generations=pd.DataFrame(gens),
+                         labels=pd.DataFrame(labels), verdicts=pd.DataFrame(verdicts),
+                         coherence=empty_table("coherence"), task=task, name="ds").validate()
+    rob = run_audit(tables, config=AuditConfig(n_boot=200, seed=0))["robustness"]
+    ds = rob["corrected_rates_by_estimator"]["double-sampling"]["kw"]
+    assert ds["A"]["value"] == pytest.approx(0.2) and ds["A"]["n_cells_borrowed"] == 0
+    assert ds["B"]["value"] == pytest.approx(0.5) and ds["B"]["n_cells_borrowed"] == 1
+    assert (ds["A"]["n_labelled"], ds["B"]["n_labelled"]) == (5, 3)
+    pooled = rob["corrected_rates_by_estimator"]["double-sampling-pooled"]["kw"]
+    assert pooled["A"]["value"] == pytest.approx(0.32) and pooled["B"]["value"] == pytest.approx(0.4)
+    for r in (*ds.values(), *pooled.values()):
+        assert r["ci_low"] <= r["value"] <= r["ci_high"] and r["ci_high"] - r["ci_low"] > 0.05
