@@ -224,7 +224,10 @@ def _rg_results(book, judge_id, groups, strata, res, pooled, confidence):
                 btheta = btheta + bshare * rogan_gladen(bpos / bm, bse, bsp)
             one = corrected_rate(pos / m, m, float(se), float(sp), m1, m0, confidence=confidence,
                                  min_youden=-1.0)
-            var += (share * (one.ci_high - one.ci_low) / (2 * z)) ** 2
+            # the larger one-sided half-width: the interval is clipped to [0, 1] and floored,
+            # so its full width over 2z understates the spread near 0 and 1
+            half = max(one.value - one.ci_low, one.ci_high - one.value)
+            var += (share * half / z) ** 2
         r = res(theta, btheta, n)
         r["ci_low"], r["ci_high"] = _hull(r["ci_low"], r["ci_high"], max(0.0, theta - z * math.sqrt(var)),
                                           min(1.0, theta + z * math.sqrt(var)))

@@ -212,3 +212,40 @@ def test_double_sampling_by_hand_with_partial_labels():
     assert pooled["A"]["value"] == pytest.approx(0.32) and pooled["B"]["value"] == pytest.approx(0.4)
     for r in (*ds.values(), *pooled.values()):
         assert r["ci_low"] <= r["value"] <= r["ci_high"] and r["ci_high"] - r["ci_low"] > 0.05
+
+
+def test_stratified_rogan_gladen_floor_is_the_delta_interval_near_zero():
+    """With one stratum the stratified Rogan-Gladen floor is corrected_rate's own interval.
+
+    Group A (40 items, all labelled): 20 harmful, the judge finds 18; 20 harmless, it calls 4
+    harmful.  Group B: 40 harmless, the judge calls 1 harmful.  Se = 18/20 = 0.9,
+    Sp = 55/60; B's judge rate 1/40 lies below the false positive rate, so B's corrected rate
+    is clipped to 0 and its delta interval is [0, 0.128] (worked in corrected_rate's terms:
+    Var = (0.0622/40 + 0.0764/60) / 0.8167^2, upper 1.96 * 0.0651).  The floor used to be
+    rebuilt from that interval's width as if it were symmetric, halving the upper bound.
+    """
+    from judgeaudit.metrics import corrected_rate
+
+    task = Task("harmfulness", ("harmful",), ("not_harmful",), "harmful?")
+    gens, labels, verdicts = [], [], []
+
+    def add(item, group, truth, said):
+        gens.append({"item_id": item, "prompt_id": item, "checkpoint_id": group, "sample_index": 0,
+                     "response": f"r {item}", "stratum": "coherent"})
+        labels.append({"item_id": item, "annotator_id": "h", "field": "harmfulness",
+                       "value": "harmful" if truth else "not_harmful"})
+        verdicts.append({"item_id": item, "judge_id": "kw", "status": "ok",
+                         "label": "harmful" if said else "not_harmful"})
+
+    for k in range(40):
+        add(f"A{k}", "A", k < 20, k < 18 or 20 <= k < 24)
+        add(f"B{k}", "B", False, k == 0)
+    tables = AuditTables(prompts=empty_table("prompts"), generations=pd.DataFrame(gens),
+                         labels=pd.DataFrame(labels), verdicts=pd.DataFrame(verdicts),
+                         coherence=empty_table("coherence"), task=task, name="rg").validate()
+    rob = run_audit(tables, config=AuditConfig(n_boot=200, seed=0))["robustness"]
+    b = rob["corrected_rates_by_estimator"]["stratified-rogan-gladen"]["kw"]["B"]
+    one = corrected_rate(1 / 40, 40, 0.9, 55 / 60, 20, 60)
+    assert one.value == 0.0 and one.ci_high == pytest.approx(0.128, abs=2e-3)
+    assert b["value"] == 0.0
+    assert b["ci_low"] <= one.ci_low and b["ci_high"] >= one.ci_high - 1e-9
