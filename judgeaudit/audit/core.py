@@ -170,7 +170,8 @@ def _binary_results(book, key, metrics, *, n, bs, cfg):
             if book.weighted:  # the items observed, for the design effect of weighted sums
                 floor += (facts.proportion(*(book.raw(k) for k in keys))[1],)
         out[m] = to_result(point, bvals, n=n, bs=bs, confidence=cfg.confidence,
-                           undefined=reason, wilson=wilson, floor=floor)
+                           undefined=reason, wilson=wilson, floor=floor,
+                           n_clusters=None if floor is not None else book.n_clusters(keys))
     return out
 
 
@@ -458,13 +459,15 @@ def _ceiling_results(book, keys, masks, res) -> dict | None:
             "fewer than one unit with two or more labels" if units == 0 else "only one category present")
         n_units = int(book.raw(("ceiling", where, "units")))
         entry = {"n_units": n_units,
-                 "krippendorff_alpha": res(alpha, alpha_from_coincidence(bo), n_units, undefined=reason),
+                 "krippendorff_alpha": res(alpha, alpha_from_coincidence(bo), n_units, undefined=reason,
+                                           n_clusters=book.n_clusters([("ceiling", where, "units")])),
                  "pairwise_kappa": []}
         for i, j in keys["pairs"]:
             (tp, fp, fn, tn), b = book.stack([("ceiling", where, i, j, c) for c in COUNTS])
             k = kappa_from_confusion(confusion_arrays(tp, fp, fn, tn))
             n = int(sum(book.raw(("ceiling", where, i, j, c)) for c in COUNTS))
             r = res(k, kappa_from_confusion(confusion_arrays(*b.T)), n,
+                    n_clusters=book.n_clusters([("ceiling", where, i, j, c) for c in COUNTS]),
                     undefined=None if not np.isnan(k) else undefined_reason("cohen_kappa", tp, fp, fn, tn,
                                                                             voice="audit", fallback=True))
             agree = (tp + tn) / (tp + fp + fn + tn) if n else float("nan")
