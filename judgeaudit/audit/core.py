@@ -171,7 +171,7 @@ def _binary_results(book, key, metrics, *, n, bs, cfg):
                 floor += (facts.proportion(*(book.raw(k) for k in keys))[1],)
         out[m] = to_result(point, bvals, n=n, bs=bs, confidence=cfg.confidence,
                            undefined=reason, wilson=wilson, floor=floor,
-                           n_clusters=None if floor is not None else book.n_clusters(keys))
+                           n_clusters=book.n_clusters(keys))
     return out
 
 
