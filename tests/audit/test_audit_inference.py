@@ -70,6 +70,13 @@ def test_conclusions_headline(sample_audit):
             assert (prob >= 0.975) if item["order"] == "a>b" else (prob <= 0.025)
     for item in con["headline"]["flip_with_the_judge"]:
         assert item["supported_by"] and (item["reversed"] or item["not_supported"])
+    # not vacuous: some rater orders some pair, and every decided order agrees with the
+    # bootstrap's order probability (the widened interval only ever removes an order)
+    decided = [(p, r) for p in con["pairs"] for r, v in p["raters"].items() if v["order"] in ("a>b", "b>a")]
+    assert decided and con["headline"]["flip_with_the_judge"]
+    for p, r in decided:
+        prob = p["raters"][r]["p_a_above_b"]
+        assert (prob >= 0.975) if p["raters"][r]["order"] == "a>b" else (prob <= 0.025)
 
 
 def _tables_from_arrays(cl, st, y, pred):
@@ -249,3 +256,36 @@ def test_stratified_rogan_gladen_floor_is_the_delta_interval_near_zero():
     assert one.value == 0.0 and one.ci_high == pytest.approx(0.128, abs=2e-3)
     assert b["value"] == 0.0
     assert b["ci_low"] <= one.ci_low and b["ci_high"] >= one.ci_high - 1e-9
+
+
+def test_conclusion_on_few_events_needs_more_than_a_percentile_bootstrap():
+    """4 of 25 harmful in group a, 0 of 25 in b (one item per prompt, every item labelled).
+
+    Fisher's exact test gives p = 0.11 (two-sided), and Newcombe's interval of the difference
+    from Wilson intervals [0.064, 0.347] and [0, 0.133] is 0.16 -+ ... with lower bound
+    0.16 - hypot(0.096, 0.133) = -0.004: no order at 95%.  The percentile bootstrap alone
+    put the lower bound at 1/25 (a resample of a shows no event with probability
+    (21/25)^25 = 0.013 < 0.025, b never does) and called "a above b" a conclusion that holds.
+    The audit's flips and the experiment report already widen to Newcombe's interval; the
+    conclusions must too.
+    """
+    task = Task("harmfulness", ("harmful",), ("not_harmful",), "harmful?")
+    gens, labels, verdicts = [], [], []
+    for g, n_pos in (("a", 4), ("b", 0)):
+        for k in range(25):
+            item, truth = f"{g}{k}", k < n_pos
+            gens.append({"item_id": item, "prompt_id": item, "checkpoint_id": g, "sample_index": 0,
+                         "response": f"r {item}", "stratum": "coherent"})
+            labels.append({"item_id": item, "annotator_id": "h", "field": "harmfulness",
+                           "value": "harmful" if truth else "not_harmful"})
+            verdicts.append({"item_id": item, "judge_id": "kw", "status": "ok",
+                             "label": "harmful" if truth else "not_harmful"})
+    tables = AuditTables(prompts=empty_table("prompts"), generations=pd.DataFrame(gens),
+                         labels=pd.DataFrame(labels), verdicts=pd.DataFrame(verdicts),
+                         coherence=empty_table("coherence"), task=task, name="few").validate()
+    rob = run_audit(tables, config=AuditConfig(n_boot=1000, seed=0))["robustness"]
+    (pair,) = rob["conclusions"]["pairs"]
+    assert pair["raters"]["human"]["diff"] == pytest.approx(0.16)
+    assert pair["raters"]["human"]["order"] == "unsure"
+    assert pair["raters"]["kw"]["order"] == "unsure"
+    assert rob["conclusions"]["headline"]["hold_under_every_judge"] == []
