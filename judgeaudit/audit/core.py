@@ -28,12 +28,13 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from judgeaudit.errors import ConfigError
-from judgeaudit.metrics import ClusterBootstrap
+from judgeaudit.errors import ConfigError, excerpt
+from judgeaudit.metrics import MAX_N_BOOT, ClusterBootstrap
 from judgeaudit.metrics.formulas import alpha_from_coincidence, binary_from_counts, kappa_from_confusion
 from judgeaudit.runinfo import environment, package_version
 from judgeaudit.tables import binary_votes, labelled_items, majority_reference, order_strata
 
+from .reserved import check_reserved_names
 from .robustness import robustness_section
 from .strata import choose_strata
 from .sums import SumBook, to_result
@@ -105,8 +106,13 @@ class AuditConfig:
     weights: str | None = None
 
     def __post_init__(self):
-        if self.n_boot < 1:
-            raise ConfigError(f"n_boot must be at least 1, got {self.n_boot}")
+        if isinstance(self.n_boot, bool) or not isinstance(self.n_boot, (int, np.integer)) \
+                or not 1 <= self.n_boot <= MAX_N_BOOT:
+            raise ConfigError(f"n_boot must be an integer from 1 to {MAX_N_BOOT:,} (the bootstrap keeps "
+                              f"every resample of every statistic in memory), got {excerpt(self.n_boot, 40)}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
+                or not 0 <= self.seed < 2**63:
+            raise ConfigError(f"seed must be an integer from 0 to 2**63 - 1, got {excerpt(self.seed, 40)}")
         if not 0.5 <= self.confidence < 1:
             raise ConfigError(f"confidence must be in [0.5, 1), got {self.confidence}")
 
@@ -275,6 +281,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
                                                  scorer_id=cfg.coherence_scorer)
     stratum = strata_series.to_numpy(dtype=object)
     strata = order_strata(stratum)
+    check_reserved_names(strata, tables.verdicts["judge_id"].unique(), strata_source=strata_source)
     masks = {"overall": np.ones(len(ids), bool)}
     masks.update({s: stratum == s for s in strata})
     clusters = None

@@ -39,7 +39,7 @@ def require_columns(df: pd.DataFrame, columns, path) -> None:
 def read_csv(path, *, encoding=None, columns=()) -> pd.DataFrame:
     """Read a CSV/JSONL file as raw cells and check it has ``columns``."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ValidationError("file not found; pass the path of the data set file or folder",
                               path=path)
     df = read_records(path, encoding=encoding)

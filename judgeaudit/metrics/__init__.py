@@ -7,7 +7,7 @@ The formula layer in :mod:`judgeaudit.metrics.formulas` computes the same metric
 from sums with arbitrary leading axes, for callers that bootstrap many sums together.
 """
 
-from ._resample import ClusterBootstrap, percentile_interval
+from ._resample import MAX_N_BOOT, ClusterBootstrap, percentile_interval
 from ._result import MetricResult
 from .agreement import cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha
 from .binary import (
@@ -37,6 +37,7 @@ __all__ = [
     "MetricResult",
     "ConfusionMatrix",
     "ClusterBootstrap",
+    "MAX_N_BOOT",
     "percentile_interval",
     "accuracy",
     "precision",
