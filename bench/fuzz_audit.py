@@ -63,8 +63,9 @@ def main() -> None:
                 counts["slow (>%g s)" % args.slow_s] += 1
             counts[category] += 1
             if category not in ("success", "error"):
-                causes[(family, category, mutation.split("+")[0] if category == "traceback" else "",
-                        detail.split(":")[0] if category == "traceback" else detail[:60])] += 1
+                causes[(family, category, mutation if category != "long message" else "",
+                        detail.split(":")[0] if category in ("traceback", "long message")
+                        else detail[:60])] += 1
         totals.update(counts)
         print(f"\n{family}: {args.n} inputs in {time.perf_counter() - start:.0f} s")
         for k, v in counts.most_common():
@@ -75,7 +76,7 @@ def main() -> None:
     if causes:
         print("\nother than success / one-line error, by cause:")
         for (family, category, mutation, detail), v in causes.most_common(40):
-            print(f"  {v:5d}  {family:9s} {category:12s} {mutation:20s} {detail}")
+            print(f"  {v:5d}  {family:9s} {category:12s} {mutation:34s} {detail}")
     for seconds, family, seed, mutation in sorted(slow, reverse=True)[:10]:
         print(f"slow: {seconds:.1f} s  {family} seed {seed} ({mutation})")
     print(f"longest one-line error: {longest[0]} characters (truncated at 200 in this count: "

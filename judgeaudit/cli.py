@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import ConfigError, JudgeAuditError, one_line
+from .errors import MAX_MESSAGE_CHARS, ConfigError, JudgeAuditError, one_line
 
 __all__ = ["main", "build_parser"]
 
@@ -90,7 +90,8 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     except JudgeAuditError as exc:
-        print(f"judgeaudit: error: {one_line(exc)}", file=sys.stderr)
+        prefix = "judgeaudit: error: "
+        print(prefix + one_line(exc, MAX_MESSAGE_CHARS - len(prefix)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("judgeaudit: interrupted", file=sys.stderr)

@@ -14,6 +14,7 @@ __all__ = [
     "MissingExtraError",
     "UnknownNameError",
     "excerpt",
+    "excerpt_names",
     "register_secret",
     "redact",
     "one_line",
@@ -23,7 +24,8 @@ __all__ = [
 import re
 
 MAX_MESSAGE_CHARS = 1000
-"""The longest error message the CLI prints (longer ones are cut in the middle)."""
+"""The longest error line the CLI prints, ``judgeaudit: error:`` included (a longer message
+is cut in the middle)."""
 
 _SECRET_NAMES = r"(?:token|api[_-]?key|password|secret|authorization)"
 _SECRET_PATTERNS = (
@@ -76,6 +78,13 @@ def excerpt(value, limit: int = 80) -> str:
     return text[: max(limit - 3, 1)] + "..." + total
 
 
+def excerpt_names(names, limit: int = 20, each: int = 40) -> str:
+    """``'a', 'b', ... (and N more)``: at most ``limit`` names, each cut by :func:`excerpt`."""
+    names = [str(n) for n in names]
+    shown = ", ".join(excerpt(n, each) for n in names[:limit])
+    return shown + (f" (and {len(names) - limit:,} more)" if len(names) > limit else "")
+
+
 def one_line(message, limit: int = MAX_MESSAGE_CHARS) -> str:
     """``message`` redacted, with control characters escaped (one line) and cut in the
     middle to at most about ``limit`` characters."""
@@ -114,7 +123,8 @@ class ValidationError(JudgeAuditError, ValueError):
         if row is not None:
             where.append(f"row {row}")
         if column is not None:
-            where.append(f"column {column!r}")
+            where.append(f"column {excerpt(str(column), 80)}")
+        message = one_line(message, MAX_MESSAGE_CHARS)  # a backstop: callers quote excerpts
         self.message = message
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
 

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from judgeaudit.errors import ConfigError, excerpt
+from judgeaudit.errors import ConfigError, excerpt, excerpt_names
 from judgeaudit.metrics import MAX_N_BOOT, ClusterBootstrap
 from judgeaudit.metrics.formulas import alpha_from_coincidence, binary_from_counts, kappa_from_confusion
 from judgeaudit.runinfo import environment, package_version
@@ -287,8 +287,8 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
     clusters = None
     if cfg.cluster_key:
         if cfg.cluster_key not in items:
-            raise ConfigError(f"cluster key {cfg.cluster_key!r} is not a column of the generations "
-                              f"table; columns: {', '.join(items.columns)}")
+            raise ConfigError(f"cluster key {excerpt(cfg.cluster_key, 40)} is not a column of the generations "
+                              f"table; columns: {excerpt_names(items.columns)}")
         clusters = items[cfg.cluster_key].astype(str).to_numpy()
     bs = ClusterBootstrap(clusters, n=len(ids), n_boot=cfg.n_boot, seed=cfg.seed)
     book = SumBook(bs, weighted=wl is not None)
@@ -310,8 +310,8 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
     ceiling_keys = _add_ceiling_sums(book, ceiling_votes, masks, wl)
     robustness_plan = None
     if cfg.group_key and cfg.group_key not in items:
-        raise ConfigError(f"group key {cfg.group_key!r} is not a column of the generations table; "
-                          f"columns: {', '.join(items.columns)}; pass --group-key none to skip robustness")
+        raise ConfigError(f"group key {excerpt(cfg.group_key, 40)} is not a column of the generations table; "
+                          f"columns: {excerpt_names(items.columns)}; pass --group-key none to skip robustness")
     if cfg.group_key and items[cfg.group_key].nunique() > 1:
         from .robustness import add_group_sums
 

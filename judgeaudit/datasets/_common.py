@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeaudit.errors import MissingExtraError, ValidationError
+from judgeaudit.errors import MissingExtraError, ValidationError, excerpt_names
 from judgeaudit.tables import AuditTables, Task, empty_table, make_item_id, read_records
 
 
@@ -32,7 +32,7 @@ def require_columns(df: pd.DataFrame, columns, path) -> None:
     if missing:
         raise ValidationError(
             f"missing column(s) {', '.join(map(repr, missing))}; available columns: "
-            f"{', '.join(map(repr, map(str, df.columns))) or '(none)'}",
+            f"{excerpt_names(df.columns) or '(none)'}",
             path=path, column=", ".join(missing))
 
 

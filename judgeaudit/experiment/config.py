@@ -249,8 +249,11 @@ class ExperimentConfig:
 
 
 def section_hash(*parts: Any) -> str:
-    """A short hash of JSON-ready parts (a stage's settings and its inputs' hashes)."""
-    text = json.dumps(_json_ready(list(parts)), sort_keys=True, default=str)
+    """A short hash of JSON-ready parts (a stage's settings and its inputs' hashes); an
+    absolute path that exists counts by its content (:func:`judgeaudit.identity.portable`)."""
+    from judgeaudit.identity import portable
+
+    text = json.dumps(portable(_json_ready(list(parts))), sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

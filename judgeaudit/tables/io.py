@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import io
@@ -24,6 +25,11 @@ __all__ = ["read_records", "read_table", "write_table", "write_frame_atomic", "t
            "AuditTables", "tables_from_files"]
 
 def _decode(raw: bytes, encoding, path, *, csv_rows: bool) -> str:
+    if not is_utf8(encoding) and raw.startswith(b"\xef\xbb\xbf") and \
+            codecs.lookup(encoding).name not in ("utf-16", "utf-32"):
+        raise ValidationError(f"the file starts with a UTF-8 byte order mark, but the encoding is "
+                              f"{encoding}; pass --encoding utf-8 (encoding='utf-8' in Python)",
+                              path=path)
     try:
         text = raw.decode(encoding or "utf-8")
     except UnicodeError as e:

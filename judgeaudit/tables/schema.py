@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judgeaudit.errors import UnknownNameError, ValidationError, excerpt
+from judgeaudit.errors import UnknownNameError, ValidationError, excerpt, excerpt_names
 
 __all__ = [
     "FIELDS", "COHERENCE_BINS", "UNKNOWN_STRATUM", "VERDICT_STATUSES", "TABLE_KINDS", "SCHEMAS",
@@ -338,7 +338,7 @@ def validate(df, kind, *, path=None, known_item_ids=None, allowed_values=None) -
     if missing:
         raise ValidationError(
             f"the {kind} table is missing required column(s) {', '.join(map(repr, missing))}; "
-            f"found columns: {', '.join(map(repr, found)) or '(none)'}",
+            f"found columns: {excerpt_names(found) or '(none)'}",
             path=path, column=", ".join(missing))
     out = {}
     for col in schema.columns:

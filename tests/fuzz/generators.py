@@ -345,20 +345,26 @@ def run_case(argv, *, limit_s: int = 60):
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
     seconds = time.perf_counter() - start
-    text = err.getvalue()
+    category, detail = classify(rc, err.getvalue())
+    return category, detail, seconds
+
+
+def classify(rc, text: str):
+    """``(category, detail)`` of a finished run from its exit status and stderr (see
+    :func:`run_case`)."""
     if "Traceback (most recent call last)" in text:
-        return "traceback", text.strip().splitlines()[-1][:150], seconds
+        return "traceback", text.strip().splitlines()[-1][:150]
     if rc == 0:
-        return "success", "", seconds
+        return "success", ""
     lines = text.rstrip("\n").split("\n")
     errors = [ln for ln in lines if ln.startswith("judgeaudit: error:")]
     if rc != 2:
-        return "bad exit", f"exit {rc}: {lines[-1][:150] if lines else ''}", seconds
+        return "bad exit", f"exit {rc}: {lines[-1][:150] if lines else ''}"
     if len(errors) != 1 or lines[-1] != errors[0]:
-        return "multiline", text[:200], seconds
+        return "multiline", text[:200]
     if len(errors[0]) > 1000:
-        return "long message", f"{len(errors[0]):,} characters", seconds
-    return "error", errors[0][:200], seconds
+        return "long message", f"{len(errors[0]):,} characters"
+    return "error", errors[0][:200]
 
 
 def make_case(family: str, seed: int, tmp: Path):
