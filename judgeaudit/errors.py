@@ -98,7 +98,14 @@ def one_line(message, limit: int = MAX_MESSAGE_CHARS) -> str:
 
 
 class JudgeAuditError(Exception):
-    """Base class of every error judgeaudit raises on purpose."""
+    """Base class of every error judgeaudit raises on purpose.
+
+    Its text is always one line of at most 2 x :data:`MAX_MESSAGE_CHARS` characters with
+    secrets redacted (:func:`one_line`), whatever value a message quotes.
+    """
+
+    def __str__(self) -> str:
+        return one_line(super().__str__(), 2 * MAX_MESSAGE_CHARS)
 
 
 class ValidationError(JudgeAuditError, ValueError):
@@ -141,7 +148,7 @@ class UnknownNameError(JudgeAuditError, KeyError):
         super().__init__(f"unknown {kind} {name!r}; valid names: {', '.join(self.valid)}")
 
     def __str__(self) -> str:  # KeyError would add quotes around the message
-        return self.args[0]
+        return one_line(self.args[0], 2 * MAX_MESSAGE_CHARS)
 
 
 class MissingExtraError(JudgeAuditError, ImportError):

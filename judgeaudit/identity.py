@@ -80,17 +80,26 @@ def _is_path_like(text: str) -> bool:
     return len(text) < 4096 and "\n" not in text and "\0" not in text and os.path.isabs(text)
 
 
-def portable(obj):
+def portable(obj, base=None):
     """``obj`` (JSON-ready: dicts, lists, tuples, scalars) with each absolute path that
-    exists replaced by ``"content:" + path_digest(path)``."""
-    if isinstance(obj, Mapping):
-        return {k: portable(v) for k, v in obj.items()}
+    exists (a value or a mapping key) replaced by ``"content:" + path_digest(path)``.
+
+    ``base`` (a folder, e.g. the experiment config's): an absolute path under it that does
+    not exist (yet), such as a labels file still to be written, becomes
+    ``"base:" + its relative path``."""
+    if isinstance(obj, Mapping):  # keys too: {path: digest} maps
+        return {(portable(k, base) if isinstance(k, str) else k): portable(v, base) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [portable(v) for v in obj]
+        return [portable(v, base) for v in obj]
     if isinstance(obj, Path):
         obj = str(obj)
     if isinstance(obj, str) and _is_path_like(obj):
         digest = path_digest(obj)
         if digest is not None:
             return "content:" + digest
+        if base is not None and not os.path.lexists(obj):
+            try:
+                return "base:" + Path(obj).relative_to(Path(base)).as_posix()
+            except ValueError:
+                pass
     return obj

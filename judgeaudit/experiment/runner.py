@@ -203,7 +203,8 @@ def _run_stage(stage, ctx: StageContext, state: dict, tokens: dict, statuses: di
         tokens[stage.name] = "not configured"
         return {**record, "status": "skipped", "reason": "not configured"}
     number = f"[{applied.index(stage) + 1}/{len(applied)}]"
-    fingerprint = section_hash(stage.name, stage.settings(config), {n: tokens.get(n) for n in stage.inputs})
+    fingerprint = section_hash(stage.name, stage.settings(config), {n: tokens.get(n) for n in stage.inputs},
+                               base=config.base_dir)
     previous = state["stages"].get(stage.name, {})
     blocked = [n for n in stage.needs if statuses.get(n) in ("waiting", "blocked")]
     if blocked:

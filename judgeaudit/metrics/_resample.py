@@ -48,13 +48,11 @@ class ClusterBootstrap:
             self.n_clusters = int(n)
             self.clustered = False
         else:
-            # factorize, not np.unique on str: a fixed-width unicode array of one long
-            # key per item costs n * longest-key * 4 bytes
-            import pandas as pd
-
-            keys = pd.Series(np.asarray(clusters, dtype=object).ravel()).map(str)
-            codes, _ = pd.factorize(keys, sort=True)
-            self.codes = np.asarray(codes, dtype=np.int64)
+            # a dict over the keys' own strings, not np.unique on a str array: a fixed-width
+            # unicode array of one long key per item costs n * longest-key * 4 bytes
+            keys = [str(k) for k in np.asarray(clusters, dtype=object).ravel()]
+            index = {k: i for i, k in enumerate(sorted(set(keys)))}
+            self.codes = np.fromiter((index[k] for k in keys), dtype=np.int64, count=len(keys))
             self.n_clusters = int(self.codes.max()) + 1 if self.codes.size else 0
             self.clustered = True
         self.n = int(self.codes.size)
