@@ -70,7 +70,7 @@ def check_input_file(path, *, what: str = "file") -> Path:
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        raise ValidationError(f"{what} not found", path=path) from None
+        raise ValidationError("file not found", path=path) from None
     except OSError as exc:
         raise ValidationError(f"cannot read the {what}: {exc.strerror or type(exc).__name__}",
                               path=path) from None

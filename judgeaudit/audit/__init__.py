@@ -5,12 +5,16 @@
 - :mod:`.sums`: the per-item sums every figure is computed from, bootstrapped together;
 - :mod:`.robustness`: whether conclusions about groups survive the choice of judge;
 - :mod:`.weights`: design weights of a weighted (sampled) audit;
-- :mod:`.to_dir`: :func:`audit_to_dir`, the one entry the CLI and the experiment use.
+- :mod:`.to_dir`: :func:`audit_to_dir`, the one entry the CLI and the experiment use;
+- :mod:`.reserved`: names the output uses (``overall``, ``human``) that data may not take.
 """
 
 from .core import DIFF_METRICS, JUDGE_METRICS, SCHEMA, AuditConfig, run_audit
+from .reserved import MAX_STRATA, RESERVED_JUDGE_IDS, RESERVED_STRATA, check_reserved_names
+from .robustness import MAX_GROUPS
 from .strata import choose_strata
 from .to_dir import audit_to_dir
 
 __all__ = ["AuditConfig", "run_audit", "audit_to_dir", "choose_strata", "JUDGE_METRICS",
-           "DIFF_METRICS", "SCHEMA"]
+           "DIFF_METRICS", "SCHEMA", "MAX_STRATA", "MAX_GROUPS", "RESERVED_STRATA", "RESERVED_JUDGE_IDS",
+           "check_reserved_names"]
