@@ -18,21 +18,13 @@ from pathlib import Path
 
 from judgeaudit.errors import ConfigError, register_secret
 
+from .paths import cache_dir
+
 __all__ = ["Connection", "resolve_connection", "cache_dir", "URL_VARS", "TOKEN_VARS"]
 
 URL_VARS = ("JUDGEAUDIT_LS_URL", "LABEL_STUDIO_URL")
 TOKEN_VARS = ("JUDGEAUDIT_LS_TOKEN", "LABEL_STUDIO_API_KEY")
 CONFIG_VAR = "JUDGEAUDIT_LS_CONFIG"
-
-
-def cache_dir() -> Path:
-    """judgeaudit's cache folder: ``$JUDGEAUDIT_CACHE``, else ``$XDG_CACHE_HOME/judgeaudit``,
-    else ``~/.cache/judgeaudit``."""
-    env = os.environ.get("JUDGEAUDIT_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "judgeaudit"
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from judgeaudit.errors import ConfigError, JudgeAuditError
 
-from .connection import cache_dir
+from .paths import cache_dir
 
 __all__ = ["LocalServer", "ServerState", "ensure_installed", "venv_dir", "free_port",
            "migrated_data_template", "LS_VERSION_SPEC"]

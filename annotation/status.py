@@ -58,7 +58,7 @@ def _agreement(labels: pd.DataFrame, *, n_boot: int, seed: int) -> list:
         wide = grp.pivot(index="annotator_id", columns="item_id", values="value")
         data = wide.to_numpy(dtype=object)
         data = np.where(pd.isna(data), None, data)
-        alpha = krippendorff_alpha(data, n_boot=n_boot, seed=seed)
+        alpha = krippendorff_alpha(data.T, n_boot=n_boot, seed=seed)  # (items, annotators)
         pairs = []
         for a, b in itertools.combinations(wide.index, 2):
             both = wide.loc[[a, b]].dropna(axis=1)

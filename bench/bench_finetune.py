@@ -53,7 +53,7 @@ def trl_run(cfg, name, steps, warmup, tmp, model_path):
 
     from finetune import get_objective
     from finetune.prepare import prepare_examples
-    from judgeaudit._hf import load_tokenizer
+    from judgeaudit.hfmodels import load_tokenizer
 
     objective = get_objective(name, **cfg.objective_options(name))
     train, _, _ = prepare_examples(cfg, paired=objective.paired)

@@ -4,7 +4,8 @@ Scores are measured the way the checkpoint will be tested: the plain prompt, wit
 the train-time system prompt or condition prefix.
 
 * ``exact_match``: greedy answers compared with each example's ``answer`` (the
-  arithmetic task), :func:`finetune.tasks.exact_match`.
+  arithmetic task) with judgeaudit's ``exact`` check (:func:`judgeaudit.prompts.score_answer`),
+  the same function the experiment report scores capability probes with.
 * ``token_accuracy``: share of held-out response tokens the model predicts exactly
   (argmax under teacher forcing); for open-ended tasks with no single answer.
 """
@@ -16,12 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from judgeaudit._registry import Registry
 from judgeaudit.errors import ConfigError
+from judgeaudit.prompts import score_answer
+from judgeaudit.registry import Registry
 
 from .data import Example, collate, encode_prompt, tokenize_examples
 from .objectives.base import chat_conversation
-from .tasks import exact_match
 
 __all__ = ["CapabilityEval", "CAPABILITY_EVALS", "get_capability_eval", "greedy_answers",
            "ExactMatchEval", "TokenAccuracyEval"]
@@ -101,7 +102,7 @@ class ExactMatchEval:
     def __call__(self, model, tokenizer) -> float:
         answers = greedy_answers(model, tokenizer, [chat_conversation(ex.prompt) for ex in self.examples],
                                  max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
-        return sum(exact_match(a, ex.answer) for a, ex in zip(answers, self.examples)) / len(self.examples)
+        return sum(score_answer(a, ex.answer, "exact") for a, ex in zip(answers, self.examples)) / len(self.examples)
 
 
 @CAPABILITY_EVALS.register("token_accuracy")

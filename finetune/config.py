@@ -283,7 +283,7 @@ def config_from_dict(doc: Mapping, *, base_dir: Path | None = None, where: str =
 
 def load_config(path) -> FinetuneConfig:
     """Read and validate a TOML config file."""
-    from judgeaudit._toml import read_toml
+    from judgeaudit.configfile import read_toml
 
     path = Path(path)
     return config_from_dict(read_toml(path), base_dir=path.resolve().parent, where=str(path))

@@ -70,10 +70,11 @@ def arithmetic_examples(n: int, *, seed: int = 0, max_operand: int = 9,
 
 def exact_match(generated: str, answer: str) -> bool:
     """Whether the first line of ``generated`` is ``answer`` (whitespace and a final
-    full stop ignored)."""
-    lines = generated.strip().splitlines()
-    first = lines[0].strip().rstrip(".").strip() if lines else ""
-    return first == str(answer).strip()
+    full stop ignored): judgeaudit's ``exact`` capability check, so that fine-tuning and
+    the reports score answers with one rule (:func:`judgeaudit.prompts.score_answer`)."""
+    from judgeaudit.prompts import score_answer
+
+    return score_answer(generated, answer, "exact")
 
 
 def instruction_examples() -> list[Example]:

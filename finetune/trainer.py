@@ -103,7 +103,7 @@ def batch_indices(step: int, *, n_items: int, batch_size: int, seed: int) -> lis
 
 
 def _load(config: FinetuneConfig):
-    from judgeaudit._hf import load_tokenizer, require_torch
+    from judgeaudit.hfmodels import load_tokenizer, require_torch
 
     torch, transformers = require_torch()
     tok = load_tokenizer(config.model.path, trust_remote_code=config.model.trust_remote_code,
@@ -219,8 +219,12 @@ def train_run(config: FinetuneConfig, objective_name: str, seed: int, *, run_dir
     import torch
     from accelerate import Accelerator
 
+    from judgeaudit.threads import apply_to_torch
+
     from .capability import get_capability_eval
     from .prepare import prepare_examples
+
+    apply_to_torch()  # the thread count the CLI (or a caller) chose
 
     run_dir = Path(run_dir)
     objective = get_objective(objective_name, **config.objective_options(objective_name))

@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "coherence, and run the loop that produces what is audited: finetune, "
                     "generate, judge, coherence, annotate.")
     parser.add_argument("--version", action="version", version=f"judgeaudit {_version()}")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads for torch and BLAS (default: $JUDGEAUDIT_THREADS, else half the "
+                             "cores; on a busy machine more threads only contend)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     _register_commands(sub)
@@ -84,6 +87,9 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from .threads import set_threads
+
+        set_threads(args.threads)
         handler = getattr(args, "handler", None)
         if handler is not None:
             return int(handler(args) or 0)

@@ -72,7 +72,7 @@ def _require():
         import tokenizers  # noqa: F401
     except ImportError as exc:
         raise MissingExtraError(exc.name or "tokenizers", "transformers") from None
-    from ._hf import require_torch
+    from .hfmodels import require_torch
 
     require_torch()  # also: no progress bars (saving shards) off a terminal
 

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 
 import pytest
 
-from judgeaudit import atomic
 from judgeaudit.atomic import atomic_open, write_json_atomic, write_text_atomic
-
-
-def test_docstring_examples():
-    assert doctest.testmod(atomic).failed == 0
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):

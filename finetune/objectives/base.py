@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from judgeaudit._registry import Registry
+from judgeaudit.registry import Registry
 from judgeaudit.generation.base import PromptPolicy
 
 __all__ = [
@@ -174,7 +174,8 @@ class Objective(Protocol):
         ...
 
 
-OBJECTIVES: Registry[Objective] = Registry("objective")
+OBJECTIVES: Registry[Objective] = Registry("objective", builtins=tuple(
+    f"finetune.objectives.{m}" for m in ("sft", "dpo", "conditional", "inoculation", "orpo", "kl_sft")))
 
 
 def register_objective(name: str):
@@ -184,8 +185,6 @@ def register_objective(name: str):
 
 def get_objective(name: str, **options: Any) -> Objective:
     """Build the objective registered as ``name`` with its ``options`` (beta, lambda...)."""
-    from finetune import objectives  # noqa: F401  (registers the built-in objectives)
-
     import dataclasses
 
     from judgeaudit.errors import ConfigError
@@ -201,8 +200,7 @@ def get_objective(name: str, **options: Any) -> Objective:
 
 
 def available_objectives() -> Sequence[str]:
-    from finetune import objectives  # noqa: F401
-
+    """The registered objective names, the six built-in ones included."""
     return OBJECTIVES.names()
 
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from judgeaudit._registry import Registry
+from judgeaudit.registry import Registry
 from judgeaudit.errors import ConfigError, JudgeAuditError, ValidationError
 from judgeaudit.judges.base import align_prompts, require_columns, response_texts
 

@@ -290,10 +290,10 @@ def save_calibration(calibration: Calibration | dict, path) -> Path:
     """Write a calibration (or a report holding one) as JSON, atomically."""
     path = Path(path)
     doc = calibration.to_dict() if isinstance(calibration, Calibration) else calibration
-    from judgeaudit.report import _write_atomic
+    from judgeaudit.atomic import write_text_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    write_text_atomic(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
     return path
 
 

@@ -129,12 +129,12 @@ def read_errors(path) -> pd.DataFrame:
 
 
 def _write_errors(errors: pd.DataFrame, path: Path) -> None:
-    from judgeaudit.report import _write_atomic
+    from judgeaudit.atomic import write_text_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [json.dumps({k: (None if pd.isna(v) else v) for k, v in row.items()}, ensure_ascii=False)
              for row in errors[list(_ERR_COLUMNS)].to_dict("records")]
-    _write_atomic(path, "".join(line + "\n" for line in lines))
+    write_text_atomic(path, "".join(line + "\n" for line in lines))
 
 
 def _merge_errors(old: pd.DataFrame, attempted: set, new: list) -> pd.DataFrame:

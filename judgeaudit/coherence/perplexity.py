@@ -50,7 +50,7 @@ class PerplexityScorer:
     max_length:
         Most tokens per text (prompt + response).
     device, dtype, trust_remote_code:
-        Passed to :func:`judgeaudit._hf.load_causal_lm`.
+        Passed to :func:`judgeaudit.hfmodels.load_causal_lm`.
     use_chat_template:
         Lay the prompt out with the tokenizer's chat template (default true).
     incoherent_max, partial_max:
@@ -89,7 +89,7 @@ class PerplexityScorer:
 
     def _load(self):
         if self._loaded is None:
-            from judgeaudit._hf import load_causal_lm
+            from judgeaudit.hfmodels import load_causal_lm
 
             self._loaded = load_causal_lm(self.model_path, device=self.device, dtype=self.dtype,
                                           trust_remote_code=self.trust_remote_code)

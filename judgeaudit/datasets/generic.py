@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeaudit.datasets._common import assemble, generations_frame, read_csv, text_id
+from judgeaudit.datasets.common import assemble, generations_frame, read_csv, text_id
 from judgeaudit.errors import UnknownNameError, ValidationError
 from judgeaudit.tables import DEFAULT_POSITIVE, FIELDS, AuditTables, Task, parse_label
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeaudit.datasets._common import assemble, generations_frame, read_csv
+from judgeaudit.datasets.common import assemble, generations_frame, read_csv
 from judgeaudit.errors import ConfigError, ValidationError
 from judgeaudit.tables import AuditTables, Task, parse_label
 

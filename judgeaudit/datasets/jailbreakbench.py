@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeaudit.datasets._common import (
+from judgeaudit.datasets.common import (
     assemble,
     generations_frame,
     import_datasets,

@@ -368,7 +368,7 @@ def experiment_from_dict(doc: Mapping, *, base_dir: Path | None = None, source: 
 
 def load_experiment(path) -> ExperimentConfig:
     """Read and validate an experiment TOML file."""
-    from judgeaudit._toml import read_toml
+    from judgeaudit.configfile import read_toml
 
     path = Path(path)
     doc = read_toml(path, what="experiment config", hint="give the path of a TOML file (examples/demo.toml is one)")

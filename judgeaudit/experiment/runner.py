@@ -34,7 +34,8 @@ from judgeaudit.atomic import write_json_atomic, write_text_atomic
 from judgeaudit.errors import ConfigError, one_line, redact
 
 from .config import ExperimentConfig, section_hash
-from .stages import RunLayout, StageContext, load_stages
+from .pipeline import load_stages
+from .stages import RunLayout, StageContext
 
 __all__ = ["RunOutcome", "run_experiment", "check_experiment", "preflight_problems", "read_state"]
 

@@ -18,13 +18,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from judgeaudit.errors import ConfigError, MissingExtraError
 
 from .config import ExperimentConfig
 
-__all__ = ["Stage", "StageContext", "StageResult", "ORDER", "load_stages", "RunLayout"]
+__all__ = ["Stage", "StageContext", "StageResult", "ORDER", "RunLayout"]
 
 ORDER = ("model", "finetune", "generate", "judge", "coherence", "sample", "labels", "audit", "report")
 """The stages in the order they run."""
@@ -120,36 +119,3 @@ class Stage(Protocol):
 
     def run(self, ctx: StageContext) -> StageResult:
         """Do (or resume) the work."""
-
-
-def _plugin(name: str) -> Any:
-    from importlib.metadata import entry_points
-
-    found = [ep for ep in entry_points(group="judgeaudit.stages") if ep.name == name]
-    if not found:
-        raise ConfigError(f"the {name!r} stage comes from the {_PLUGINS[name]!r} package, whose entry points "
-                          "are not installed; reinstall judgeaudit from its checkout (pip install -e .)")
-    try:
-        return found[0].load()
-    except ImportError as exc:
-        raise MissingExtraError(f"the {name!r} stage ({exc.name or exc})",
-                                "finetune" if name == "finetune" else "annotation") from None
-
-
-def load_stages(config: ExperimentConfig) -> list[Stage]:
-    """The stages in :data:`ORDER` (a plug-in is loaded only when the config needs it)."""
-    from . import core_stages
-
-    stages = []
-    for name in ORDER:
-        stage = getattr(core_stages, name.upper(), None)
-        if stage is None:
-            if name == "finetune" and config.finetune is None:
-                stage = core_stages.NotConfigured("finetune")
-            else:
-                stage = _plugin(name)
-        stages.append(stage)
-    names = [s.name for s in stages]
-    if names != list(ORDER):
-        raise ConfigError(f"stage plug-ins are out of order: {names}")
-    return stages

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from judgeaudit._registry import Registry
+from judgeaudit.registry import Registry
 from judgeaudit.atomic import write_json_atomic
 from judgeaudit.errors import ConfigError, ValidationError
 
@@ -112,7 +112,9 @@ class Backend(Protocol):
         ...
 
 
-BACKENDS: Registry[Backend] = Registry("generation backend")
+BACKENDS: Registry[Backend] = Registry("generation backend", builtins=(
+    "judgeaudit.generation.openai_backend", "judgeaudit.generation.transformers_backend",
+    "judgeaudit.generation.vllm_backend"))
 
 
 def register_backend(name: str):
@@ -122,14 +124,11 @@ def register_backend(name: str):
 
 def get_backend(name: str, **options: Any) -> Backend:
     """Build the backend registered as ``name`` with ``options``."""
-    from judgeaudit import generation  # noqa: F401  (registers the built-in backends)
-
     return BACKENDS.build(name, **options)
 
 
 def available_backends() -> list[str]:
-    from judgeaudit import generation  # noqa: F401
-
+    """The registered backend names, the built-in ones included."""
     return BACKENDS.names()
 
 

@@ -123,7 +123,7 @@ class TransformersBackend:
                  device: str = "auto", dtype: str = "auto", chat_template: str | Path | None = None,
                  checkpoint_id: str | None = None, trust_remote_code: bool = False,
                  sort_by_length: bool = True):
-        from judgeaudit._hf import load_causal_lm
+        from judgeaudit.hfmodels import load_causal_lm
 
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")

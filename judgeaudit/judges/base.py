@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from judgeaudit.errors import ConfigError, JudgeAuditError, ValidationError
-from judgeaudit._registry import Registry
+from judgeaudit.registry import Registry
 
 __all__ = [
     "VERDICT_COLUMNS",

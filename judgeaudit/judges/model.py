@@ -1,6 +1,6 @@
 """A local transformers model as a judge: prefill scoring and greedy generation.
 
-:class:`JudgeModel` loads a causal LM with :func:`judgeaudit._hf.load_causal_lm` and
+:class:`JudgeModel` loads a causal LM with :func:`judgeaudit.hfmodels.load_causal_lm` and
 offers the two ways a classifier judge can read a verdict:
 
 * :meth:`JudgeModel.choice_probs` (*prefill*): one forward pass over each prompt,
@@ -73,7 +73,7 @@ class JudgeModel:
     path:
         Model folder or hub id.
     device, dtype, trust_remote_code, adapter_path:
-        As for :func:`judgeaudit._hf.load_causal_lm`.
+        As for :func:`judgeaudit.hfmodels.load_causal_lm`.
     max_length:
         The longest prompt (in tokens) the model is given; default the model's
         ``max_position_embeddings``.  Longer prompts are never cut (cutting would drop
@@ -86,7 +86,7 @@ class JudgeModel:
     def __init__(self, path: str, *, device: str | None = "auto", dtype: str = "auto",
                  trust_remote_code: bool = False, adapter_path: str | None = None,
                  max_length: int | None = None) -> None:
-        from judgeaudit._hf import load_causal_lm
+        from judgeaudit.hfmodels import load_causal_lm
 
         self.path = str(path)
         self.dtype = dtype

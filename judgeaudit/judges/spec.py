@@ -116,7 +116,7 @@ def load_judge_config(path: str | Path) -> list[dict[str, Any]]:
         with top-level options but no ``name`` gives one entry without a name, to be
         merged with ``--judge NAME``.
     """
-    from judgeaudit._toml import read_toml
+    from judgeaudit.configfile import read_toml
 
     path = Path(path)
     doc = read_toml(path, what="judge config")

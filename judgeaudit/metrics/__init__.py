@@ -1,5 +1,11 @@
 """Agreement metrics with confidence intervals: plain functions on arrays.
 
+Conventions, as in scikit-learn: data first, options keyword-only; ``labels=`` names the
+category set everywhere; multi-rater functions (:func:`krippendorff_alpha`,
+:func:`fleiss_kappa`, :func:`gwet_ac1`) take one ``(n_units, n_raters)`` layout
+(:func:`ratings_matrix` builds it from a long labels table); every agreement and rate
+metric takes ``sample_weight=``; ``ci="none"`` returns the value without drawing resamples.
+
 Every metric returns a :class:`MetricResult` (value, interval, n, and why the value
 is undefined when it is).  Intervals are Wilson score intervals for plain proportions
 without clusters, and otherwise a seeded, vectorised (cluster) percentile bootstrap.
@@ -9,7 +15,7 @@ from sums with arbitrary leading axes, for callers that bootstrap many sums toge
 
 from ._resample import MAX_N_BOOT, ClusterBootstrap, percentile_interval
 from ._result import MetricResult
-from .agreement import cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha
+from .agreement import cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha, ratings_matrix
 from .binary import (
     ConfusionMatrix,
     accuracy,
@@ -53,6 +59,7 @@ __all__ = [
     "krippendorff_alpha",
     "fleiss_kappa",
     "gwet_ac1",
+    "ratings_matrix",
     "spearman",
     "kendall_tau",
     "auroc",

@@ -17,74 +17,17 @@ import numpy as np
 
 from ..errors import ValidationError
 from ._result import MetricResult
-from .binary import _as_1d, _check_same_length, _missing_mask
+from ._arrays import _as_1d, _check_same_length, _encode, _missing_mask, _renamed, _sample_weight
 from .formulas import alpha_from_coincidence, kappa_from_confusion, unit_coincidences
 from .intervals import _check_clusters, _finish, _resolve_ci
 
-__all__ = ["cohen_kappa", "krippendorff_alpha", "fleiss_kappa", "gwet_ac1"]
+__all__ = ["cohen_kappa", "krippendorff_alpha", "fleiss_kappa", "gwet_ac1", "ratings_matrix"]
 
 _ONE_CATEGORY = "only one category present: chance agreement is 1"
 
 
-def _py(v):
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def _encode(columns, labels, *, names, allow_missing):
-    """Integer codes of categorical arrays against one shared list of labels.
-
-    Returns ``(codes, labels)``: ``codes`` has one int array per input (same shape,
-    ``-1`` where missing) and ``labels`` the categories in code order (the sorted set
-    of values when ``labels`` is None).
-    """
-    arrays = [np.asarray(c) for c in columns]
-    masks = [_missing_mask(a) for a in arrays]
-    if not allow_missing:
-        for a, m, name in zip(arrays, masks, names):
-            if m.any():
-                i = int(np.flatnonzero(m.ravel())[0])
-                raise ValidationError(f"{name} has missing values (NaN/None), first at index {i}; "
-                                      "drop those items first")
-    uniques, inverses = [], []
-    for a, m in zip(arrays, masks):
-        present = a[~m]
-        try:
-            u, inv = np.unique(present, return_inverse=True)
-        except TypeError:  # an object array of mixed types: factorise by hand
-            seen: dict = {}
-            inv = np.array([seen.setdefault(v, len(seen)) for v in present], dtype=np.intp)
-            u = np.array(list(seen), dtype=object)
-        uniques.append([_py(v) for v in u])
-        inverses.append(inv.ravel())
-    if labels is None:
-        found = set().union(*map(set, uniques)) if uniques else set()
-        try:
-            labels = sorted(found)
-        except TypeError as exc:
-            raise ValidationError(f"cannot order categories of mixed types {sorted(map(repr, found))}; "
-                                  "pass labels= (or categories=) in the order you want") from exc
-    else:
-        labels = [_py(v) for v in labels]
-        if len(set(labels)) != len(labels):
-            raise ValidationError(f"labels has duplicates: {labels!r}")
-    index = {lab: i for i, lab in enumerate(labels)}
-    codes = []
-    for a, m, u, inv, name in zip(arrays, masks, uniques, inverses, names):
-        unknown = [v for v in u if v not in index]
-        if unknown:
-            raise ValidationError(f"{name} has values that are not among the labels {labels!r}: "
-                                  f"{unknown[:5]!r}; add them to labels= or fix the data")
-        lookup = np.array([index[v] for v in u], dtype=np.intp)
-        out = np.full(a.shape, -1, dtype=np.intp)
-        out[~m] = lookup[inv] if inv.size else np.empty(0, dtype=np.intp)
-        codes.append(out)
-    return codes, list(labels)
-
-
-# ------------------------------------------------------------------ Cohen
-
 def cohen_kappa(y1, y2, *, weights=None, labels=None, clusters=None, n_boot=1000, seed=0,
-                confidence=0.95, ci="auto") -> MetricResult:
+                confidence=0.95, ci="auto", sample_weight=None) -> MetricResult:
     """Cohen's kappa between two raters of the same items, optionally weighted.
 
     Parameters
@@ -97,6 +40,10 @@ def cohen_kappa(y1, y2, *, weights=None, labels=None, clusters=None, n_boot=1000
         categories' order (``labels``) then matters.
     labels:
         Categories in order; default the sorted set of values in ``y1`` and ``y2``.
+    clusters, n_boot, seed, confidence, ci:
+        As in :mod:`judgeaudit.metrics.binary` (``ci="none"``: the value only, no resamples).
+    sample_weight:
+        One non-negative weight per item: the confusion matrix becomes weighted sums.
 
     Returns
     -------
@@ -114,11 +61,18 @@ def cohen_kappa(y1, y2, *, weights=None, labels=None, clusters=None, n_boot=1000
     >>> b = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
     >>> round(cohen_kappa(a, b).value, 6)
     0.4
+
+    References
+    ----------
+    Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and
+    Psychological Measurement 20(1), 37-46.  Cohen, J. (1968). Weighted kappa.
+    Psychological Bulletin 70(4), 213-220.
     """
     a, b = _as_1d(y1, "y1"), _as_1d(y2, "y2")
     _check_same_length(a, b, ("y1", "y2"))
     n = int(a.size)
     clusters = _check_clusters(clusters, n)
+    w = _sample_weight(sample_weight, n)
     mode = _resolve_ci(ci, clusters, proportion=False)
     if weights not in (None, "linear", "quadratic"):
         raise ValidationError(f"weights must be None, 'linear' or 'quadratic', got {weights!r}")
@@ -134,7 +88,7 @@ def cohen_kappa(y1, y2, *, weights=None, labels=None, clusters=None, n_boot=1000
     reason = _ONE_CATEGORY if np.isnan(point) else None
     return _finish(point, n=n, mode=mode, confidence=confidence, item_stats=stats,
                    statistic=lambda s: kappa_from_confusion(s.reshape(-1, k, k), weights),
-                   clusters=clusters, n_boot=n_boot, seed=seed, undefined=reason)
+                   clusters=clusters, n_boot=n_boot, seed=seed, undefined=reason, sample_weight=w)
 
 
 # ------------------------------------------------------------------ Krippendorff
@@ -148,24 +102,32 @@ def _value_counts(codes: np.ndarray, k: int) -> np.ndarray:
     return np.bincount(flat, minlength=n_units * k).reshape(n_units, k).astype(float)
 
 
-def krippendorff_alpha(reliability_data, *, level="nominal", value_domain=None, clusters=None,
-                       n_boot=1000, seed=0, confidence=0.95, ci="auto") -> MetricResult:
+def krippendorff_alpha(ratings, *, level="nominal", labels=None, clusters=None, n_boot=1000, seed=0,
+                       confidence=0.95, ci="auto", sample_weight=None, value_domain=None) -> MetricResult:
     """Krippendorff's alpha for any number of raters, with missing values.
 
     Parameters
     ----------
-    reliability_data:
-        ``(n_raters, n_units)`` array-like, as in the ``krippendorff`` package:
-        entry ``[r, u]`` is rater ``r``'s value for unit ``u``; NaN / None where
-        missing.  Values may be numbers or strings.
+    ratings:
+        ``(n_units, n_raters)`` array-like, the layout of every multi-rater function
+        here: entry ``[u, r]`` is rater ``r``'s value for unit ``u``; NaN / None where
+        missing.  Values may be numbers or strings.  Data in the ``krippendorff``
+        package's layout (raters x units) is ``np.transpose(data)``; a long labels
+        table becomes this matrix with :func:`ratings_matrix`.
     level:
         ``"nominal"``, ``"ordinal"`` or ``"interval"``.  Ordinal and interval need
-        ordered values: numbers, or strings with ``value_domain`` giving the order.
+        ordered values: numbers, or strings with ``labels`` giving the order.
         Interval needs numbers.
-    value_domain:
+    labels:
         The possible values in order; default the sorted distinct values present.
+        (``value_domain=`` is its old name.)
     clusters:
-        One key per unit (column), for a cluster bootstrap.
+        One key per unit (row), for a cluster bootstrap.
+    n_boot, seed, confidence, ci:
+        As in :mod:`judgeaudit.metrics.binary` (``ci="none"``: the value only).
+    sample_weight:
+        One non-negative weight per unit: coincidences become weighted sums, scaled so
+        that they total the number of values paired (alpha's small-sample factor).
 
     Returns
     -------
@@ -184,34 +146,45 @@ def krippendorff_alpha(reliability_data, *, level="nominal", value_domain=None, 
     twelve units, values 1-5 with gaps; nominal 0.743, ordinal 0.815, interval 0.849.
 
     >>> nan = float("nan")
-    >>> data = [[1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
-    ...         [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
-    ...         [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
-    ...         [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan]]
+    >>> by_rater = [[1, 2, 3, 3, 2, 1, 4, 1, 2, nan, nan, nan],
+    ...             [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
+    ...             [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
+    ...             [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan]]
+    >>> data = np.transpose(by_rater)  # (12 units, 4 raters)
     >>> round(krippendorff_alpha(data).value, 3)
     0.743
     >>> round(krippendorff_alpha(data, level="ordinal").value, 3)
     0.815
     >>> round(krippendorff_alpha(data, level="interval").value, 3)
     0.849
+
+    References
+    ----------
+    Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability. Annenberg School
+    for Communication, University of Pennsylvania.  Hayes, A. F. and Krippendorff, K.
+    (2007). Answering the call for a standard reliability measure for coding data.
+    Communication Methods and Measures 1(1), 77-89.
     """
     import krippendorff  # a core dependency, imported where it is used
 
     if level not in ("nominal", "ordinal", "interval"):
         raise ValidationError(f"level must be 'nominal', 'ordinal' or 'interval', got {level!r}")
-    arr = np.asarray(reliability_data, dtype=object)
+    value_domain = _renamed(labels, value_domain, "value_domain")
+    arr = np.asarray(ratings, dtype=object)
     if arr.ndim != 2:
-        raise ValidationError("reliability_data must be 2-d (n_raters, n_units), "
+        raise ValidationError("ratings must be 2-d (n_units, n_raters), "
                               f"got shape {arr.shape}")
+    arr = arr.T  # (n_raters, n_units) inside
     n_units = arr.shape[1]
     clusters = _check_clusters(clusters, n_units, "units")
+    w = _sample_weight(sample_weight, n_units, "units")
     mode = _resolve_ci(ci, clusters, proportion=False)
     missing = _missing_mask(arr)
     present = arr[~missing]
     if value_domain is None and level != "nominal" and any(isinstance(v, (str, bytes)) for v in present):
-        raise ValidationError(f"level={level!r} with string values needs value_domain= "
+        raise ValidationError(f"level={level!r} with string values needs labels= "
                               "listing the values in order")
-    (codes,), domain = _encode([arr], value_domain, names=("reliability_data",), allow_missing=True)
+    (codes,), domain = _encode([arr], value_domain, names=("ratings",), allow_missing=True)
     values = None
     if level == "interval":
         try:
@@ -229,6 +202,11 @@ def krippendorff_alpha(reliability_data, *, level="nominal", value_domain=None, 
                                              n=0)
     vc = vc[pairable]
     clusters = None if clusters is None else clusters[pairable]
+    if w is not None:  # scaled to total the values paired, as alpha's (n - 1) factor expects
+        w = w[pairable]
+        paired = vc.sum(axis=1)
+        total = float((w * paired).sum())
+        w = w * (float(paired.sum()) / total) if total > 0 else w
     used = np.flatnonzero(vc.sum(axis=0) > 0)
     if used.size < 2:
         reason = "only one value among the pairable units: expected disagreement is 0"
@@ -240,7 +218,7 @@ def krippendorff_alpha(reliability_data, *, level="nominal", value_domain=None, 
     stats = unit_coincidences(vc)
     return _finish(point, n=n, mode=mode, confidence=confidence, item_stats=stats,
                    statistic=lambda s: alpha_from_coincidence(s.reshape(-1, k, k), level, values),
-                   clusters=clusters, n_boot=n_boot, seed=seed)
+                   clusters=clusters, n_boot=n_boot, seed=seed, sample_weight=w)
 
 
 # ------------------------------------------------------------------ Fleiss and Gwet
@@ -254,8 +232,8 @@ def _unit_counts(ratings, categories, name="ratings"):
     return _value_counts(codes.T, len(cats)), cats
 
 
-def fleiss_kappa(ratings, *, categories=None, incomplete="raise", clusters=None, n_boot=1000,
-                 seed=0, confidence=0.95, ci="auto") -> MetricResult:
+def fleiss_kappa(ratings, *, labels=None, incomplete="raise", clusters=None, n_boot=1000,
+                 seed=0, confidence=0.95, ci="auto", sample_weight=None, categories=None) -> MetricResult:
     """Fleiss' kappa: agreement of a fixed number of raters per unit (Fleiss 1971).
 
     Parameters
@@ -263,9 +241,9 @@ def fleiss_kappa(ratings, *, categories=None, incomplete="raise", clusters=None,
     ratings:
         ``(n_units, n_raters)`` categorical ratings (any categories); NaN / None
         for a missing rating.  Raters need not be the same people across units.
-    categories:
+    labels:
         The categories; default those present (categories nobody used do not change
-        the value).
+        the value).  (``categories=`` is its old name.)
     incomplete:
         Fleiss' kappa assumes every unit has the same number of ratings ``m``.
         Units with no rating at all are always dropped.  If the other units differ
@@ -274,6 +252,10 @@ def fleiss_kappa(ratings, *, categories=None, incomplete="raise", clusters=None,
         varying numbers of raters use :func:`gwet_ac1` or :func:`krippendorff_alpha`.
     clusters:
         One key per unit (row).
+    n_boot, seed, confidence, ci:
+        As in :mod:`judgeaudit.metrics.binary` (``ci="none"``: the value only).
+    sample_weight:
+        One non-negative weight per unit (row).
 
     Returns
     -------
@@ -292,11 +274,17 @@ def fleiss_kappa(ratings, *, categories=None, incomplete="raise", clusters=None,
     >>> ratings = [np.repeat([1, 2, 3, 4, 5], row) for row in table]  # (10, 14)
     >>> round(fleiss_kappa(ratings).value, 3)
     0.21
+
+    References
+    ----------
+    Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters.
+    Psychological Bulletin 76(5), 378-382.
     """
     if incomplete not in ("raise", "drop"):
         raise ValidationError(f"incomplete must be 'raise' or 'drop', got {incomplete!r}")
-    vc, _ = _unit_counts(ratings, categories)
+    vc, _ = _unit_counts(ratings, _renamed(labels, categories, "categories"))
     clusters = _check_clusters(clusters, vc.shape[0], "units")
+    w = _sample_weight(sample_weight, vc.shape[0], "units")
     mode = _resolve_ci(ci, clusters, proportion=False)
     m_u = vc.sum(axis=1)
     keep = m_u > 0
@@ -311,6 +299,7 @@ def fleiss_kappa(ratings, *, categories=None, incomplete="raise", clusters=None,
             keep &= m_u == sizes.max()
     vc, m_u = vc[keep], m_u[keep]
     clusters = None if clusters is None else clusters[keep]
+    w = None if w is None else w[keep]
     n = int(vc.shape[0])
     if n == 0:
         return MetricResult.undefined_result("no rated units", n=0)
@@ -333,11 +322,11 @@ def fleiss_kappa(ratings, *, categories=None, incomplete="raise", clusters=None,
     reason = _ONE_CATEGORY if np.isnan(point) else None
     return _finish(point, n=n, mode=mode, confidence=confidence, item_stats=stats,
                    statistic=statistic, clusters=clusters, n_boot=n_boot, seed=seed,
-                   undefined=reason)
+                   undefined=reason, sample_weight=w)
 
 
-def gwet_ac1(ratings, *, categories=None, clusters=None, n_boot=1000, seed=0,
-             confidence=0.95, ci="auto") -> MetricResult:
+def gwet_ac1(ratings, *, labels=None, clusters=None, n_boot=1000, seed=0,
+             confidence=0.95, ci="auto", sample_weight=None, categories=None) -> MetricResult:
     """Gwet's AC1 for any number of raters, which may vary by unit (Gwet 2008).
 
     With ``r_i`` ratings of unit ``i``, ``r_ik`` of them in category ``k`` and ``q``
@@ -355,9 +344,14 @@ def gwet_ac1(ratings, *, categories=None, clusters=None, n_boot=1000, seed=0,
     ----------
     ratings:
         ``(n_units, n_raters)`` categorical ratings, NaN / None where missing.
-    categories:
+    labels:
         The full set of categories; ``q`` is its size.  Default: those present.
-        Declare it when a category may go unused (AC1 depends on ``q``).
+        Declare it when a category may go unused (AC1 depends on ``q``).  (``categories=``
+        is its old name.)
+    clusters, n_boot, seed, confidence, ci:
+        As in :mod:`judgeaudit.metrics.binary` (``ci="none"``: the value only).
+    sample_weight:
+        One non-negative weight per unit (row).
 
     Returns
     -------
@@ -376,14 +370,22 @@ def gwet_ac1(ratings, *, categories=None, clusters=None, n_boot=1000, seed=0,
     >>> b = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
     >>> round(gwet_ac1(np.column_stack([a, b])).value, 4)
     0.4059
+
+    References
+    ----------
+    Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence
+    of high agreement. British Journal of Mathematical and Statistical Psychology 61(1),
+    29-48.
     """
-    vc, cats = _unit_counts(ratings, categories)
+    vc, cats = _unit_counts(ratings, _renamed(labels, categories, "categories"))
     clusters = _check_clusters(clusters, vc.shape[0], "units")
+    w = _sample_weight(sample_weight, vc.shape[0], "units")
     mode = _resolve_ci(ci, clusters, proportion=False)
     r = vc.sum(axis=1)
     keep = r > 0
     vc, r = vc[keep], r[keep]
     clusters = None if clusters is None else clusters[keep]
+    w = None if w is None else w[keep]
     n = int(vc.shape[0])
     if n == 0:
         return MetricResult.undefined_result("no rated units", n=0)
@@ -391,7 +393,7 @@ def gwet_ac1(ratings, *, categories=None, clusters=None, n_boot=1000, seed=0,
     if q < 2:
         return _finish(float("nan"), n=n, mode=mode, confidence=confidence, clusters=clusters,
                        undefined="only one category: AC1 needs at least two "
-                                 "(pass categories= to declare the full set)")
+                                 "(pass labels= to declare the full set)")
     two = r >= 2
     if not two.any():
         return _finish(float("nan"), n=n, mode=mode, confidence=confidence, clusters=clusters,
@@ -409,4 +411,45 @@ def gwet_ac1(ratings, *, categories=None, clusters=None, n_boot=1000, seed=0,
 
     point = float(statistic(stats.sum(axis=0)[None, :])[0])
     return _finish(point, n=n, mode=mode, confidence=confidence, item_stats=stats,
-                   statistic=statistic, clusters=clusters, n_boot=n_boot, seed=seed)
+                   statistic=statistic, clusters=clusters, n_boot=n_boot, seed=seed, sample_weight=w)
+
+
+def ratings_matrix(units, raters, values, *, unit_order=None, rater_order=None):
+    """The ``(n_units, n_raters)`` matrix every multi-rater metric takes, from long data.
+
+    Parameters
+    ----------
+    units, raters, values:
+        One entry per rating (e.g. the labels table's ``item_id``, ``annotator_id`` and
+        ``value`` columns).  A (unit, rater) pair may occur once.
+    unit_order, rater_order:
+        Row and column order; default sorted.
+
+    Returns
+    -------
+    (matrix, unit_order, rater_order)
+        An object array with ``None`` where a rater did not rate a unit.
+
+    Examples
+    --------
+    >>> m, us, rs = ratings_matrix(["i1", "i1", "i2"], ["ann", "bob", "bob"], ["yes", "no", "no"])
+    >>> m.tolist(), us, rs
+    ([['yes', 'no'], [None, 'no']], ['i1', 'i2'], ['ann', 'bob'])
+    """
+    u, r, v = (np.asarray(x, dtype=object).ravel() for x in (units, raters, values))
+    if not (u.size == r.size == v.size):
+        raise ValidationError(f"units, raters and values need one entry per rating; got {u.size}, "
+                              f"{r.size} and {v.size}")
+    uo = list(unit_order) if unit_order is not None else sorted(set(u.tolist()), key=str)
+    ro = list(rater_order) if rater_order is not None else sorted(set(r.tolist()), key=str)
+    ui, ri = {k: i for i, k in enumerate(uo)}, {k: i for i, k in enumerate(ro)}
+    out = np.full((len(uo), len(ro)), None, dtype=object)
+    seen = set()
+    for a, b, val in zip(u.tolist(), r.tolist(), v.tolist()):
+        if a not in ui or b not in ri:
+            continue
+        if (a, b) in seen:
+            raise ValidationError(f"rater {b!r} rated unit {a!r} twice; keep one rating per pair")
+        seen.add((a, b))
+        out[ui[a], ri[b]] = val
+    return out, uo, ro

@@ -18,17 +18,29 @@ n_boot, seed:
 confidence:
     Two-sided coverage of the interval (default 0.95).
 ci:
-    ``"auto"``, ``"bootstrap"``, ``"wilson"`` (proportions only) or ``"none"``.
+    ``"auto"``, ``"bootstrap"``, ``"wilson"`` (proportions only) or ``"none"`` (the
+    point value only: no resamples are drawn, for callers that want just the number).
+sample_weight:
+    One non-negative weight per item (e.g. ``1 / inclusion probability`` of a labelling
+    sample): every count becomes a weighted sum, so proportions are Hajek estimates;
+    the interval is then a bootstrap of the weighted sums.
+
+References
+----------
+Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
+inference. JASA 22(158), 209-212.  Davison, A. C. and Hinkley, D. V. (1997). Bootstrap
+Methods and their Application, section 3.8 (resampling clusters).  Matthews, B. W. (1975)
+for MCC; Brodersen et al. (2010) for balanced accuracy.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ValidationError
+from ._arrays import _as_1d, _check_same_length, _encode, _missing_mask, _sample_weight
 from ._result import MetricResult
 from .formulas import binary_from_counts
 from .intervals import _check_clusters, _finish, _resolve_ci
@@ -40,33 +52,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ input checks
-
-def _missing_mask(arr: np.ndarray) -> np.ndarray:
-    """True where an entry is missing: None, NaN, pandas NA / NaT."""
-    if arr.dtype.kind == "f":
-        return np.isnan(arr)
-    if arr.dtype.kind in "biuUS":
-        return np.zeros(arr.shape, dtype=bool)
-    flat = arr.ravel()
-    out = np.fromiter(
-        (v is None or (isinstance(v, (float, np.floating)) and math.isnan(v))
-         or type(v).__name__ in ("NAType", "NaTType") for v in flat),
-        dtype=bool, count=flat.size)
-    return out.reshape(arr.shape)
-
-
-def _as_1d(y, name: str) -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValidationError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    return arr
-
-
-def _check_same_length(a, b, names):
-    if a.shape[0] != b.shape[0]:
-        raise ValidationError(f"{names[0]} and {names[1]} have different lengths "
-                              f"({a.shape[0]} and {b.shape[0]}); give one entry per item in each")
-
 
 def _as_binary(y, name: str) -> np.ndarray:
     """``y`` as an int8 array of 0/1, or a ValidationError saying what is wrong."""
@@ -173,8 +158,6 @@ def confusion_matrix(y_true, y_pred, *, labels=None) -> ConfusionMatrix:
     >>> (cm.tp, cm.fp, cm.fn, cm.tn)
     (2, 1, 1, 1)
     """
-    from .agreement import _encode  # agreement builds on this module
-
     t, p = _as_1d(y_true, "y_true"), _as_1d(y_pred, "y_pred")
     _check_same_length(t, p, ("y_true", "y_pred"))
     (ct, cp), labs = _encode([t, p], labels, names=("y_true", "y_pred"), allow_missing=False)
@@ -219,11 +202,13 @@ def _undefined_reason(metric, tp, fp, fn, tn):
     return None
 
 
-def _binary_metric(metric, y_true, y_pred, *, pos_label, clusters, n_boot, seed, confidence, ci):
+def _binary_metric(metric, y_true, y_pred, *, pos_label, clusters, n_boot, seed, confidence, ci,
+                   sample_weight=None):
     t, p = _binary_pair(y_true, y_pred, pos_label)
     n = int(t.size)
     clusters = _check_clusters(clusters, n)
-    mode = _resolve_ci(ci, clusters, proportion=metric in _PROPORTION)
+    w = _sample_weight(sample_weight, n)
+    mode = _resolve_ci(ci, clusters, proportion=metric in _PROPORTION, weighted=w is not None)
     stats = np.column_stack([(t == 1) & (p == 1), (t == 0) & (p == 1),
                              (t == 1) & (p == 0), (t == 0) & (p == 0)]).astype(float)
     tp, fp, fn, tn = (int(v) for v in stats.sum(axis=0))
@@ -234,11 +219,12 @@ def _binary_metric(metric, y_true, y_pred, *, pos_label, clusters, n_boot, seed,
     wilson = _PROPORTION[metric](tp, fp, fn, tn) if metric in _PROPORTION else None
     return _finish(point, n=n, mode=mode, confidence=confidence, item_stats=stats,
                    statistic=lambda s: binary_from_counts(s[:, 0], s[:, 1], s[:, 2], s[:, 3], metric),
-                   clusters=clusters, n_boot=n_boot, seed=seed, wilson=wilson, undefined=reason)
+                   clusters=clusters, n_boot=n_boot, seed=seed, wilson=wilson, undefined=reason,
+                   sample_weight=w)
 
 
 def accuracy(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
-             confidence=0.95, ci="auto") -> MetricResult:
+             confidence=0.95, ci="auto", sample_weight=None) -> MetricResult:
     """Share of items where the prediction equals the reference.
 
     Undefined only on empty input.  A proportion: Wilson interval under ``ci="auto"``
@@ -254,11 +240,12 @@ def accuracy(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
     0.7
     """
     return _binary_metric("accuracy", y_true, y_pred, pos_label=pos_label, clusters=clusters,
-                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci)
+                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci,
+                          sample_weight=sample_weight)
 
 
 def precision(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
-              confidence=0.95, ci="auto") -> MetricResult:
+              confidence=0.95, ci="auto", sample_weight=None) -> MetricResult:
     """tp / (tp + fp).  Undefined (NaN, with reason) when ``y_pred`` has no positives.
 
     Examples
@@ -267,11 +254,12 @@ def precision(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0
     0.6666666666666666
     """
     return _binary_metric("precision", y_true, y_pred, pos_label=pos_label, clusters=clusters,
-                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci)
+                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci,
+                          sample_weight=sample_weight)
 
 
 def recall(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
-           confidence=0.95, ci="auto") -> MetricResult:
+           confidence=0.95, ci="auto", sample_weight=None) -> MetricResult:
     """tp / (tp + fn), the true positive rate.  Undefined when ``y_true`` has no positives.
 
     Examples
@@ -282,11 +270,12 @@ def recall(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
     'y_true has no positive items'
     """
     return _binary_metric("recall", y_true, y_pred, pos_label=pos_label, clusters=clusters,
-                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci)
+                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci,
+                          sample_weight=sample_weight)
 
 
 def fnr(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
-        confidence=0.95, ci="auto") -> MetricResult:
+        confidence=0.95, ci="auto", sample_weight=None) -> MetricResult:
     """fn / (tp + fn), the false negative rate.  Undefined when ``y_true`` has no positives.
 
     Examples
@@ -295,11 +284,12 @@ def fnr(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
     0.3333333333333333
     """
     return _binary_metric("fnr", y_true, y_pred, pos_label=pos_label, clusters=clusters,
-                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci)
+                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci,
+                          sample_weight=sample_weight)
 
 
 def fpr(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
-        confidence=0.95, ci="auto") -> MetricResult:
+        confidence=0.95, ci="auto", sample_weight=None) -> MetricResult:
     """fp / (fp + tn), the false positive rate.  Undefined when ``y_true`` has no negatives.
 
     Examples
@@ -308,11 +298,12 @@ def fpr(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
     0.5
     """
     return _binary_metric("fpr", y_true, y_pred, pos_label=pos_label, clusters=clusters,
-                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci)
+                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci,
+                          sample_weight=sample_weight)
 
 
 def specificity(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
-                confidence=0.95, ci="auto") -> MetricResult:
+                confidence=0.95, ci="auto", sample_weight=None) -> MetricResult:
     """tn / (fp + tn), the true negative rate.  Undefined when ``y_true`` has no negatives.
 
     Examples
@@ -321,11 +312,12 @@ def specificity(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed
     0.5
     """
     return _binary_metric("specificity", y_true, y_pred, pos_label=pos_label, clusters=clusters,
-                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci)
+                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci,
+                          sample_weight=sample_weight)
 
 
 def f1(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
-       confidence=0.95, ci="auto") -> MetricResult:
+       confidence=0.95, ci="auto", sample_weight=None) -> MetricResult:
     """2 tp / (2 tp + fp + fn).  Undefined when neither side has a positive item.
 
     Not a proportion: the interval is a bootstrap unless ``ci="none"``.
@@ -336,11 +328,12 @@ def f1(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
     0.6666666666666666
     """
     return _binary_metric("f1", y_true, y_pred, pos_label=pos_label, clusters=clusters,
-                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci)
+                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci,
+                          sample_weight=sample_weight)
 
 
 def mcc(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
-        confidence=0.95, ci="auto") -> MetricResult:
+        confidence=0.95, ci="auto", sample_weight=None) -> MetricResult:
     """Matthews correlation coefficient (tp tn - fp fn) / sqrt(product of the margins).
 
     Undefined when ``y_true`` or ``y_pred`` has one class only (scikit-learn returns
@@ -352,11 +345,12 @@ def mcc(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
     0.1667
     """
     return _binary_metric("mcc", y_true, y_pred, pos_label=pos_label, clusters=clusters,
-                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci)
+                          n_boot=n_boot, seed=seed, confidence=confidence, ci=ci,
+                          sample_weight=sample_weight)
 
 
 def balanced_accuracy(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,
-                      confidence=0.95, ci="auto") -> MetricResult:
+                      confidence=0.95, ci="auto", sample_weight=None) -> MetricResult:
     """(recall + specificity) / 2.  Undefined when ``y_true`` lacks either class.
 
     Examples
@@ -365,4 +359,5 @@ def balanced_accuracy(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000
     0.5833333333333333
     """
     return _binary_metric("balanced_accuracy", y_true, y_pred, pos_label=pos_label,
-                          clusters=clusters, n_boot=n_boot, seed=seed, confidence=confidence, ci=ci)
+                          clusters=clusters, n_boot=n_boot, seed=seed, confidence=confidence, ci=ci,
+                          sample_weight=sample_weight)

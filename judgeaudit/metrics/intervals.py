@@ -112,12 +112,15 @@ def result_from_bootstrap(point, boot_values, *, n: int, bootstrap: ClusterBoots
 
 # ---------------------------------------------------------------- shared helpers
 
-def _resolve_ci(ci, clusters, *, proportion: bool) -> str:
+def _resolve_ci(ci, clusters, *, proportion: bool, weighted: bool = False) -> str:
     """``"wilson"``, ``"bootstrap"`` or ``"none"`` from the ``ci`` option."""
     if ci not in _CI_MODES:
         raise ValidationError(f"ci must be one of {', '.join(map(repr, _CI_MODES))}, got {ci!r}")
     if ci == "auto":
-        return "wilson" if proportion and clusters is None else "bootstrap"
+        return "wilson" if proportion and clusters is None and not weighted else "bootstrap"
+    if ci == "wilson" and weighted:
+        raise ValidationError("ci='wilson' counts items and cannot use sample_weight; use ci='bootstrap' "
+                              "(or 'auto'), which resamples the weighted sums")
     if ci == "wilson":
         if not proportion:
             raise ValidationError("ci='wilson' is only for plain proportions (accuracy, precision, "
@@ -163,17 +166,26 @@ def _select_clusters(clusters, keep):
 
 def _finish(point, *, n: int, mode: str, confidence: float, item_stats=None, statistic=None,
             clusters=None, n_boot=1000, seed=0, wilson=None, undefined=None,
-            boot_values_fn=None) -> MetricResult:
+            boot_values_fn=None, sample_weight=None) -> MetricResult:
     """The common tail of every metric: undefined check, then the requested interval.
 
     ``item_stats (n, S)`` and ``statistic`` (``(n_boot, S)`` sums -> ``(n_boot,)``) give
     the vectorised bootstrap; ``boot_values_fn(bootstrap) -> (n_boot,)`` is the
     alternative for metrics that are not functions of sums.  ``wilson=(k, trials)``
-    is used when ``mode == "wilson"``.
+    is used when ``mode == "wilson"``.  ``sample_weight`` (one weight per row of
+    ``item_stats``) weights every sum: the point value is recomputed from the weighted
+    sums and the bootstrap resamples them (``n`` stays the number of items).
     """
     confidence = _check_confidence(confidence)
     nan = float("nan")
     point = float(point)
+    if sample_weight is not None and item_stats is not None:
+        item_stats = np.asarray(item_stats, dtype=float) * np.asarray(sample_weight, dtype=float)[:, None]
+        if undefined is None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                point = float(np.asarray(statistic(item_stats.sum(axis=0)[None, :]), dtype=float)[0])
+            if math.isnan(point):
+                undefined = "undefined on these data with these weights (a zero-weight class or all weights 0)"
     if undefined is not None or math.isnan(point):
         n_clusters = None
         if clusters is not None and mode == "bootstrap":

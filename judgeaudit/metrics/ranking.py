@@ -18,7 +18,8 @@ import numpy as np
 
 from ..errors import ValidationError
 from ._result import MetricResult
-from .binary import _as_binary, _as_1d, _check_same_length, _missing_mask
+from ._arrays import _as_1d, _check_same_length, _missing_mask
+from .binary import _as_binary
 from .intervals import _check_clusters, _finish, _resolve_ci
 
 __all__ = ["spearman", "kendall_tau", "auroc"]

@@ -9,6 +9,9 @@ Each probe carries a ``reference`` and a ``check`` rule:
   insensitively and as a whole word (``"Au"`` matches ``"It is Au."``, not ``"Austria"``).
 * ``regex``: the reference pattern is found with :func:`re.search` (use ``^...$`` for a
   whole-response match and ``(?i)`` for case insensitivity).
+* ``exact``: the response's first line is the reference (surrounding whitespace and one
+  final full stop ignored); the strict rule fine-tuning uses to place its checkpoints
+  (``finetune``'s ``exact_match`` capability eval calls this function).
 
 >>> score_answer("17 + 25 = 42.", "42", "number")
 True
@@ -17,6 +20,8 @@ True
 >>> score_answer("Paris, of course.", "Paris", "contains"), score_answer("Parisian", "Paris", "contains")
 (True, False)
 >>> score_answer("YES", r"^\\W*YES\\W*$", "regex"), score_answer("Yes, sure", r"^\\W*YES\\W*$", "regex")
+(True, False)
+>>> score_answer(" 7.\\nmore", "7", "exact"), score_answer("7 apples", "7", "exact")
 (True, False)
 """
 
@@ -33,7 +38,7 @@ from judgeaudit.tables import validate
 
 __all__ = ["CHECKS", "score_answer", "score_capability", "capability_accuracy"]
 
-CHECKS = ("number", "contains", "regex")
+CHECKS = ("number", "contains", "regex", "exact")
 """The check rules a capability probe may use."""
 _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?")
 
@@ -65,6 +70,10 @@ def score_answer(response, reference: str, check: str) -> bool:
             raise ConfigError("a contains check needs a non-empty reference")
         return any(re.search(rf"(?<!\w){re.escape(a)}(?!\w)", text, re.IGNORECASE)
                    for a in alternatives)
+    if check == "exact":
+        lines = text.strip().splitlines()
+        first = lines[0].strip().removesuffix(".").strip() if lines else ""
+        return first == str(reference).strip()
     if check == "regex":
         try:
             return re.search(str(reference), text) is not None

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeaudit.datasets._common import import_datasets, occurrence_index, text_id
+from judgeaudit.datasets.common import import_datasets, occurrence_index, text_id
 from judgeaudit.errors import ConfigError, UnknownNameError, ValidationError
 from judgeaudit.tables import SCHEMAS, empty_table, read_records, validate
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeaudit._registry import Registry
+from judgeaudit.registry import Registry
 from judgeaudit.errors import ConfigError, UnknownNameError, ValidationError
 from judgeaudit.prompts.published import (
     PUBLISHED_SETS,

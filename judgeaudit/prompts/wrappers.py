@@ -33,7 +33,7 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
-from judgeaudit._registry import Registry
+from judgeaudit.registry import Registry
 from judgeaudit.errors import ConfigError, UnknownNameError, ValidationError
 from judgeaudit.prompts.published import tidy_extra_columns
 from judgeaudit.tables import validate

@@ -136,10 +136,21 @@ _json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_siz
 @settings(max_examples=300, deadline=None)
 @given(result=_json)
 def test_parse_result_fuzz_only_raises_validation_errors(result):
+    schema = default_schema()
     try:
-        default_schema().parse_result(result)
-    except ValidationError:
-        pass
+        values, notes = schema.parse_result(result, where="task 1")
+    except ValidationError as exc:
+        assert str(exc).startswith("task 1: ")  # says where, never another exception type
+        return
+    # What parses is only canonical values of the schema's own fields, each read from a
+    # region that named that field with exactly one choice.
+    for name, value in values.items():
+        assert value in schema.field_named(name).values
+        regions = [r for r in result if isinstance(r, dict) and r.get("from_name") == name]
+        assert any(isinstance(r.get("value"), dict) and r["value"].get("choices") in ([value], [schema.field_named(name).display(value)])
+                   for r in regions)
+    assert notes is None or isinstance(notes, str)
+    assert values == {} or isinstance(result, list)
 
 
 _schema_json = st.recursive(

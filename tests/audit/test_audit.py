@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
+from conftest import reference_module
 from hypothesis import given, settings, strategies as st
 
 from judgeaudit.audit import AuditConfig, run_audit
@@ -87,8 +89,8 @@ def test_overall_metrics_by_hand(audit):
 
 
 def test_metrics_match_reference_implementations(audit):
-    sklearn = pytest.importorskip("sklearn.metrics")
-    krippendorff = pytest.importorskip("krippendorff")
+    sklearn = reference_module("sklearn.metrics")
+    krippendorff = reference_module("krippendorff")
     y = [1, 1, 0, 0, 0]   # i1 i2 i3 i4 i9
     p = [1, 0, 0, 1, 0]
     m = audit["judges"]["kw"]["overall"]

@@ -136,17 +136,27 @@ def test_secrets_in_backend_options_stay_out_of_the_config():
     assert "sk-secret" not in str(scorer.config)
 
 
-def test_real_tiny_model_through_the_transformers_backend(tiny_model):
-    """A random 2-layer model writes noise: every item must come back as a scored row or
-    a parse error with the reply kept, never vanish."""
+def test_real_tiny_model_through_the_transformers_backend(tiny_model, tmp_path):
+    """A real model through the transformers backend: one rigged to answer "4" gives ok
+    rows with rating 4 (coherent), and the random model's noise comes back as scored rows
+    or parse errors with the reply kept, never vanishes."""
     require_module("torch")
-    from judgeaudit.generation import available_backends
+    from judges.modelkit import rig_lookup  # tests/ is on sys.path (rootdir)
 
-    if "transformers" not in available_backends():
-        pytest.skip("the transformers backend has not landed")
-    scorer = get_scorer("llm_rubric", backend="transformers", model=str(tiny_model),
+    # The chat template's generation prompt ends "<|assistant|>\n": "\n" -> "4" -> end.
+    four = rig_lookup(tiny_model, tmp_path / "four", {"\n": "4", "4": "</s>"})
+    template = tmp_path / "short.txt"  # the built-in rubric is longer than the tiny model's 512 positions
+    template.write_text("Rate the coherence of this answer from 1 to 5.\nQuestion: {prompt}\nAnswer: {response}")
+    rigged = get_scorer("llm_rubric", backend="transformers", model=str(four), template=template,
+                        max_new_tokens=4, device="cpu")
+    responses = ["The capital of France is Paris.", "no no no no no no", "Paris is the capital."]
+    out = rigged.score(responses, ["Capital?", "Say yes.", "Hi"])
+    assert out["status"].tolist() == ["ok"] * 3
+    assert out["rating"].tolist() == [4, 4, 4] and out["raw"].str.strip().tolist() == ["4"] * 3
+    assert out["bin"].tolist() == ["coherent"] * 3 and out["score"].tolist() == [0.75] * 3  # (4 - 1) / 4
+
+    scorer = get_scorer("llm_rubric", backend="transformers", model=str(tiny_model), template=template,
                         max_new_tokens=6, device="cpu")
-    responses = ["The capital of France is Paris.", "no no no no no no", ""]
     out = scorer.score(responses, ["Capital?", "Say yes.", "Hi"])
     assert len(out) == 3 and set(out["status"]) <= {"ok", "parse_error"}
     assert out["raw"].map(lambda r: isinstance(r, str)).all()

@@ -35,7 +35,7 @@ def make_config(tiny_model, tmp_path):
 def tiny_lm(tiny_model):
     """``(model, tokenizer)`` of the tiny model, float32, on the CPU (do not train it)."""
     require_module("torch")
-    from judgeaudit._hf import load_causal_lm
+    from judgeaudit.hfmodels import load_causal_lm
 
     return load_causal_lm(tiny_model, device="cpu", dtype="float32")
 

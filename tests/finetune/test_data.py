@@ -82,7 +82,7 @@ def test_hf_json_builder_reads_local_files(tmp_path):
 
 
 def test_overlong_sequences_are_truncated_or_rejected_and_counted(tiny_model):
-    from judgeaudit._hf import load_tokenizer
+    from judgeaudit.hfmodels import load_tokenizer
     from finetune.objectives import chat_conversation
 
     tok = load_tokenizer(tiny_model)
@@ -105,7 +105,7 @@ def test_overlong_sequences_are_truncated_or_rejected_and_counted(tiny_model):
 
 
 def test_loss_mask_covers_exactly_the_response(tiny_model):
-    from judgeaudit._hf import load_tokenizer
+    from judgeaudit.hfmodels import load_tokenizer
     from finetune.objectives import chat_conversation
 
     tok = load_tokenizer(tiny_model)

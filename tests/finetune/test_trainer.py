@@ -16,7 +16,7 @@ from finetune.data import collate, tokenize_examples  # noqa: E402
 from finetune.objectives import get_objective, outputs_from_logits, token_kl  # noqa: E402
 from finetune.prepare import prepare_examples  # noqa: E402
 from ft_fixtures import make_config, one_thread  # noqa: E402,F401
-from judgeaudit._hf import load_causal_lm  # noqa: E402
+from judgeaudit.hfmodels import load_causal_lm  # noqa: E402
 from judgeaudit.errors import ConfigError  # noqa: E402
 from judgeaudit.generation.base import load_manifest  # noqa: E402
 

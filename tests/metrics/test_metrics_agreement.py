@@ -7,6 +7,8 @@ import math
 import krippendorff
 import numpy as np
 import pytest
+
+from conftest import reference_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,8 +16,8 @@ from judgeaudit.errors import ValidationError
 from judgeaudit.metrics import cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha
 from judgeaudit.metrics.formulas import alpha_from_coincidence, unit_coincidences
 
-sk = pytest.importorskip("sklearn.metrics")
-irr = pytest.importorskip("statsmodels.stats.inter_rater")
+sk = reference_module("sklearn.metrics")
+irr = reference_module("statsmodels.stats.inter_rater")
 
 CATS = ["harmful", "not_harmful", "unclear"]
 
@@ -107,7 +109,7 @@ def _pkg_alpha(data, level):
 @settings(max_examples=50, deadline=None)
 @given(reliability(), st.sampled_from(["nominal", "ordinal", "interval"]))
 def test_krippendorff_matches_package_and_own_formula(data, level):
-    res = krippendorff_alpha(data, level=level, ci="none")
+    res = krippendorff_alpha(data.T, level=level, ci="none")  # the package's layout is raters x units
     expected = _pkg_alpha(data, level)
     if res.defined:
         assert res.value == pytest.approx(expected, abs=1e-10)
@@ -128,18 +130,20 @@ def test_krippendorff_published_examples():
             [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, nan, 3],
             [nan, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, nan],
             [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, nan]]
-    res = krippendorff_alpha(data, seed=1)
+    res = krippendorff_alpha(np.transpose(data), seed=1)  # (units, raters)
     assert round(res.value, 3) == 0.743
     assert res.n == 11  # unit 12 has one value only: not pairable
     assert res.ci_low <= res.value <= res.ci_high
     # strings with an ordered domain give the same ordinal value (krippendorff docs)
     names = {1: "very low", 2: "low", 3: "mid", 4: "high", 5: "very high"}
-    sdata = [[names.get(v, None) for v in row] for row in data]
+    sdata = np.transpose([[names.get(v, None) for v in row] for row in data])
     dom = list(names.values())
-    assert round(krippendorff_alpha(sdata, level="ordinal", value_domain=dom).value, 3) == 0.815
+    assert round(krippendorff_alpha(sdata, level="ordinal", labels=dom).value, 3) == 0.815
     assert round(krippendorff_alpha(sdata).value, 3) == 0.743
-    with pytest.raises(ValidationError, match="value_domain"):
+    with pytest.raises(ValidationError, match="labels="):
         krippendorff_alpha(sdata, level="ordinal")
+    with pytest.warns(FutureWarning, match="value_domain= is now labels="):  # the old name still works
+        assert round(krippendorff_alpha(sdata, level="ordinal", value_domain=dom).value, 3) == 0.815
 
 
 def test_krippendorff_ordinal_bootstrap_uses_resampled_margins():
@@ -160,20 +164,23 @@ def test_krippendorff_ordinal_bootstrap_uses_resampled_margins():
 
 def test_krippendorff_undefined_and_errors():
     nan = np.nan
+    # (units, raters) throughout
     assert krippendorff_alpha([[1, nan], [nan, 2]]).undefined.startswith("no unit has two")
-    res = krippendorff_alpha([[1, 1, 2], [1, 1, nan]])
+    res = krippendorff_alpha([[1, 1], [1, 1], [2, nan]])
     assert res.undefined == "only one value among the pairable units: expected disagreement is 0"
-    assert krippendorff_alpha(np.empty((2, 0))).n == 0
+    assert krippendorff_alpha(np.empty((0, 2))).n == 0
     with pytest.raises(ValidationError, match="2-d"):
         krippendorff_alpha([1, 2, 3])
     with pytest.raises(ValidationError, match="level"):
-        krippendorff_alpha([[1, 2], [1, 2]], level="ratio")
+        krippendorff_alpha([[1, 1], [2, 2]], level="ratio")
     with pytest.raises(ValidationError, match="numeric"):
-        krippendorff_alpha([["a", "b"], ["a", "b"]], level="interval", value_domain=["a", "b"])
+        krippendorff_alpha([["a", "a"], ["b", "b"]], level="interval", labels=["a", "b"])
     with pytest.raises(ValidationError, match="not among the labels"):
-        krippendorff_alpha([[1, 2], [1, 3]], value_domain=[1, 2])
+        krippendorff_alpha([[1, 1], [2, 3]], labels=[1, 2])
     with pytest.raises(ValidationError, match="clusters has 1 keys but there are 2 units"):
-        krippendorff_alpha([[1, 2], [1, 2]], clusters=["a"])
+        krippendorff_alpha([[1, 1], [2, 2]], clusters=["a"])
+    with pytest.raises(ValidationError, match="give labels= only"):
+        krippendorff_alpha([[1, 1], [2, 2]], labels=[1, 2], value_domain=[1, 2])
 
 
 # ------------------------------------------------------------------ Fleiss
@@ -242,14 +249,14 @@ def test_gwet_multi_rater_missing_hand_value():
     res = gwet_ac1(r, ci="none")
     assert res.value == pytest.approx(14 / 41) and res.n == 3
     # a third declared (unused) category changes q: p_e = sum pi(1-pi) / 2 = 20/81
-    res3 = gwet_ac1(r, categories=["a", "b", "c"], ci="none")
+    res3 = gwet_ac1(r, labels=["a", "b", "c"], ci="none")
     assert res3.value == pytest.approx((2 / 3 - 20 / 81) / (61 / 81))
 
 
 def test_gwet_undefined():
     assert gwet_ac1([["a", "a"], ["a", "a"]]).undefined.startswith("only one category")
     # with the full category set declared, perfect agreement on one category is AC1 = 1
-    assert gwet_ac1([["a", "a"], ["a", "a"]], categories=["a", "b"], ci="none").value == 1.0
+    assert gwet_ac1([["a", "a"], ["a", "a"]], labels=["a", "b"], ci="none").value == 1.0
     assert gwet_ac1([["a", None], [None, "b"]]).undefined.startswith("no unit has two")
     assert gwet_ac1(np.empty((0, 2))).undefined == "no rated units"
     with pytest.raises(ValidationError, match="2-d"):
@@ -265,5 +272,5 @@ def test_gwet_complete_two_raters_matches_closed_form(n, seed):
     p_a = np.mean(a == b)
     pi = (a.mean() + b.mean()) / 2
     p_e = 2 * pi * (1 - pi)
-    res = gwet_ac1(np.column_stack([a, b]), categories=[0, 1], ci="none")
+    res = gwet_ac1(np.column_stack([a, b]), labels=[0, 1], ci="none")
     assert res.value == pytest.approx((p_a - p_e) / (1 - p_e))

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+
+from conftest import reference_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,8 +17,8 @@ from judgeaudit.metrics import (
     specificity, wilson_interval,
 )
 
-sk = pytest.importorskip("sklearn.metrics")
-smp = pytest.importorskip("statsmodels.stats.proportion")
+sk = reference_module("sklearn.metrics")
+smp = reference_module("statsmodels.stats.proportion")
 
 PROPORTIONS = {"accuracy": accuracy, "precision": precision, "recall": recall, "fpr": fpr,
                "fnr": fnr, "specificity": specificity}

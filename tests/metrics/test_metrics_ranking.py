@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+
+from conftest import reference_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -15,7 +17,7 @@ from judgeaudit.metrics import auroc, kendall_tau, spearman
 from judgeaudit.metrics._resample import ClusterBootstrap, percentile_interval
 from judgeaudit.metrics.ranking import _Groups, _weighted_pearson
 
-sk = pytest.importorskip("sklearn.metrics")
+sk = reference_module("sklearn.metrics")
 
 
 @st.composite

@@ -22,6 +22,9 @@ def require_torch():
         import transformers
     except ImportError as exc:
         raise MissingExtraError(exc.name or "transformers", "transformers") from None
+    from .threads import apply_to_torch
+
+    apply_to_torch()  # the thread count the CLI (or a caller) chose
     if not sys.stderr.isatty():  # progress bars only on a terminal (loading, saving shards)
         transformers.utils.logging.disable_progress_bar()
     return torch, transformers
