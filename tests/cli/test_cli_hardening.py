@@ -245,3 +245,10 @@ def test_one_group_per_item_keeps_the_report_bounded(tmp_path, capsys):
 def test_one_line_usage_errors(capsys):
     msg = _error(capsys, ["audit", "--n-boot", "many"])
     assert "invalid int value" in msg
+
+
+def test_a_judge_called_human_does_not_overwrite_the_human_rates(tmp_path, capsys):
+    paths = _tables(tmp_path)
+    paths["verdicts"].write_text(paths["verdicts"].read_text().replace('"judge_id": "kw"', '"judge_id": "human"'))
+    msg = _error(capsys, _argv(paths, tmp_path / "out"))
+    assert "judge id 'human'" in msg and "rename" in msg
