@@ -79,8 +79,7 @@ def main() -> None:
             print(f"  {v:5d}  {family:9s} {category:12s} {mutation:34s} {detail}")
     for seconds, family, seed, mutation in sorted(slow, reverse=True)[:10]:
         print(f"slow: {seconds:.1f} s  {family} seed {seed} ({mutation})")
-    print(f"longest one-line error: {longest[0]} characters (truncated at 200 in this count: "
-          f"{longest[1]})" if longest[0] else "")
+    print(f"longest error line: {longest[0]:,} characters ({longest[1]})" if longest[0] else "")
     print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB")
 
 

@@ -364,7 +364,7 @@ def classify(rc, text: str):
         return "multiline", text[:200]
     if len(errors[0]) > 1000:
         return "long message", f"{len(errors[0]):,} characters"
-    return "error", errors[0][:200]
+    return "error", errors[0]
 
 
 def make_case(family: str, seed: int, tmp: Path):
