@@ -1,7 +1,9 @@
 """Issue 14's causes, one test each: every bad input to ``judgeaudit audit`` is one line
 ``judgeaudit: error: ...`` with exit status 2, naming file, row and column where there is
-one; nothing blocks, nothing is silently wrong.  Each of these gave a traceback, a
-two-line or 100 KB message, a hang or a wrong number before the fix.
+one; nothing blocks, nothing is silently wrong.  Each test gave a traceback, a two-line
+or 100 KB message, a hang or a wrong number before the fix (checked against the code
+before it); of the BOM cases, the ones with one BOM before data passed before too (pandas
+drops one BOM) and stay as regression checks.
 
 The CLI runs in-process (``main([...])`` with capsys): the same entry point the
 console script calls, fast enough for the number of cases here.
