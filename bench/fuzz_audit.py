@@ -44,6 +44,7 @@ def main() -> None:
           f"seed {args.seed}, memory limit {args.mem_gb} GB, hang after {args.limit_s} s")
     totals = collections.Counter()
     causes = collections.Counter()
+    kinds = collections.Counter()
     slow = []
     longest = (0, "")
     for family in args.families.split(","):
@@ -63,6 +64,8 @@ def main() -> None:
                 counts["slow (>%g s)" % args.slow_s] += 1
             counts[category] += 1
             if category not in ("success", "error"):
+                kinds[(category, detail.split(":")[0] if category in ("traceback", "long message")
+                       and category != "long message" else "")] += 1
                 causes[(family, category, mutation if category != "long message" else "",
                         detail.split(":")[0] if category in ("traceback", "long message")
                         else detail[:60])] += 1
@@ -73,9 +76,13 @@ def main() -> None:
     print("\nall families:")
     for k, v in totals.most_common():
         print(f"  {k:16s} {v:6d}")
+    if kinds:
+        print("\nother than success / one-line error, by exception:")
+        for (category, detail), v in kinds.most_common():
+            print(f"  {v:5d}  {category:12s} {detail}")
     if causes:
-        print("\nother than success / one-line error, by cause:")
-        for (family, category, mutation, detail), v in causes.most_common(40):
+        print("\nby family and input (top 25):")
+        for (family, category, mutation, detail), v in causes.most_common(25):
             print(f"  {v:5d}  {family:9s} {category:12s} {mutation:34s} {detail}")
     for seconds, family, seed, mutation in sorted(slow, reverse=True)[:10]:
         print(f"slow: {seconds:.1f} s  {family} seed {seed} ({mutation})")
