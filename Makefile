@@ -2,12 +2,14 @@
 #   make demo   installs judgeaudit (CPU torch, the finetune extra), runs examples/demo.toml end to end
 #               and audits the embedded sample campaign (offline, a few minutes on a CPU)
 #   make test   installs judgeaudit with its test extras (and Chromium) and runs every test
+#   make test-fast  the edit-test loop: every test not marked slow or integration (no Chromium,
+#               no Label Studio, no vLLM), in under 3 minutes on a 2-core machine
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip -q --disable-pip-version-check
 
-.PHONY: demo test bench install install-demo install-test browser labelstudio clean
+.PHONY: demo test test-fast bench install install-demo install-test browser labelstudio clean
 
 $(VENV)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +25,7 @@ $(VENV)/.demo: $(VENV)/.core
 	touch $@
 
 $(VENV)/.test: $(VENV)/.demo
-	$(PIP) install -e '.[test,finetune,annotation]'
+	$(PIP) install -e '.[test,finetune,annotation,inspect]'
 	touch $@
 
 install: $(VENV)/.core
@@ -45,6 +47,9 @@ demo: $(VENV)/.demo
 
 test: $(VENV)/.test browser labelstudio
 	$(PY) -m pytest
+
+test-fast: $(VENV)/.test
+	$(PY) -m pytest -q -m "not slow and not integration"
 
 bench: $(VENV)/.test
 	$(PY) bench/bench_audit.py

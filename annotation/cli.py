@@ -219,6 +219,11 @@ def _status_text(out: dict) -> str:
         val = "undefined (" + al["undefined"] + ")" if al["value"] is None else \
             f"{al['value']:.3f} [{_fmt(al['ci_low'])}, {_fmt(al['ci_high'])}]"
         lines.append(f"  {a['field']}: Krippendorff alpha {val} on {a['items_with_2plus']} item(s) with 2+ labels")
+    for a in out.get("agreement_by_stratum", []):
+        al = a["krippendorff_alpha"]
+        val = "undefined (" + al["undefined"] + ")" if al["value"] is None else \
+            f"{al['value']:.3f} [{_fmt(al['ci_low'])}, {_fmt(al['ci_high'])}]"
+        lines.append(f"    {a['field']} / {a['stratum']}: alpha {val} on {a['items_with_2plus']} item(s)")
     for g in out.get("gold", []):
         lines.append(f"  gold items, {g['annotator_id']} on {g['field']}: {g['correct']}/{g['n']} correct")
     lines.append(f"disagreements: {len(out['disagreements'])} (item, field) pair(s)")

@@ -65,7 +65,10 @@ def register_sample(subparsers) -> None:
     d = p.add_argument_group("design")
     d.add_argument("--by", default=",".join(STRATA_PARTS),
                    help="what strata are made of, comma-separated (default " + ",".join(STRATA_PARTS)
-                        + "); drop a part when the budget cannot cover every combination")
+                        + "); drop a part when the budget cannot cover every combination; 'verdict' in "
+                          "place of 'disagreement' splits by one judge's verdict (--verdict-judge)")
+    d.add_argument("--verdict-judge", default=None,
+                   help="with --by ...,verdict,...: the judge whose verdict splits the strata (default: first by name)")
     d.add_argument("--budget", type=int, required=True, help="items to label in this batch (gold on top)")
     d.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     d.add_argument("--allocation", choices=ALLOCATIONS, default="neyman",
@@ -84,7 +87,8 @@ def register_sample(subparsers) -> None:
     n.add_argument("--labels", type=Path, default=None, help="the labels pulled so far")
     n.add_argument("--targets", default=",".join(NEXT_TARGETS),
                    help="intervals to narrow: accuracy (each judge in each coherence bin), rate (human harmful "
-                        "rate per group); default both")
+                        "rate per group); default both. 'corrected' alone: Neyman allocation minimising the "
+                        "variance of the groups' corrected rates (use with --by coherence,verdict,group)")
     n.add_argument("--audit-n-boot", type=int, default=200,
                    help="bootstrap resamples of the weighted audit run on the labels so far, whose current "
                         "interval widths are shown beside the model's (default 200; 0 skips it)")
@@ -144,7 +148,8 @@ def _sample(args) -> int:
     group_key = None if str(args.group_key).lower() == "none" else args.group_key
     strata = design_strata(gens, verdicts, coherence=coherence, prompts=prompts, task=task,
                            scorer_id=args.coherence_scorer, group_key=group_key,
-                           by=tuple(b.strip() for b in args.by.split(",") if b.strip()))
+                           by=tuple(b.strip() for b in args.by.split(",") if b.strip()),
+                           verdict_judge=args.verdict_judge)
     _log(f"{len(strata)} items in {strata['stratum'].nunique()} strata (coherence from "
          f"{strata.attrs['coherence_source']}; {strata.attrs['n_failed']} failed generation(s) left out)")
     extra = {}

@@ -28,10 +28,10 @@ import pandas as pd
 
 from judgeaudit.tables import INCLUSION_COLUMN, SAMPLE_COLUMNS, validate_sample_table
 from judgeaudit.errors import ConfigError, ValidationError
-from judgeaudit.tables import FIELDS, Task, parse_label, validate
+from judgeaudit.tables import FIELDS, Task, ok_coherence, parse_label, validate
 
 __all__ = [
-    "DISAGREEMENT_LEVELS", "DEFAULT_OVERSAMPLE", "ALLOCATIONS", "STRATA_PARTS", "SamplingConfig",
+    "DISAGREEMENT_LEVELS", "DEFAULT_OVERSAMPLE", "ALLOCATIONS", "STRATA_PARTS", "VERDICT_PART", "SamplingConfig",
     "design_strata", "allocate", "draw_sample", "read_gold", "gold_report", "stratum_summary",
 ]
 
@@ -47,7 +47,11 @@ factor is the product of its bin's and level's (1 when not listed)."""
 
 ALLOCATIONS = ("neyman", "proportional", "equal")
 STRATA_PARTS = ("coherence", "disagreement", "group")
-"""What a design stratum can be made of; ``by=`` picks a subset (the others become "all")."""
+"""What a design stratum is made of by default; ``by=`` picks a subset (the others become "all")."""
+VERDICT_PART = "verdict"
+"""A part ``by=`` may name instead of ``disagreement``: one judge's verdict (``judged_positive``,
+``judged_negative`` or ``no_verdict``), so that strata are the cells judge verdict x coherence
+bin x group of the double-sampling corrected rate (see :mod:`judgeaudit.audit.correction`)."""
 _DESIGN = "stratified-srs"
 
 
@@ -121,6 +125,23 @@ def _disagreement(verdicts: pd.DataFrame, item_ids, task: Task) -> pd.Series:
     return pd.Series(level, index=index, dtype=object)
 
 
+def _verdict_level(verdicts, item_ids, task: Task, judge_id) -> pd.Series:
+    """One judge's verdict per item: ``judged_positive``, ``judged_negative`` or ``no_verdict``."""
+    index = pd.Index(list(item_ids))
+    if verdicts is None or verdicts.empty:
+        raise ConfigError("strata by 'verdict' need the judges' verdicts (--verdicts)")
+    judges = sorted(verdicts["judge_id"].astype(str).unique())
+    judge_id = judge_id or judges[0]
+    if judge_id not in judges:
+        raise ConfigError(f"verdict judge {judge_id!r} has no verdict; judges: {', '.join(judges)}")
+    v = verdicts[verdicts["judge_id"].astype(str) == judge_id].drop_duplicates("item_id", keep="last")
+    side = v["label"].map(lambda x: task.binary(x) if isinstance(x, str) else None)
+    side = side.where(v["status"] == "ok")
+    level = pd.Series(np.where(side == 1, "judged_positive", np.where(side == 0, "judged_negative", "no_verdict")),
+                      index=v["item_id"].to_numpy())
+    return level.reindex(index).fillna("no_verdict").astype(object)
+
+
 def _coherence_bins(generations, coherence, prompts, scorer_id) -> tuple[pd.Series, str]:
     ids = generations["item_id"].tolist()
     if coherence is not None and len(coherence):
@@ -129,7 +150,8 @@ def _coherence_bins(generations, coherence, prompts, scorer_id) -> tuple[pd.Seri
         if sid not in scorers:
             raise ConfigError(f"coherence scorer {sid!r} is not in the coherence table; it has "
                               f"{', '.join(scorers)}")
-        rows = coherence[coherence["scorer_id"] == sid].drop_duplicates("item_id", keep="last")
+        scored = ok_coherence(coherence)  # an item the scorer could not score has no bin: "unknown"
+        rows = scored[scored["scorer_id"] == sid].drop_duplicates("item_id", keep="last")
         bins = rows.set_index("item_id")["bin"].reindex(ids)
         return bins.fillna("unknown").astype(object), f"coherence-table:{sid}"
     if scorer_id:
@@ -144,7 +166,8 @@ def _coherence_bins(generations, coherence, prompts, scorer_id) -> tuple[pd.Seri
 def design_strata(generations: pd.DataFrame, verdicts: pd.DataFrame | None = None, *,
                   coherence: pd.DataFrame | None = None, prompts: pd.DataFrame | None = None,
                   task: Task | None = None, scorer_id: str | None = None,
-                  group_key: str | None = "checkpoint_id", by=STRATA_PARTS) -> pd.DataFrame:
+                  group_key: str | None = "checkpoint_id", by=STRATA_PARTS,
+                  verdict_judge: str | None = None) -> pd.DataFrame:
     """The design stratum of every generation that can be labelled.
 
     Returns a frame with ``item_id, prompt_id, checkpoint_id, sample_index, response,
@@ -157,9 +180,13 @@ def design_strata(generations: pd.DataFrame, verdicts: pd.DataFrame | None = Non
     :data:`STRATA_PARTS`) drops parts of the stratum: a dropped part is ``"all"``, which
     gives fewer, larger strata when the budget cannot cover every combination.
     """
-    bad = [b for b in by if b not in STRATA_PARTS]
+    bad = [b for b in by if b not in STRATA_PARTS + (VERDICT_PART,)]
     if bad or not by:
-        raise ConfigError(f"strata are made of {', '.join(STRATA_PARTS)} (one or more), got {list(by)}")
+        raise ConfigError(f"strata are made of {', '.join(STRATA_PARTS + (VERDICT_PART,))} (one or more), "
+                          f"got {list(by)}")
+    if VERDICT_PART in by and "disagreement" in by:
+        raise ConfigError("strata take either 'disagreement' or 'verdict' (they share the middle part of "
+                          "the stratum name); e.g. --by coherence,verdict,group")
     task = task or Task.for_field("harmfulness")
     gen = generations
     failed = gen["status"].eq("error").to_numpy() if "status" in gen else np.zeros(len(gen), bool)
@@ -173,6 +200,8 @@ def design_strata(generations: pd.DataFrame, verdicts: pd.DataFrame | None = Non
     every = pd.Series("all", index=gen["item_id"].tolist(), dtype=object)
     bins, source = _coherence_bins(gen, coherence, prompts, scorer_id) if "coherence" in by else (every, "none")
     level = _disagreement(verdicts, gen["item_id"], task) if "disagreement" in by else every
+    if VERDICT_PART in by:
+        level = _verdict_level(verdicts, gen["item_id"], task, verdict_judge)
     group = gen[group_key].astype(str).to_numpy() if group_key and "group" in by \
         else np.full(len(gen), "all", dtype=object)
     out = gen[["item_id", "prompt_id", "checkpoint_id", "sample_index", "response"]].copy()

@@ -47,9 +47,14 @@ from judgeaudit.tables import Task
 
 from .sampling import _add_gold, _mark_overlap, _sampled_rows, finish_sample
 
-__all__ = ["NEXT_TARGETS", "stratum_state", "plan_next", "next_sample", "audit_widths"]
+__all__ = ["NEXT_TARGETS", "ALL_TARGETS", "stratum_state", "plan_next", "next_sample", "audit_widths"]
 
 NEXT_TARGETS = ("accuracy", "rate")
+ALL_TARGETS = NEXT_TARGETS + ("corrected",)
+"""``corrected``: Neyman allocation (:func:`judgeaudit.audit.neyman_allocation`) minimising the
+summed variance of every group's weighted harmful rate over the design strata; with strata
+``--by coherence,verdict,group`` that rate is the double-sampling corrected rate of the
+verdict judge.  Not a default: it replaces the greedy plan when asked for alone."""
 _DESIGN = "sequential-stratified-srs"
 
 
@@ -150,9 +155,13 @@ def plan_next(state: pd.DataFrame, judges: dict, budget: int, *, targets=NEXT_TA
     ``widths`` has ``target, kind, judge, where, half_width_before, half_width_after``
     (NaN where a stratum of the target has no sampled item yet).
     """
-    bad = [t for t in targets if t not in NEXT_TARGETS]
+    bad = [t for t in targets if t not in ALL_TARGETS]
     if bad or not targets:
-        raise ConfigError(f"targets must be among {', '.join(NEXT_TARGETS)}, got {list(targets)}")
+        raise ConfigError(f"targets must be among {', '.join(ALL_TARGETS)}, got {list(targets)}")
+    if "corrected" in targets:
+        if len(targets) > 1:
+            raise ConfigError("the target 'corrected' (Neyman allocation) is used alone; drop the others")
+        return _plan_corrected(state, budget, confidence)
     if "accuracy" in targets and not judges and "rate" not in targets:
         raise ConfigError("no judge verdict on a labelled item: there is no judge accuracy to target; "
                           "add --targets rate or pass the verdicts table")
@@ -192,6 +201,25 @@ def plan_next(state: pd.DataFrame, judges: dict, budget: int, *, targets=NEXT_TA
                             "half_width_before": half(before[k]), "half_width_after": half(current[k])}
                            for k, t in enumerate(tg)])
     return {h: a for h, a in added.items() if a}, widths
+
+
+def _plan_corrected(state: pd.DataFrame, budget: int, confidence: float):
+    """Neyman allocation of ``budget`` over the design strata for the groups' weighted rates."""
+    from judgeaudit.audit.allocation import neyman_allocation, stratified_variance
+
+    cells = pd.DataFrame({"group": state["group"], "N": state["N"].astype(float),
+                          "positive": state["positive"], "labelled": state["labelled"]})
+    q = (cells["positive"] + 1.0) / (cells["labelled"] + 2.0)
+    cells["S"] = np.sqrt(q * (1 - q))
+    have = state["n"].astype(float)
+    added = neyman_allocation(cells, int(budget), already=have)
+    z = float(ndtri(0.5 + confidence / 2))
+    before, after = stratified_variance(cells, have), stratified_variance(cells, have + added)
+    half = lambda v: z * math.sqrt(v) if math.isfinite(v) else float("nan")  # noqa: E731
+    widths = pd.DataFrame([{"target": f"corrected[{g}]", "kind": "corrected", "judge": None, "where": g,
+                            "half_width_before": half(before[g]), "half_width_after": half(after[g])}
+                           for g in before.index])
+    return {h: int(a) for h, a in added.items() if a}, widths
 
 
 def next_sample(strata: pd.DataFrame, previous: pd.DataFrame, labels: pd.DataFrame,

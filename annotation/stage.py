@@ -82,7 +82,7 @@ class SampleStage:
         name = config.annotation.coherence_scorer
         if name is None:
             return
-        from judgeaudit.coherence.files import parse_scorer_specs
+        from judgeaudit.coherence import parse_scorer_specs
 
         specs = parse_scorer_specs(list(config.coherence.scorers)) if config.coherence.scorers else []
         ids = [str(opts.get("scorer_id", scorer)) for scorer, opts in specs]

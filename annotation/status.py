@@ -4,7 +4,9 @@
 and the pushed items; strata come from any table with ``item_id`` and ``stratum`` (the
 sample).  Agreement per field: Krippendorff's alpha (nominal) over every item with two or
 more labels, and Cohen's kappa for each pair of annotators with shared items, both from
-:mod:`judgeaudit.metrics`.  An item whose annotators gave different values of a field is a
+:mod:`judgeaudit.metrics`; with strata, the same per field and stratum
+(``agreement_by_stratum``), since annotators may agree on coherent answers and not on
+incoherent ones.  An item whose annotators gave different values of a field is a
 disagreement; ``unclear`` counts as a value like any other.
 """
 
@@ -33,11 +35,13 @@ class CampaignStatus:
     per_annotator: pd.DataFrame
     agreement: list = field(default_factory=list)
     disagreements: pd.DataFrame = None
+    agreement_by_stratum: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"per_stratum": self.per_stratum.to_dict(orient="records"),
                 "per_annotator": self.per_annotator.to_dict(orient="records"),
                 "agreement": self.agreement,
+                "agreement_by_stratum": self.agreement_by_stratum,
                 "disagreements": self.disagreements.to_dict(orient="records")}
 
 
@@ -68,6 +72,20 @@ def _agreement(labels: pd.DataFrame, *, n_boot: int, seed: int) -> list:
             pairs.append({"annotators": [a, b], "n": int(both.shape[1]), **_short(k)})
         out.append({"field": fname, "items_with_2plus": int((wide.notna().sum() >= 2).sum()),
                     "krippendorff_alpha": _short(alpha), "pairwise_cohen_kappa": pairs})
+    return out
+
+
+def _agreement_by_stratum(labels: pd.DataFrame, stratum: pd.Series, *, n_boot: int,
+                          seed: int) -> list:
+    """:func:`_agreement` within each stratum (``stratum``: item id -> stratum), when there
+    is more than one."""
+    if stratum.nunique() < 2 or labels.empty:
+        return []
+    where = labels["item_id"].map(stratum).fillna("unknown")
+    out = []
+    for name in sorted(where.unique()):
+        for entry in _agreement(labels[where == name], n_boot=n_boot, seed=seed):
+            out.append({"stratum": name, **entry})
     return out
 
 
@@ -120,7 +138,9 @@ def campaign_status(labels: pd.DataFrame, *, items=None, strata=None, target_ann
     return CampaignStatus(per_stratum=per_stratum.astype({"labelled": int, "complete": int}),
                           per_annotator=per_annotator,
                           agreement=_agreement(labels, n_boot=n_boot, seed=seed) if len(labels) else [],
-                          disagreements=disagreements(labels))
+                          disagreements=disagreements(labels),
+                          agreement_by_stratum=_agreement_by_stratum(labels, stratum, n_boot=n_boot,
+                                                                     seed=seed))
 
 
 def review_items(disputed: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:

@@ -103,10 +103,18 @@ def chromium_path() -> Path:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark every test that uses ``shared_data`` with ``shared_data`` (``-m "not shared_data"``)."""
+    """Markers from where a test lives and what it uses, so that no file has to remember:
+    ``shared_data`` for tests of ../shared/data; ``integration`` for everything under
+    tests/integration/ (a real Label Studio); ``slow`` for browser tests (Chromium starts in
+    seconds).  ``make test-fast`` runs ``-m "not slow and not integration"``."""
+    integration = REPO_ROOT / "tests" / "integration"
     for item in items:
         if "shared_data" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.shared_data)
+        if integration in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
+        if item.get_closest_marker("browser") is not None or "chromium_path" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 SENTINEL_TOKEN = "SENTINEL7c1e9b04d2a35f68"

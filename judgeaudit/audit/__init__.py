@@ -6,9 +6,17 @@
 - :mod:`.robustness`: whether conclusions about groups survive the choice of judge;
 - :mod:`.weights`: design weights of a weighted (sampled) audit;
 - :mod:`.to_dir`: :func:`audit_to_dir`, the one entry the CLI and the experiment use;
+<<<<<<< HEAD
 - :mod:`.reserved`: names the output uses (``overall``, ``human``) that data may not take.
+=======
+- :mod:`.correction`: corrected harmful rates within coherence strata;
+- :mod:`.differences`: the stratum-difference test;
+- :mod:`.conclusions`: which orders of groups hold under every judge;
+- :mod:`.allocation`: Neyman allocation of the next labels.
+>>>>>>> main
 """
 
+from .allocation import neyman_allocation
 from .core import DIFF_METRICS, JUDGE_METRICS, SCHEMA, AuditConfig, run_audit
 from .reserved import MAX_STRATA, RESERVED_JUDGE_IDS, RESERVED_STRATA, check_reserved_names
 from .robustness import MAX_GROUPS
@@ -16,5 +24,9 @@ from .strata import choose_strata
 from .to_dir import audit_to_dir
 
 __all__ = ["AuditConfig", "run_audit", "audit_to_dir", "choose_strata", "JUDGE_METRICS",
+<<<<<<< HEAD
            "DIFF_METRICS", "SCHEMA", "MAX_STRATA", "MAX_GROUPS", "RESERVED_STRATA", "RESERVED_JUDGE_IDS",
            "check_reserved_names"]
+=======
+           "DIFF_METRICS", "SCHEMA", "neyman_allocation"]
+>>>>>>> main

@@ -34,7 +34,12 @@ from judgeaudit.metrics.formulas import alpha_from_coincidence, binary_from_coun
 from judgeaudit.runinfo import environment, package_version
 from judgeaudit.tables import binary_votes, labelled_items, majority_reference, order_strata
 
+<<<<<<< HEAD
 from .reserved import check_reserved_names
+=======
+from .annotators import add_annotator_sums, judge_as_annotator
+from .differences import stratum_differences
+>>>>>>> main
 from .robustness import robustness_section
 from .strata import choose_strata
 from .sums import SumBook, to_result
@@ -84,6 +89,9 @@ class AuditConfig:
         conclusion robustness (``"checkpoint_id"``); None turns that section off.
     max_examples:
         Disagreements kept per judge for the report.
+    alt_test_epsilon:
+        The alternative annotator test's cost-benefit margin (Calderon et al. 2025:
+        0.2 for expert annotators, 0.15 for skilled ones, 0.1 for crowd workers).
     weights:
         Column of the generations table holding each item's inclusion probability
         ``pi`` in the labelling sample (``"inclusion_probability"``, attached by
@@ -91,6 +99,11 @@ class AuditConfig:
         it, sums over labelled items are weighted by ``1 / pi``: metrics and rates
         estimate the population, intervals come from the bootstrap (no Wilson) and
         stratum-difference p-values from the bootstrap instead of a permutation test.
+    correction:
+        The estimator of ``robustness.corrected_rates`` (every estimator is also in
+        ``robustness.corrected_rates_by_estimator``): ``"double-sampling"``,
+        ``"double-sampling-pooled"``, ``"stratified-rogan-gladen"`` or
+        ``"pooled-rogan-gladen"`` (see :mod:`judgeaudit.audit.correction`).
     """
 
     n_boot: int = 1000
@@ -104,8 +117,11 @@ class AuditConfig:
     group_key: str | None = "checkpoint_id"
     max_examples: int = 10
     weights: str | None = None
+    correction: str = "double-sampling"
+    alt_test_epsilon: float = 0.2
 
     def __post_init__(self):
+<<<<<<< HEAD
         if isinstance(self.n_boot, bool) or not isinstance(self.n_boot, (int, np.integer)) \
                 or not 1 <= self.n_boot <= MAX_N_BOOT:
             raise ConfigError(f"n_boot must be an integer from 1 to {MAX_N_BOOT:,} (the bootstrap keeps "
@@ -113,8 +129,17 @@ class AuditConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
                 or not 0 <= self.seed < 2**63:
             raise ConfigError(f"seed must be an integer from 0 to 2**63 - 1, got {excerpt(self.seed, 40)}")
+=======
+        from .correction import check_correction
+
+        check_correction(self.correction)
+        if self.n_boot < 1:
+            raise ConfigError(f"n_boot must be at least 1, got {self.n_boot}")
+>>>>>>> main
         if not 0.5 <= self.confidence < 1:
             raise ConfigError(f"confidence must be in [0.5, 1), got {self.confidence}")
+        if not 0 <= self.alt_test_epsilon < 1:
+            raise ConfigError(f"alt_test_epsilon must be in [0, 1), got {self.alt_test_epsilon}")
 
 
 def _judge_predictions(verdicts: pd.DataFrame, item_ids, task):
@@ -163,8 +188,13 @@ def _binary_results(book, key, metrics, *, n, bs, cfg):
             bvals = binary_from_counts(btp, bfp, bfn, btn, m)
         reason = _undefined_reason(m, tp, fp, fn, tn) if np.isnan(point) else None
         wilson = _PROPORTIONS[m](tp, fp, fn, tn) if m in _PROPORTIONS and not book.weighted else None
+        floor = None
+        if m in _PROPORTIONS:
+            floor = _PROPORTIONS[m](*(book.cluster(key + (c,)) for c in ("tp", "fp", "fn", "tn")))
+            if book.weighted:  # the items observed, for the design effect of weighted sums
+                floor += (_PROPORTIONS[m](*(book.raw(key + (c,)) for c in ("tp", "fp", "fn", "tn")))[1],)
         out[m] = to_result(point, bvals, n=n, bs=bs, confidence=cfg.confidence,
-                           undefined=reason, wilson=wilson)
+                           undefined=reason, wilson=wilson, floor=floor)
     return out
 
 
@@ -308,15 +338,19 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
         both = ~np.isnan(pa) & ~np.isnan(pb)
         _add_confusion(book, ("pair", a, b), both, np.nan_to_num(pa), np.nan_to_num(pb), wc)
     ceiling_keys = _add_ceiling_sums(book, ceiling_votes, masks, wl)
+    annotator_keys = add_annotator_sums(book, ceiling_votes, preds, masks, wl)
     robustness_plan = None
     if cfg.group_key and cfg.group_key not in items:
         raise ConfigError(f"group key {excerpt(cfg.group_key, 40)} is not a column of the generations table; "
                           f"columns: {excerpt_names(items.columns)}; pass --group-key none to skip robustness")
     if cfg.group_key and items[cfg.group_key].nunique() > 1:
+        from .correction import add_correction_sums
         from .robustness import add_group_sums
 
-        robustness_plan = add_group_sums(book, items[cfg.group_key].astype(str).to_numpy(),
-                                         resolved, refv, preds, weights=(wl, wc))
+        group_arr = items[cfg.group_key].astype(str).to_numpy()
+        robustness_plan = add_group_sums(book, group_arr, resolved, refv, preds, weights=(wl, wc))
+        robustness_plan["correction"] = add_correction_sums(book, group_arr, stratum, strata, resolved, refv,
+                                                            preds, weights=(wl, wc))
     book.run()
 
     def res(point, boot, n, **kw):
@@ -331,6 +365,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
             rate, brate = (pos / n if n else np.nan), boot[:, 0] / boot[:, 1]
         n_seen = int(book.raw(("ref", where, "n")))
         entry = {"n": n_seen, "positive_rate": res(rate, brate, n_seen, wilson=(pos, n),
+                                                   floor=book.floor(("ref", where)),
                                                    undefined=None if n else "no resolved items")}
         if where == "overall":
             reference["overall"] = entry
@@ -357,8 +392,9 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
                 wc_entry = entry.setdefault("weighted_confusion", {"strata": {}})
                 (wc_entry if where == "overall" else wc_entry["strata"])[where] = est
         _add_score_metrics(entry, scores.get(judge_id), status, ref, all_votes, masks, clusters, cfg)
-        entry["stratum_differences"] = _stratum_differences(book, judge_id, strata, n_perm=cfg.n_boot,
-                                                            seed=cfg.seed + 1, confidence=cfg.confidence)
+        entry["stratum_differences"] = stratum_differences(
+            book, judge_id, strata, _metric_from_counts, DIFF_METRICS, items=(ref, _pred, stratum, clusters),
+            n_perm=cfg.n_boot, seed=cfg.seed + 1, confidence=cfg.confidence)
         judges[judge_id] = entry
 
     agreement = []
@@ -368,6 +404,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
                               bs=bs, cfg=cfg)
         agreement.append({"a": a, "b": b, **{k: v.to_dict() for k, v in got.items()}})
 
+    ceiling = _ceiling_results(book, ceiling_keys, masks, res)
     status_counts = pd.Series(ref_status).value_counts()
     return {
         "schema": SCHEMA,
@@ -381,6 +418,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
                           "n_unresolved": int(status_counts.get("unresolved", 0)),
                           "n_no_label": int(status_counts.get("no_label", 0))},
             "strata_source": strata_source,
+            "strata_requested": cfg.strata,
             "strata": strata,
             "stratum_sizes": {s: int(masks[s].sum()) for s in strata},
             "cluster_key": cfg.cluster_key,
@@ -394,9 +432,13 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
         },
         "reference": reference,
         "judges": judges,
-        "human_ceiling": _ceiling_results(book, ceiling_keys, masks, res),
+        "human_ceiling": ceiling,
         "judge_agreement": agreement,
         "robustness": robustness_section(book, robustness_plan, res, cfg) if robustness_plan else None,
+        "judge_as_annotator": judge_as_annotator(
+            annotator_keys, book, res, ceiling_votes, preds, scores, masks, clusters,
+            ceiling, epsilon=cfg.alt_test_epsilon, n_boot=cfg.n_boot,
+            seed=cfg.seed, confidence=cfg.confidence),
         "examples": _examples(items, tables, preds, ref, stratum, task, cfg.max_examples),
     }
 
@@ -436,66 +478,6 @@ def _metric_from_counts(metric, tp, fp, fn, tn):
     if metric == "cohen_kappa":
         return kappa_from_confusion(_cm(tp, fp, fn, tn))
     return binary_from_counts(tp, fp, fn, tn, metric)
-
-
-def _stratum_differences(book, judge_id, strata, *, n_perm: int, seed: int, confidence: float) -> list:
-    """Metric in stratum a minus stratum b: paired bootstrap interval, permutation p-value.
-
-    The interval comes from the shared cluster-bootstrap resamples.  The p-value tests
-    "the metric is the same in both strata" by permuting stratum membership among the
-    scored items of the two strata: stratum a's confusion counts under a permutation
-    are a multivariate hypergeometric draw of its size from the pooled counts, so the
-    test is exact in distribution and costs O(n_perm).  It treats items as
-    exchangeable (it ignores prompt clusters); ``p = (1 + #{|d*| >= |d|}) / (1 + n_perm)``.
-
-    A weighted audit has no integer counts to permute: its p-value is the bootstrap
-    one, ``min(1, 2 * min(P*(d* <= 0), P*(d* >= 0)))`` over the defined resamples
-    (the smallest two-sided level at which the percentile interval excludes 0).
-    """
-    rng = np.random.default_rng(seed)
-    alpha = (1.0 - confidence) / 2.0
-    counts, point, boot = {}, {}, {}
-    for s in strata:
-        c, b = book.stack([(judge_id, s, k) for k in ("tp", "fp", "fn", "tn")])
-        counts[s] = c
-        point[s] = {m: float(_metric_from_counts(m, *c)) for m in DIFF_METRICS}
-        boot[s] = {m: _metric_from_counts(m, *b.T) for m in DIFF_METRICS}
-    out = []
-    for a, b in itertools.combinations(strata, 2):
-        ca, cb = counts[a], counts[b]
-        pooled = (ca + cb).astype(np.int64)
-        n_a = int(ca.sum())
-        perm_a = rng.multivariate_hypergeometric(pooled, n_a, size=n_perm) \
-            if not book.weighted and n_a and pooled.sum() > n_a else None
-        p_method = (f"bootstrap, two-sided ({n_perm} resamples; weighted audit)" if book.weighted
-                    else f"permutation of stratum labels over items ({n_perm})")
-        for metric in DIFF_METRICS:
-            diff = point[a][metric] - point[b][metric]
-            entry = {"metric": metric, "a": a, "b": b, "diff": None, "ci_low": None, "ci_high": None,
-                     "p_value": None, "p_method": p_method,
-                     "n_boot_used": 0}
-            if math.isnan(diff):
-                entry["undefined"] = "the metric is undefined in one of the two strata"
-                out.append(entry)
-                continue
-            entry["diff"] = diff
-            d = boot[a][metric] - boot[b][metric]
-            d = d[~np.isnan(d)]
-            entry["n_boot_used"] = int(d.size)
-            if d.size:
-                lo, hi = np.quantile(d, [alpha, 1.0 - alpha])
-                entry.update(ci_low=float(lo), ci_high=float(hi))
-            if book.weighted and d.size:
-                entry["p_value"] = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
-            if perm_a is not None:
-                pa = perm_a.T
-                dp = _metric_from_counts(metric, *pa) - _metric_from_counts(metric, *(pooled[:, None] - pa))
-                dp = dp[~np.isnan(dp)]
-                if dp.size:
-                    extreme = np.sum(np.abs(dp) >= abs(diff) - 1e-12)
-                    entry["p_value"] = float((1 + extreme) / (1 + dp.size))
-            out.append(entry)
-    return out
 
 
 def _add_ceiling_sums(book, votes: pd.DataFrame, masks, weights=None) -> dict | None:

@@ -3,8 +3,9 @@
 A group is a model, or a fine-tuning
 objective at a budget (the generations table's ``checkpoint_id``).  For each group
 the positive ("harmful") rate is estimated under the humans and under each judge;
-each judge's rate is also corrected for its measured sensitivity and specificity
-(Rogan and Gladen, 1978): ``(p + spec - 1) / (sens + spec - 1)``, clipped to [0, 1].
+each judge's rate is also corrected for its errors within coherence strata (see
+:mod:`judgeaudit.audit.correction`), and :mod:`judgeaudit.audit.conclusions` says which
+orders of groups hold under every judge.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import itertools
 import numpy as np
 
 from judgeaudit.metrics.formulas import kendall_tau_b
+
+from .conclusions import conclusions_section
+from .correction import CORRECTIONS, corrected_rates
 
 _COUNTS = ("tp", "fp", "fn", "tn")
 
@@ -96,10 +100,40 @@ def _rogan_gladen(book, judge_id, p, bp):
     return point, boot, reason, (float(sens), float(spec))
 
 
+def _conclusions(groups, raters, hp, hb, judge_rates, cfg) -> dict:
+    """The conclusions under the corrected rates, and (``uncorrected``) the headline the
+    judges' raw rates would give: where they differ, the correction changed the answer."""
+    out = conclusions_section(groups, raters, level=cfg.confidence)
+    raw = conclusions_section(groups, {"human": (hp, hb), **judge_rates}, level=cfg.confidence)
+    out["uncorrected"] = {"raters": raw["raters"], "headline": raw["headline"]}
+    return out
+
+
+def _correction_meta(cfg) -> dict:
+    from judgeaudit.metrics.correction import MIN_YOUDEN
+
+    return {"estimator": cfg.correction, "available": list(CORRECTIONS), "strata_source": "the audit's strata",
+            "refusal_rule": f"Rogan-Gladen refused where Youden's J lower bound (Newcombe) is below {MIN_YOUDEN:g}",
+            "see": "docs/inference.md"}
+
+
+def _sens_spec_by_stratum(book, judges, strata) -> dict:
+    out = {}
+    for judge_id in judges:
+        out[judge_id] = {}
+        for s in strata:
+            tp, fp, fn, tn = (book.raw((judge_id, s, c)) for c in _COUNTS)
+            out[judge_id][s] = {"sensitivity": tp / (tp + fn) if tp + fn else None,
+                                "specificity": tn / (tn + fp) if tn + fp else None,
+                                "n_positive": int(tp + fn), "n_negative": int(tn + fp)}
+    return out
+
+
 def robustness_section(book, plan, res, cfg) -> dict:
     groups, judges = plan["groups"], plan["judges"]
     hp, hb, hpos, hn = _rates(book, "human", groups)
     rates = {"human": {g: res(hp[k], hb[:, k], int(hn[k]), wilson=(hpos[k], hn[k]),
+                              floor=book.floor(("grp", g, "human")),
                               undefined=None if hn[k] else "no resolved human label in this group")
                        for k, g in enumerate(groups)}}
     rankings = {"human": _ranking(groups, hp)}
@@ -108,14 +142,12 @@ def robustness_section(book, plan, res, cfg) -> dict:
     for judge_id in judges:
         jp, jb, jpos, jn = _rates(book, judge_id, groups)
         rates[judge_id] = {g: res(jp[k], jb[:, k], int(jn[k]), wilson=(jpos[k], jn[k]),
+                                  floor=book.floor(("grp", g, judge_id)),
                                   undefined=None if jn[k] else "judge gave no scorable verdict in this group")
                            for k, g in enumerate(groups)}
         rankings[judge_id] = _ranking(groups, jp)
-        cp, cb, reason, ss = _rogan_gladen(book, judge_id, jp, jb)
+        _cp, _cb, _reason, ss = _rogan_gladen(book, judge_id, jp, jb)
         sens_spec[judge_id] = {"sensitivity": _finite(ss[0]), "specificity": _finite(ss[1])}
-        corrected[judge_id] = {g: res(cp[k], cb[:, k], int(jn[k]),
-                                      undefined=reason or (None if not np.isnan(cp[k]) else "rate undefined"))
-                               for k, g in enumerate(groups)}
         tau = float(kendall_tau_b(hp, jp))
         taus[judge_id] = res(tau, kendall_tau_b(hb, jb), len(groups),
                              undefined=None if not np.isnan(tau) else "fewer than two groups with both rates defined")
@@ -131,7 +163,24 @@ def robustness_section(book, plan, res, cfg) -> dict:
                           "human_diff": float(hd), "human_ci": [_finite(hci[0]), _finite(hci[1])],
                           "judge_diff": float(jd), "judge_ci": [_finite(jci[0]), _finite(jci[1])],
                           "confident": confident})
+    by_estimator, boots = corrected_rates(book, plan["correction"], res, cfg, judges)
+    corrected = by_estimator[cfg.correction]
+    raters = {"human": (hp, hb)}
+    judge_rates = {j: _rates(book, j, groups)[:2] for j in judges}
+    for judge_id in judges:
+        point = np.array([np.nan if corrected[judge_id][g]["value"] is None else corrected[judge_id][g]["value"]
+                          for g in groups])
+        raters[judge_id] = (point, boots[judge_id])
     return {"group_key": cfg.group_key, "groups": groups, "rates": rates,
+<<<<<<< HEAD
             "corrected_rates": corrected, "sensitivity_specificity": sens_spec,
             "rankings": rankings, "kendall_tau": taus, "flips": flips,
             "groups_left_out": plan.get("groups_left_out")}
+=======
+            "corrected_rates": corrected, "correction": _correction_meta(cfg),
+            "corrected_rates_by_estimator": by_estimator,
+            "sensitivity_specificity_by_stratum": _sens_spec_by_stratum(book, judges, plan["correction"]["strata"]),
+            "conclusions": _conclusions(groups, raters, hp, hb, judge_rates, cfg),
+            "sensitivity_specificity": sens_spec,
+            "rankings": rankings, "kendall_tau": taus, "flips": flips}
+>>>>>>> main

@@ -7,8 +7,12 @@ import pandas as pd
 
 from judgeaudit.errors import ConfigError
 from judgeaudit.tables.reference import human_coherence
+from judgeaudit.tables.schema import ok_coherence
 
-__all__ = ["choose_strata"]
+__all__ = ["choose_strata", "RESERVED_STRATA"]
+
+#: Names a stratum may not take: audit.json keys all items together as ``overall``.
+RESERVED_STRATA = frozenset({"overall"})
 
 
 def _table_scorer(coh: pd.DataFrame, scorer_id):
@@ -40,11 +44,25 @@ def choose_strata(tables, items: pd.DataFrame, *, source: str = "auto", scorer_i
     ``"combined"``, else the first by name.  ``calibration`` (a calibration file or
     object, see :func:`judgeaudit.coherence.load_calibration`) makes the model-free
     fallback the combined scorer with those thresholds instead of the degeneracy
-    scorer.
+    scorer.  Every explicit ``source`` is used as asked (``"degeneracy"`` scores the
+    responses even where humans rated coherence); the second value returned names
+    the source actually used, and audit.json records it as ``meta.strata_source``.
+
+    Raises :class:`ConfigError` when a stratum value is the reserved ``"overall"``.
     """
     valid = ("auto", "column", "human", "coherence", "degeneracy", "none")
     if source not in valid:
         raise ConfigError(f"strata source must be one of {', '.join(valid)}, got {source!r}")
+    series, used = _choose(tables, items, source, scorer_id, calibration)
+    clash = sorted({str(v) for v in series.dropna().unique()} & RESERVED_STRATA)
+    if clash:
+        raise ConfigError(f"stratum value {clash[0]!r} (strata source {used!r}) is reserved: audit.json uses "
+                          f"'overall' for all items together; rename that stratum (e.g. 'overall_bin') "
+                          "in the stratum column or coherence table")
+    return series, used
+
+
+def _choose(tables, items, source, scorer_id, calibration):
     ids = items["item_id"].tolist()
     if source == "none":
         return pd.Series("all", index=ids, dtype=object), "none"
@@ -53,10 +71,12 @@ def choose_strata(tables, items: pd.DataFrame, *, source: str = "auto", scorer_i
         if not column.notna().any():
             raise ConfigError("strata source 'column' asked for, but no item has a stratum value")
         return pd.Series(column.fillna("unknown").astype(str).to_numpy(), index=ids), "column"
+    if source == "degeneracy":  # asked for explicitly: used even where humans rated coherence
+        return _degeneracy_bins(tables, items, calibration), _fallback(calibration)
     human = human_coherence(tables.labels, ids)
     if source == "human" and not human.notna().any():
         raise ConfigError("strata source 'human' asked for, but no item has a human coherence label")
-    coh = tables.coherence
+    coh = ok_coherence(tables.coherence)  # a row without a score (status error) gives no bin
     if source == "coherence" or (source == "auto" and not human.notna().any() and len(coh)):
         if not len(coh):
             raise ConfigError("strata source 'coherence' asked for, but the coherence table is empty")

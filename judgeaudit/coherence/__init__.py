@@ -22,11 +22,13 @@ Scorers (registered names, :func:`get_scorer`):
 ==================  ==============================================================
 
 :func:`score_to_file` (what ``judgeaudit coherence`` runs) scores a generations
-table into a coherence file, resumably, with an errors file for failures.
+table into a coherence file, resumably; an item a scorer could not score is a row with
+status ``error`` (or ``parse_error``) and its reason, never dropped.
 :func:`calibrate` fits a score's two thresholds to human coherence bins and reports
 the agreement (Cohen's kappa, unweighted and quadratic, with cluster-bootstrap
 intervals; confusion table), in sample and cross-validated.  Items a scorer could
 not score are kept apart by :func:`run_scorer` (see :mod:`judgeaudit.coherence.base`).
+:func:`build_scorers` makes scorers from ``NAME:key=value`` specs (:mod:`judgeaudit.specs`).
 
 Importing this package does not import torch or transformers.
 """
@@ -83,7 +85,8 @@ from .features import (
     repetition_rate,
     words,
 )
-from .files import CoherenceRunSummary, parse_scorer_specs, read_errors, score_to_file
+from .files import CoherenceRunSummary, read_errors, score_to_file
+from .spec import build_scorers, parse_scorer_specs
 from .perplexity import PerplexityScorer
 from .rubric import RUBRIC_TEMPLATE, LLMRubricScorer, parse_rating, rating_bin
 
@@ -95,7 +98,7 @@ __all__ = [
     "REPETITION_PARTIAL", "RUBRIC_TEMPLATE", "SCORE_STATUSES",
     "BinAgreement", "Calibration", "CoherenceRunSummary", "CoherenceScorer", "CombinedScorer", "DegeneracyScorer",
     "FeatureScorer", "LLMRubricScorer", "LoadedCalibration", "PerplexityScorer", "ScorerRun",
-    "available_scorers", "badness_table", "bin_agreement", "bins_from_thresholds", "calibrate",
+    "available_scorers", "badness_table", "bin_agreement", "bins_from_thresholds", "build_scorers", "calibrate",
     "combined_score", "compression_ratio", "distinct_n", "feature_rules", "feature_table",
     "get_scorer", "is_near_empty", "load_calibration", "nonword_share", "parse_rating", "parse_scorer_specs", "read_errors",
     "prompt_echo", "rating_bin", "register_scorer", "repetition_rate", "run_scorer",

@@ -1,12 +1,14 @@
 """The coherence scorer protocol, its registry, and running a scorer over a table.
 
 The coherence table is ``item_id, scorer_id, score, bin``: score in [0, 1] (1 =
-coherent), bin one of :data:`COHERENCE_BINS`.  It holds only scores a scorer actually
-produced.  A scorer that can fail on an item (the LLM rubric scorer: a reply it cannot
+coherent), bin one of :data:`COHERENCE_BINS` (plus ``status`` and ``error`` in a file,
+see below).  A scorer that can fail on an item (the LLM rubric scorer: a reply it cannot
 read, a backend call that raised) says so in a ``status`` column of its output
 (``"ok"``, ``"parse_error"`` or ``"error"``) with the reply or the exception text in
 ``raw``; :func:`run_scorer` puts those items in a separate *errors* table
 (:data:`ERROR_COLUMNS`) instead of writing a NaN score or a made-up bin.
+:func:`~judgeaudit.coherence.score_to_file` then writes them into the coherence file as
+rows with that ``status``, no score or bin, and the reason in ``error``.
 :func:`score_coherence` returns only the coherence table and raises when a scorer
 failed on any item, so that no failure is lost silently.
 """

@@ -40,9 +40,16 @@ def add_audit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--coherence-scorer", default=None, help="scorer_id of the coherence table to stratify by")
     g.add_argument("--group-key", default="checkpoint_id",
                    help="generations column naming each item's group for conclusion robustness; 'none' turns it off")
+    g.add_argument("--alt-test-epsilon", type=float, default=0.2, metavar="EPS",
+                   help="margin of the alternative annotator test (Calderon et al. 2025): 0.2 expert, "
+                        "0.15 skilled, 0.1 crowd annotators (default 0.2)")
     g.add_argument("--weights", type=Path, default=None, metavar="SAMPLE",
                    help="sample table of `annotate sample`: weight labelled items by 1/inclusion probability "
                         "so metrics estimate the whole population; its gold items are left out")
+    g.add_argument("--correction", default="double-sampling",
+                   choices=["double-sampling", "double-sampling-pooled", "stratified-rogan-gladen",
+                            "pooled-rogan-gladen"],
+                   help="estimator of the corrected harmful rates (default double-sampling; see docs/inference.md)")
     g.add_argument("--judges", type=csv_list, default=None, metavar="J1,J2",
                    help="also run these built-in judges over the responses (e.g. refusal_keyword,refusal_prefix)")
     p.add_argument("--out", required=True, type=Path, help="output folder for audit.json, report.html, summary.md")
@@ -56,8 +63,12 @@ def register(subparsers) -> None:
                                    "(--dataset csv --path FILE --response-col ... --human-cols ...), "
                                    "or the project's own tables (--labels F --verdicts F ...).")
     src = a.add_argument_group("input")
-    src.add_argument("--dataset", help="jailbreakbench, xstest, gptfuzz, csv or sample")
+    src.add_argument("--dataset", help="jailbreakbench, xstest, gptfuzz, csv, sample, or another "
+                                       "tool's output: jailbreakeval, harmbench, strongreject, garak, inspect")
     src.add_argument("--path", type=Path, help="the dataset's file or folder")
+    src.add_argument("--human-labels", type=Path, default=None,
+                     help="human labels for another tool's output: CSV/JSONL with an 'id' column "
+                          "(the tool's item key, see docs/interop.md) and one column per annotator")
     src.add_argument("--encoding", default=None, help="text encoding of CSV input (e.g. mac_roman)")
     src.add_argument("--labels", type=Path, help="labels table (parquet, jsonl or csv)")
     src.add_argument("--verdicts", type=Path, help="verdicts table")
@@ -75,6 +86,19 @@ def register(subparsers) -> None:
     m.add_argument("--judge-cols", type=csv_list, default=[])
     m.add_argument("--group-col")
     m.add_argument("--stratum-col")
+    t = a.add_argument_group("other tools' outputs (docs/interop.md)")
+    t.add_argument("--score-threshold", type=float, default=None, metavar="X",
+                   help="a score >= X is positive (strongreject and inspect default 0.5; garak: the "
+                        "report's run.eval_threshold)")
+    t.add_argument("--score-positive", type=csv_list, default=None, metavar="V1,V2",
+                   help="inspect: score values meaning positive (default C)")
+    t.add_argument("--score-negative", type=csv_list, default=None, metavar="V1,V2",
+                   help="inspect: score values meaning negative (default I)")
+    t.add_argument("--human-metadata", default=None, metavar="KEY",
+                   help="inspect: sample metadata key holding a human label")
+    t.add_argument("--score-edits", default=None, choices=["human", "final", "ignore"],
+                   help="inspect: hand-edited scores are human labels (default), the final "
+                        "verdict, or ignored")
     add_audit_options(a)
     a.set_defaults(handler=_run)
 
@@ -94,6 +118,38 @@ def _run(args) -> int:
         tbl = add_builtin_judges(tbl, SAMPLE_JUDGES)
     audit_and_write(tbl, args, dataset=args.dataset or "tables")
     return 0
+
+
+def _tool_options(name: str, args) -> dict:
+    """Loader options of the other-tools group, refused where the dataset has no use for them."""
+    threshold = getattr(args, "score_threshold", None)
+    inspect_only = {"--score-positive": getattr(args, "score_positive", None),
+                    "--score-negative": getattr(args, "score_negative", None),
+                    "--human-metadata": getattr(args, "human_metadata", None),
+                    "--score-edits": getattr(args, "score_edits", None)}
+    if name != "inspect":
+        given = [k for k, v in inspect_only.items() if v]
+        if given:
+            raise ConfigError(f"{', '.join(given)} only apply to --dataset inspect")
+        if threshold is None:
+            return {}
+        if name not in ("strongreject", "garak"):
+            raise ConfigError("--score-threshold applies to --dataset strongreject, garak or inspect")
+        return {"threshold": threshold}
+    from judgeaudit.datasets import ScoreMapping
+
+    if args.encoding:
+        raise ConfigError("--encoding does not apply to Inspect logs (inspect_ai reads them)")
+    out = {}
+    if threshold is not None or args.score_positive or args.score_negative:
+        out["mapping"] = ScoreMapping(positive=tuple(args.score_positive or ("C",)),
+                                      negative=tuple(args.score_negative or ("I",)),
+                                      threshold=0.5 if threshold is None else threshold)
+    if args.human_metadata:
+        out["human_metadata"] = args.human_metadata
+    if args.score_edits:
+        out["edits"] = args.score_edits
+    return out
 
 
 def _load_tables(args):
@@ -121,6 +177,12 @@ def _load_tables(args):
                 field=args.field or "harmfulness",
                 positive=tuple(args.positive) if args.positive else None, encoding=args.encoding)
         kwargs = {"encoding": args.encoding} if args.encoding else {}
+        kwargs.update(_tool_options(name, args))
+        if args.human_labels is not None:
+            if name not in ("jailbreakeval", "harmbench", "strongreject", "garak", "inspect"):
+                raise ConfigError("--human-labels joins labels to another tool's output: use it with "
+                                  "--dataset jailbreakeval, harmbench, strongreject, garak or inspect")
+            kwargs["labels_path"] = args.human_labels
         if name == "xstest" and args.reference:
             kwargs["reference"] = "all"  # load final_label too, so it can serve as the reference
         return datasets.load_dataset(name, args.path, **kwargs)
@@ -165,7 +227,20 @@ def audit_and_write(tbl, args, *, dataset):
     from judgeaudit.audit import audit_to_dir
     from judgeaudit.report import render_markdown
 
+<<<<<<< HEAD
     cfg = _audit_config(args)
+=======
+    none = lambda v: None if v is None or str(v).lower() == "none" else v  # noqa: E731
+    cfg = AuditConfig(n_boot=args.n_boot, seed=args.seed, confidence=getattr(args, "confidence", 0.95),
+                      cluster_key=none(getattr(args, "cluster_key", "prompt_id")),
+                      tie_policy=getattr(args, "tie_policy", "unresolved"),
+                      reference_annotator=getattr(args, "reference", None),
+                      strata=getattr(args, "strata", "auto"),
+                      coherence_scorer=getattr(args, "coherence_scorer", None),
+                      group_key=none(getattr(args, "group_key", "checkpoint_id")),
+                      correction=getattr(args, "correction", "double-sampling"),
+                      alt_test_epsilon=getattr(args, "alt_test_epsilon", 0.2))
+>>>>>>> main
     result, _paths = audit_to_dir(tbl, args.out, config=cfg, dataset=dataset,
                                   sample=_sample_design(args)[0], log=log)
     if args.json:

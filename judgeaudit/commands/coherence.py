@@ -4,10 +4,10 @@
         --scorer degeneracy,combined,perplexity:model=models/ref \\
         --calibrate-with labels.parquet --out coherence.parquet --report calibration.json
 
-Resumable: a rerun skips every (item_id, scorer_id) already in ``--out``.  Items a
-scorer could not score are written to ``--errors`` (default ``<out>.errors.jsonl``);
-a rerun skips them too unless ``--retry-failed``.  A summary goes to stdout (``--json`` for JSON);
-progress goes to stderr.
+Resumable: a rerun skips every (item_id, scorer_id) already in ``--out``.  An item a
+scorer could not score is a row of ``--out`` with status ``error`` (or ``parse_error``)
+and the reason in ``error``; a rerun keeps it unless ``--retry-errors``.  A summary goes
+to stdout (``--json`` for JSON); progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "coherence", help="score the coherence of generations (resumable), optionally calibrated",
         description="Run coherence scorers over a generations table and write a coherence table. "
-                    "A scorer is NAME[:key=value,...]; several are separated by commas, and a "
-                    "key=value piece belongs to the scorer before it (e.g. --scorer degeneracy,"
+                    "A scorer is NAME[:key=value,...] (the same grammar as --judge); several are "
+                    "separated by commas, and a key=value piece belongs to the scorer before it "
+                    "(e.g. --scorer degeneracy,"
                     "perplexity:model=PATH,batch_size=4,llm_rubric:backend=transformers,model=PATH). "
                     "Scorers: degeneracy, combined, repetition, distinct_n, compression, prompt_echo, "
                     "nonword, near_empty, perplexity, llm_rubric.")
@@ -36,7 +37,8 @@ def register(subparsers) -> None:
                    help="scorer(s) to run (repeatable; default degeneracy)")
     p.add_argument("--out", required=True, type=Path, help="coherence table to write or resume")
     p.add_argument("--errors", type=Path, default=None,
-                   help="file for items a scorer could not score (default <out>.errors.jsonl)")
+                   help="an older version's errors side file to fold into --out as error rows "
+                        "(default <out>.errors.jsonl, when present)")
     p.add_argument("--calibrate-with", type=Path, default=None, metavar="LABELS",
                    help="labels table with human coherence labels: fit each scorer's bin thresholds "
                         "to them and rebin its rows")
@@ -47,31 +49,16 @@ def register(subparsers) -> None:
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds of the held-out estimate (default 5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the bootstrap (default 0)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    p.add_argument("--retry-failed", action="store_true",
-                   help="score again the items in the errors file (skipped by default)")
+    p.add_argument("--retry-errors", "--retry-failed", dest="retry_errors", action="store_true",
+                   help="score again the rows of --out whose status is error (kept by default)")
     p.add_argument("--chunk-size", type=int, default=256, help="items between two writes of --out (default 256)")
     p.add_argument("--encoding", default=None, help="text encoding of CSV input")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=_run)
 
 
-def _build(specs):
-    from judgeaudit.coherence import get_scorer
-    from judgeaudit.coherence.files import parse_scorer_specs
-    from judgeaudit.errors import ConfigError
-
-    scorers = []
-    for name, options in parse_scorer_specs(specs or ["degeneracy"]):
-        try:
-            scorers.append(get_scorer(name, **options))
-        except TypeError as exc:
-            raise ConfigError(f"scorer {name!r}: {exc}; see help(judgeaudit.coherence) for its "
-                              "options") from None
-    return scorers
-
-
 def _run(args: argparse.Namespace) -> int:
-    from judgeaudit.coherence.files import score_to_file
+    from judgeaudit.coherence import build_scorers, score_to_file
     from judgeaudit.errors import ConfigError
     from judgeaudit.tables import read_table
 
@@ -86,11 +73,11 @@ def _run(args: argparse.Namespace) -> int:
         if not (labels["field"] == "coherence").any():
             raise ConfigError(f"{args.calibrate_with} has no coherence labels (field 'coherence'); "
                               "calibration needs human coherence bins")
-    scorers = _build(args.scorer)
+    scorers = build_scorers(args.scorer)
     summary = score_to_file(scorers, generations, args.out, prompts, errors_path=args.errors,
                             chunk_size=args.chunk_size, calibrate_with=labels, report_path=args.report,
                             seed=args.seed, folds=args.folds, n_boot=args.n_boot,
-                            objective=args.objective, retry_failed=args.retry_failed, progress=log)
+                            objective=args.objective, retry_errors=args.retry_errors, progress=log)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, allow_nan=False))
         return 0
@@ -108,5 +95,6 @@ def _run(args: argparse.Namespace) -> int:
                   f"{'cross-validated' if cal['cross_validated'] else 'in-sample'} quadratic kappa "
                   f"{q['value']:.3f} [{q['ci_low']:.3f}, {q['ci_high']:.3f}], n={cv['n']}")
     if any(summary.failed.values()):
-        print(f"failures recorded in {summary.errors_path}")
+        print(f"{sum(summary.failed.values())} item(s) could not be scored: rows of "
+              f"{summary.out} with a status other than ok; --retry-errors scores the error ones again")
     return 0

@@ -62,6 +62,8 @@ def register(subparsers) -> None:
     b.add_argument("--max-retries", type=int, default=5, help="openai: retries per request (default 5)")
     p.add_argument("--out", required=True, type=Path, help="generations table to write or resume")
     p.add_argument("--chunk-size", type=int, default=256, help="requests per chunk file (default 256)")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="send again the requests whose rows in --out have status error (kept by default)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=_run)
 
@@ -153,7 +155,8 @@ def _run(args) -> int:
           f"{config.n_samples} sample(s) with {args.backend}", file=sys.stderr, flush=True)
     summary = run_generation(specs, prompts, config=config, backend=args.backend, out=args.out,
                              backend_options=_backend_options(args, specs), prompt_policy=args.prompt_policy,
-                             system_prompt=args.system_prompt, chunk_size=args.chunk_size)
+                             system_prompt=args.system_prompt, chunk_size=args.chunk_size,
+                             retry_errors=args.retry_errors)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["register", "build_judges"]
+__all__ = ["register"]
 
 
 def register(subparsers) -> None:
@@ -42,33 +42,6 @@ def register(subparsers) -> None:
     p.set_defaults(handler=_run)
 
 
-def build_judges(specs: list[str], config_file: Path | None = None) -> list:
-    """Judges from ``--judge`` specs and an optional TOML config file."""
-    from judgeaudit.errors import ConfigError
-    from judgeaudit.judges import get_judge, load_judge_config, parse_judge_spec
-
-    parsed = [parse_judge_spec(s) for s in specs]
-    entries = load_judge_config(config_file) if config_file is not None else []
-    unnamed = [e for e in entries if not e.get("name")]
-    named = [e for e in entries if e.get("name")]
-    if unnamed:
-        if len(parsed) != 1:
-            raise ConfigError(f"{config_file} has options but no name = \"...\"; give exactly one "
-                              "--judge NAME to apply them to, or add name = ...")
-        name, options = parsed[0]
-        parsed = [(name, {**unnamed[0], **options})]
-    jobs = parsed + [(e["name"], {k: v for k, v in e.items() if k != "name"}) for e in named]
-    if not jobs:
-        raise ConfigError("no judge given; pass --judge NAME (e.g. --judge refusal_keyword) or --judge-config")
-    judges = []
-    for name, options in jobs:
-        try:
-            judges.append(get_judge(str(name), **options))
-        except TypeError as exc:
-            raise ConfigError(f"judge {name!r}: {exc}; see help(judgeaudit.judges) for its options") from None
-    return judges
-
-
 def _list(as_json: bool) -> int:
     from judgeaudit.judges import available_judges, builtin_templates
 
@@ -83,7 +56,7 @@ def _list(as_json: bool) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from judgeaudit.errors import ConfigError
-    from judgeaudit.judges.resume import judge_to_file
+    from judgeaudit.judges import build_judges, judge_to_file
     from judgeaudit.tables import read_table
 
     if args.list:

@@ -10,7 +10,16 @@ name                 loader                                     from the hub
 ``gptfuzz``          :func:`load_gptfuzz`                        no
 ``csv``              :func:`load_table_csv`                      no
 ``sample``           :func:`load_sample_campaign` (the demo's)  no (ships in data/)
+``jailbreakeval``    :func:`load_jailbreakeval`                  no
+``harmbench``        :func:`load_harmbench`                      no
+``strongreject``     :func:`load_strongreject`                   no
+``garak``            :func:`load_garak`                          no
+``inspect``          :func:`load_inspect_log`                    no
 ==================== ========================================== =====================
+
+The last five read other tools' output files (see ``docs/interop.md``); they keep each
+item's key in the tool's own terms in ``generations.source_id``, and
+:func:`join_human_labels` adds human labels written against that key.
 
 The hub paths need ``pip install 'judgeaudit[hub]'`` and network access; they are not
 exercised by the offline test suite.
@@ -18,19 +27,34 @@ exercised by the offline test suite.
 
 from __future__ import annotations
 
+from judgeaudit.datasets.garak import load_garak
 from judgeaudit.datasets.generic import DEFAULT_POSITIVE, load_table_csv
 from judgeaudit.datasets.gptfuzz import load_gptfuzz
+from judgeaudit.datasets.harmbench import load_harmbench
+from judgeaudit.datasets.inspect_log import ScoreMapping, load_inspect_log
 from judgeaudit.datasets.jailbreakbench import load_jailbreakbench
+from judgeaudit.datasets.jailbreakeval import load_jailbreakeval
+from judgeaudit.datasets.labelfile import SOURCE_ID, join_human_labels, read_human_labels
 from judgeaudit.datasets.sample_campaign import SAMPLE_JUDGES, load_sample_campaign, sample_campaign_dir
+from judgeaudit.datasets.strongreject import load_strongreject
 from judgeaudit.datasets.xstest import load_xstest
 from judgeaudit.errors import UnknownNameError
 
 __all__ = [
     "DATASETS",
     "DEFAULT_POSITIVE",
+    "SOURCE_ID",
+    "ScoreMapping",
+    "join_human_labels",
     "load_dataset",
+    "load_garak",
     "load_gptfuzz",
+    "load_harmbench",
+    "load_inspect_log",
     "load_jailbreakbench",
+    "load_jailbreakeval",
+    "load_strongreject",
+    "read_human_labels",
     "load_table_csv",
     "load_xstest",
     "load_sample_campaign",
@@ -43,6 +67,11 @@ DATASETS = {
     "xstest": load_xstest,
     "gptfuzz": load_gptfuzz,
     "csv": load_table_csv,
+    "jailbreakeval": load_jailbreakeval,
+    "harmbench": load_harmbench,
+    "strongreject": load_strongreject,
+    "garak": load_garak,
+    "inspect": load_inspect_log,
 }
 """Dataset name -> loader."""
 

@@ -48,8 +48,8 @@ from typing import Any
 from judgeaudit.errors import ConfigError
 
 __all__ = ["ModelSection", "GenerationSection", "JudgesSection", "CoherenceSection", "AnnotationSection",
-           "AuditSection", "CostSection", "ExperimentConfig", "load_experiment", "experiment_from_dict",
-           "section_hash"]
+           "AuditSection", "CostSection", "PersonaSection", "ExperimentConfig", "load_experiment",
+           "experiment_from_dict", "section_hash"]
 
 _BACKENDS = ("transformers", "vllm", "openai")
 _POLICIES = ("recorded", "apply", "withhold")
@@ -200,6 +200,32 @@ class AuditSection:
 
 
 @dataclass(frozen=True)
+class PersonaSection:
+    """Persona drift per checkpoint (see ``docs/persona.md``); the stage runs only when the
+    config has this section."""
+
+    traits: tuple = ("builtin",)
+    items_per_trait: int | None = None
+    min_label_confidence: float | None = None
+    template: str = "chat"
+    train_prompt: bool = True
+    batch_size: int = 16
+    seed: int = 0
+
+    def check(self, where: str) -> None:
+        if not self.traits:
+            raise ConfigError(f"{where} [persona]: traits must name at least one trait file, builtin or "
+                              "builtin:NAME")
+        _one_of(where, "persona", "template", self.template, ("chat", "plain"))
+        _at_least(where, "persona", "batch_size", self.batch_size, 1)
+        if self.items_per_trait is not None:
+            _at_least(where, "persona", "items_per_trait", self.items_per_trait, 2)
+        if self.min_label_confidence is not None and not 0 <= self.min_label_confidence <= 1:
+            raise ConfigError(f"{where} [persona]: min_label_confidence must be in [0, 1], got "
+                              f"{self.min_label_confidence!r}")
+
+
+@dataclass(frozen=True)
 class CostSection:
     """Throughputs for the dry run's cost estimate (per GPU; see ``docs/experiment.md``)."""
 
@@ -217,7 +243,7 @@ class CostSection:
 
 _SECTIONS = {"model": ModelSection, "generation": GenerationSection, "judges": JudgesSection,
              "coherence": CoherenceSection, "annotation": AnnotationSection, "audit": AuditSection,
-             "cost": CostSection}
+             "cost": CostSection, "persona": PersonaSection}
 _PATH_KEYS = {"model": ("path",), "generation": ("chat_template",), "judges": ("file",),
               "annotation": ("config_file", "labels")}
 
@@ -239,6 +265,7 @@ class ExperimentConfig:
     annotation: AnnotationSection = field(default_factory=AnnotationSection)
     audit: AuditSection = field(default_factory=AuditSection)
     cost: CostSection = field(default_factory=CostSection)
+    persona: PersonaSection | None = None
     base_dir: str = "."
 
     def to_dict(self) -> dict:
@@ -348,8 +375,8 @@ def experiment_from_dict(doc: Mapping, *, base_dir: Path | None = None, source: 
             for key in _PATH_KEYS.get(name, ()):
                 if isinstance(section.get(key), str):
                     section[key] = _resolve(base, section[key], model=(name, key) == ("model", "path"))
-            for key in ("prompts", "capability"):  # prompt files beside the config
-                if name == "generation" and isinstance(section.get(key), list):
+            for key in ("prompts", "capability", "traits"):  # prompt and trait files beside the config
+                if name in ("generation", "persona") and isinstance(section.get(key), list):
                     section[key] = [_resolve(base, v) if isinstance(v, str) and Path(v).suffix else v
                                     for v in section[key]]
         kw[name] = _typed(cls, section, source, name)

@@ -317,9 +317,9 @@ class JudgeStage(_Base):
     @staticmethod
     def judge_names(config) -> list[str]:
         """The registered names of the judges ``[judges]`` asks for (``use`` and ``file``)."""
-        from judgeaudit.judges import load_judge_config, parse_judge_spec
+        from judgeaudit.judges import load_judge_config, parse_judge_specs
 
-        names = [parse_judge_spec(s)[0] for s in config.judges.use]
+        names = [name for name, _ in parse_judge_specs(config.judges.use)]
         if config.judges.file:
             names += [e["name"] for e in load_judge_config(config.judges.file) if e.get("name")]
         return names
@@ -346,8 +346,7 @@ class JudgeStage(_Base):
         return [ctx.layout.verdicts]
 
     def run(self, ctx):
-        from judgeaudit.commands.judge import build_judges
-        from judgeaudit.judges import judge_to_file
+        from judgeaudit.judges import build_judges, judge_to_file
 
         j = ctx.config.judges
         gens, prompts = _generations_and_prompts(ctx.layout)
@@ -367,7 +366,7 @@ class CoherenceStage(_Base):
 
     def check(self, config):
         from judgeaudit.coherence import available_scorers
-        from judgeaudit.coherence.files import parse_scorer_specs
+        from judgeaudit.coherence import parse_scorer_specs
 
         valid = set(available_scorers())
         for name, _ in parse_scorer_specs(list(config.coherence.scorers)):
@@ -385,11 +384,10 @@ class CoherenceStage(_Base):
         return [ctx.layout.coherence]
 
     def run(self, ctx):
-        from judgeaudit.commands.coherence import _build
-        from judgeaudit.coherence.files import score_to_file
+        from judgeaudit.coherence import build_scorers, score_to_file
 
         gens, prompts = _generations_and_prompts(ctx.layout)
-        scorers = _build(_filled(ctx, ctx.config.coherence.scorers))
+        scorers = build_scorers(_filled(ctx, ctx.config.coherence.scorers))
         ctx.log(f"coherence: {len(scorers)} scorer(s) on {len(gens)} generations")
         s = score_to_file(scorers, gens, ctx.layout.coherence, prompts, chunk_size=ctx.config.coherence.chunk_size,
                           progress=_say(ctx))
@@ -458,9 +456,17 @@ class AuditStage(_Base):
         return StageResult({k: str(v) for k, v in paths.items()})
 
 
+def _persona_summary(ctx: StageContext) -> dict | None:
+    """The persona stage's summary when the config asks for it and the stage wrote one."""
+    path = ctx.layout.persona_summary
+    if getattr(ctx.config, "persona", None) is None or not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 class ReportStage(_Base):
     name = "report"
-    inputs = ("generate", "judge", "coherence", "audit")
+    inputs = ("generate", "judge", "coherence", "persona", "audit")
     needs = ("generate", "judge")
 
     def settings(self, config):
@@ -484,6 +490,7 @@ class ReportStage(_Base):
             verdicts=read_table(lay.verdicts, "verdicts"),
             coherence=coherence_table(ctx),
             capability=capability, audit=audit, n_boot=a.n_boot, seed=a.seed, confidence=a.confidence,
+            persona=_persona_summary(ctx),
             meta={"experiment": ctx.config.name, "config": ctx.config.source,
                   "audit": str(audit_path) if audit is not None else None})
         paths = write_experiment_report(report, lay.report)

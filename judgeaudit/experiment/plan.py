@@ -21,7 +21,7 @@ _MODEL_SCORERS = {"perplexity", "llm_rubric"}
 
 def plan_experiment(config: ExperimentConfig) -> dict:
     """Per-stage counts and a cost estimate (GPU-hours, labels, annotator-hours)."""
-    from judgeaudit.coherence.files import parse_scorer_specs
+    from judgeaudit.coherence import parse_scorer_specs
 
     from .runner import check_experiment, preflight_problems
 

@@ -25,7 +25,7 @@ from .config import ExperimentConfig
 
 __all__ = ["Stage", "StageContext", "StageResult", "ORDER", "RunLayout"]
 
-ORDER = ("model", "finetune", "generate", "judge", "coherence", "sample", "labels", "audit", "report")
+ORDER = ("model", "finetune", "generate", "judge", "coherence", "persona", "sample", "labels", "audit", "report")
 """The stages in the order they run."""
 
 _PLUGINS = {"finetune": "finetune", "sample": "annotation", "labels": "annotation"}
@@ -50,6 +50,8 @@ class RunLayout:
             "checkpoints": "generations/checkpoints.parquet",
             "verdicts": "verdicts.parquet",
             "coherence": "coherence.parquet",
+            "persona_scores": "persona/scores.parquet",
+            "persona_summary": "persona/summary.json",
             "sample": "annotation/sample.parquet",
             "tasks_file": "annotation/label_studio_tasks.json",
             "label_config": "annotation/label_config.xml",

@@ -1,17 +1,21 @@
 """``run_generation``: checkpoints x prompts x samples into a generations table, resumably.
 
+Written through the one resumable writer, :class:`judgeaudit.tables.ResumableWriter`.
 Layout on disk, for ``out = runs/x/generations.parquet``:
 
 * ``runs/x/generations.parquet``: the table (any suffix :func:`~judgeaudit.tables.write_table`
   takes), rewritten atomically when a run finishes;
 * ``runs/x/generations.parquet.parts/part-*.parquet``: one file per finished chunk, each
   written atomically while the run goes; merged into ``out`` and removed at the end.  A run
-  that is killed keeps every finished chunk;
+  that is killed keeps every finished chunk (:func:`~judgeaudit.tables.read_resumable`
+  reads them);
 * ``runs/x/prompts.parquet``: the prompts that were sent (merged with an existing one).
 
-A rerun skips every (prompt_id, checkpoint_id, sample_index) already written with status
-``ok`` (``item_id`` hashes the response, so it cannot be the resumption key) and retries
-rows that failed (status ``error``).  A checkpoint with nothing left to do is not loaded.
+A rerun skips every (prompt_id, checkpoint_id, sample_index) already written
+(``item_id`` hashes the response, so it cannot be the resumption key).  A request that
+failed is a row with status ``error`` and its error text; a rerun retries it only with
+``retry_errors=True`` (``judgeaudit generate --retry-errors``).  A checkpoint with
+nothing left to do is not loaded.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import gc
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from judgeaudit.errors import ConfigError, ValidationError
-from judgeaudit.tables import make_item_id, read_table, validate, write_table
+from judgeaudit.tables import ResumableWriter, make_item_id, parts_dir, read_table, validate, write_table
 
 from judgeaudit.progress import Progress
 from .base import (
@@ -44,9 +47,6 @@ from .base import (
 )
 
 __all__ = ["GenerationSummary", "run_generation", "backend_for_checkpoint", "parts_dir"]
-
-_KEY = ["prompt_id", "checkpoint_id", "sample_index"]
-
 
 @dataclass(frozen=True)
 class GenerationSummary:
@@ -66,12 +66,6 @@ class GenerationSummary:
                 "n_new": self.n_new, "n_skipped": self.n_skipped, "n_errors": self.n_errors,
                 "seconds": round(self.seconds, 3),
                 "per_checkpoint": {k: dict(v) for k, v in self.per_checkpoint.items()}}
-
-
-def parts_dir(out) -> Path:
-    """The folder of chunk files of a run writing ``out``."""
-    out = Path(out)
-    return out.with_name(out.name + ".parts")
 
 
 def backend_for_checkpoint(backend: str | Backend | Callable[[CheckpointSpec], Backend],
@@ -114,29 +108,6 @@ def _as_specs(checkpoints) -> list[CheckpointSpec]:
     return specs
 
 
-def _read_existing(out: Path) -> pd.DataFrame:
-    frames = []
-    if out.exists():
-        frames.append(read_table(out, "generations"))
-    folder = parts_dir(out)
-    if folder.is_dir():
-        frames += [read_table(p, "generations") for p in sorted(folder.glob("part-*.parquet"))]
-    if not frames:
-        return validate(pd.DataFrame(columns=["prompt_id", "checkpoint_id", "response"]), "generations")
-    return pd.concat(frames, ignore_index=True)
-
-
-def _merge(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per (prompt, checkpoint, sample): the latest ok row, else the latest error."""
-    if rows.empty:
-        return rows
-    rows = rows.reset_index(drop=True)
-    rows["_ok"] = (rows["status"] == "ok").astype(int)
-    rows["_order"] = range(len(rows))
-    rows = rows.sort_values(["_ok", "_order"]).drop_duplicates(_KEY, keep="last")
-    return rows.sort_values("_order").drop(columns=["_ok", "_order"]).reset_index(drop=True)
-
-
 def _write_prompts(prompts: pd.DataFrame, path: Path) -> Path:
     if path.exists():
         old = read_table(path, "prompts")
@@ -162,7 +133,7 @@ def run_generation(checkpoints: Sequence[CheckpointSpec | str] | CheckpointSpec 
                    out, backend_options: Mapping[str, Any] | None = None,
                    prompt_policy: str = "recorded", system_prompt: str | None = None,
                    chunk_size: int = 256, prompts_out: str | os.PathLike | None | bool = True,
-                   progress: bool | None = None) -> GenerationSummary:
+                   retry_errors: bool = False, progress: bool | None = None) -> GenerationSummary:
     """Generate ``config.n_samples`` responses per prompt per checkpoint into ``out``.
 
     Parameters
@@ -189,6 +160,9 @@ def run_generation(checkpoints: Sequence[CheckpointSpec | str] | CheckpointSpec 
     prompts_out:
         Where the prompts table goes: ``True`` (default) writes ``prompts.parquet`` beside
         ``out``, a path writes there, ``False`` / ``None`` writes none.
+    retry_errors:
+        Send again the requests whose rows have status ``error`` (by default a rerun
+        keeps them, like every other written row).
     progress:
         Draw a progress line on stderr (default: when stderr is a terminal).
 
@@ -205,13 +179,13 @@ def run_generation(checkpoints: Sequence[CheckpointSpec | str] | CheckpointSpec 
         raise ConfigError("the prompt set is empty; give a prompt set with at least one prompt")
     prompts = validate(prompts, "prompts")
     out = Path(out)
-    existing = _read_existing(out)
-    done = set(map(tuple, existing.loc[existing["status"] == "ok", _KEY].itertuples(index=False)))
-    hashes = existing.groupby("checkpoint_id")["gen_config_hash"].agg(lambda s: set(s.dropna()))
-    folder = parts_dir(out)
+    writer = ResumableWriter(out, "generations")
+    done = {ckpt: set(zip(rows["prompt_id"], rows["sample_index"].astype(int)))
+            for ckpt, rows in ((s.checkpoint_id, writer.done(s.checkpoint_id, retry_errors=retry_errors))
+                               for s in specs)}
     work_by_ckpt = {s.checkpoint_id: [(p, i) for p in prompts.itertuples(index=False)
                                       for i in range(config.n_samples)
-                                      if (p.prompt_id, s.checkpoint_id, i) not in done]
+                                      if (p.prompt_id, i) not in done[s.checkpoint_id]]
                     for s in specs}
     total = sum(len(w) for w in work_by_ckpt.values())
     bar = Progress(total, "generate", enabled=progress)
@@ -233,12 +207,8 @@ def run_generation(checkpoints: Sequence[CheckpointSpec | str] | CheckpointSpec 
             applied = policy_applies(spec.prompt_policy, prompt_policy)
             gen_hash = config.config_hash(backend=current.config(), checkpoint=spec.to_dict(),
                                           policy={"applied": applied, "system_prompt": system_prompt})
-            old = hashes.get(spec.checkpoint_id, set()) - {gen_hash}
-            if old:
-                raise ConfigError(
-                    f"{out} already holds generations of checkpoint {spec.checkpoint_id!r} made with "
-                    f"another configuration (gen_config_hash {sorted(old)[0]}, now {gen_hash}); "
-                    "write to another --out file or delete the old one")
+            writer.check_config(spec.checkpoint_id, gen_hash,
+                                advice="write to another --out file or delete the old one")
             for start in range(0, len(work), chunk_size):
                 chunk = work[start:start + chunk_size]
                 convs = [build_conversation(p.text, spec.prompt_policy, mode=prompt_policy,
@@ -260,9 +230,7 @@ def run_generation(checkpoints: Sequence[CheckpointSpec | str] | CheckpointSpec 
                     "error": [r.error for r in results],
                     "policy_applied": applied,
                 })
-                folder.mkdir(parents=True, exist_ok=True)
-                write_table(rows, folder / f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet",
-                            "generations")
+                writer.append(rows)
                 errs = int((rows["status"] == "error").sum())
                 n_new += len(rows) - errs
                 n_err += errs
@@ -273,19 +241,14 @@ def run_generation(checkpoints: Sequence[CheckpointSpec | str] | CheckpointSpec 
         bar.close()
         if current is not None and isinstance(backend, str):
             _close(current)
-    merged = _merge(_read_existing(out))
-    write_table(merged, out, "generations")
-    for p in folder.glob("part-*.parquet") if folder.is_dir() else ():
-        p.unlink()
-    if folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
+    merged = writer.finish()
     written = None
     if prompts_out:
         target = out.parent / "prompts.parquet" if prompts_out is True else Path(prompts_out)
         written = str(_write_prompts(prompts, target))
     if n_err:
         print(f"judgeaudit: {n_err} request(s) failed; they are rows with status 'error' and a "
-              "rerun retries them", file=sys.stderr, flush=True)
+              "rerun with --retry-errors (retry_errors=True) sends them again", file=sys.stderr, flush=True)
     n_skipped = sum(v["skipped"] for v in per_ckpt.values())
     return GenerationSummary(out=str(out), prompts_out=written, n_rows=len(merged), n_new=n_new,
                              n_skipped=n_skipped, n_errors=n_err,

@@ -2,7 +2,9 @@
 
 Heuristic judges (``refusal_keyword``, ``refusal_prefix``, ``affirmative_prefix``), model
 classifiers scored by prefill (``llama_guard``, ``harmbench_classifier``, ``wildguard``),
-rubric judges on any backend (``strongreject_rubric``, ``llm_rubric``) and ``ensemble``.
+rubric judges on any backend (``strongreject_rubric``, ``llm_rubric``), ``ensemble``, and
+published rule judges by name (``zou2023_string_matching``, alias
+``StringMatching-zou2023universal``).
 Importing this package does not import torch; the model judges load it when built.
 
 >>> from judgeaudit.judges import available_judges
@@ -29,10 +31,11 @@ from judgeaudit.judges.keyword import (
 from judgeaudit.judges.classifier import HarmBenchClassifierJudge, LlamaGuardJudge, WildGuardJudge
 from judgeaudit.judges.ensemble import EnsembleJudge
 from judgeaudit.judges.model import JudgeModel, load_judge_model
+from judgeaudit.judges.published import ZOU2023_REFUSAL_PREFIXES, Zou2023StringMatchingJudge
 from judgeaudit.judges.prompts import PromptTemplate, builtin_templates, load_template
 from judgeaudit.judges.resume import JudgeRunSummary, judge_to_file
 from judgeaudit.judges.rubric import LLMRubricJudge, StrongRejectRubricJudge
-from judgeaudit.judges.spec import load_judge_config, parse_judge_spec
+from judgeaudit.judges.spec import build_judges, load_judge_config, parse_judge_spec, parse_judge_specs
 
 __all__ = [
     "AffirmativePrefixJudge",
@@ -51,7 +54,10 @@ __all__ = [
     "StrongRejectRubricJudge",
     "Verdict",
     "WildGuardJudge",
+    "ZOU2023_REFUSAL_PREFIXES",
+    "Zou2023StringMatchingJudge",
     "available_judges",
+    "build_judges",
     "builtin_templates",
     "get_judge",
     "hash_config",
@@ -60,6 +66,7 @@ __all__ = [
     "load_judge_model",
     "load_template",
     "parse_judge_spec",
+    "parse_judge_specs",
     "register_judge",
     "run_judge",
 ]

@@ -1,9 +1,12 @@
 """Run judges over a generations table into a verdicts file, resumably.
 
-:func:`judge_to_file` is what ``judgeaudit judge`` runs.  Verdicts are written in
-chunks; after each chunk the whole table is rewritten atomically (a temporary file in
-the same folder, then :func:`os.replace`), so an interrupted run loses at most the
-chunk in progress and a rerun skips every ``(item_id, judge_id)`` already written.
+:func:`judge_to_file` is what ``judgeaudit judge`` runs.  It writes through the one
+resumable writer, :class:`judgeaudit.tables.ResumableWriter`: each chunk of verdicts is
+a part file written atomically beside ``out`` (``<out>.parts/``), merged into ``out``
+when the run ends, so an interrupted run loses at most the chunk in progress and a
+rerun skips every ``(item_id, judge_id)`` already written.  A judge call that failed is
+a row with status ``error`` and the error in ``raw``; a rerun retries it only with
+``retry_errors=True``.
 """
 
 from __future__ import annotations
@@ -66,14 +69,14 @@ def judge_to_file(judges: Sequence[Judge], generations: pd.DataFrame, out: str |
         A validated generations table; rows with ``status="error"`` get an ``error``
         verdict without calling the judge.
     out:
-        Verdicts file (``.parquet``, ``.jsonl`` or ``.csv``).  When it exists its rows are
-        kept and their ``(item_id, judge_id)`` skipped.
+        Verdicts file (``.parquet``, ``.jsonl`` or ``.csv``).  Its rows (and those of an
+        interrupted run's part files) are kept and their ``(item_id, judge_id)`` skipped.
     prompts:
         Prompts table, so that the judges see each request (without it they get ``""``).
     batch_size:
         Items per ``judge.judge`` call.
     chunk_size:
-        Items judged between two writes of ``out``.
+        Items judged per part file (the unit of progress a killed run keeps).
     retry_errors:
         Judge again the rows of ``out`` whose status is ``error`` (parse errors are
         findings and are kept).
@@ -85,7 +88,7 @@ def judge_to_file(judges: Sequence[Judge], generations: pd.DataFrame, out: str |
         judge changed, so its old rows would mix with new ones.  Give the new judge
         another ``judge_id`` or write to another file.
     """
-    from judgeaudit.tables import read_table, write_table
+    from judgeaudit.tables import ResumableWriter
 
     say = progress or (lambda msg: print(msg, file=sys.stderr, flush=True))
     ids = [j.judge_id for j in judges]
@@ -93,50 +96,35 @@ def judge_to_file(judges: Sequence[Judge], generations: pd.DataFrame, out: str |
         raise ConfigError(f"judges need distinct judge_ids, got {ids}; set judge_id= on one of them")
     if chunk_size < 1 or batch_size < 1:
         raise ConfigError("batch_size and chunk_size must be positive integers")
-    out = Path(out)
-    existing = read_table(out, "verdicts") if out.exists() else pd.DataFrame(columns=list(VERDICT_COLUMNS))
-    existing = existing.reindex(columns=list(VERDICT_COLUMNS))
-    if retry_errors:
-        existing = existing[existing["status"] != "error"].reset_index(drop=True)
+    writer = ResumableWriter(out, "verdicts")
     item_ids = generations["item_id"].astype(str)
     status = generations["status"] if "status" in generations.columns else pd.Series("ok", index=generations.index)
-    # a failed generation and an ok empty response share an item_id (it hashes the text):
-    # once the generation is retried and ok, its "generation failed" verdict is stale
     now_ok = set(item_ids[status != "error"])
-    stale = (existing["status"] == "error") & existing["item_id"].astype(str).isin(now_ok) \
-        & existing["raw"].astype(str).str.startswith(_FAILED)
-    if stale.any():
-        existing = existing[~stale].reset_index(drop=True)
+
+    def stale(rows: pd.DataFrame) -> pd.Series:
+        # a failed generation and an ok empty response share an item_id (it hashes the
+        # text): once the generation is retried and ok, its "generation failed" verdict is stale
+        return (rows["status"] == "error") & rows["item_id"].astype(str).isin(now_ok) \
+            & rows["raw"].astype(str).str.startswith(_FAILED)
+
     summary = JudgeRunSummary(str(out))
-    frames = [existing] if len(existing) else []
     for judge in judges:
-        config_hash = judge.config_hash()
-        mine = existing[existing["judge_id"] == judge.judge_id]
-        old_hashes = set(mine["judge_config_hash"].dropna().astype(str)) - {config_hash}
-        if old_hashes:
-            raise ConfigError(f"{out} holds verdicts of judge_id {judge.judge_id!r} made with another "
-                              f"config (hash {sorted(old_hashes)[0]}, now {config_hash}); set a new "
-                              "judge_id for the changed judge, or write to another --out")
-        done = set(mine["item_id"].astype(str))
+        writer.check_config(judge.judge_id, judge.config_hash(),
+                            advice="set a new judge_id for the changed judge, or write to another --out")
+        done = set(writer.done(judge.judge_id, retry_errors=retry_errors, redo=stale)["item_id"].astype(str))
         todo = generations[~item_ids.isin(done)]
         summary.skipped[judge.judge_id] = int(item_ids.isin(done).sum())
         summary.judged[judge.judge_id] = len(todo)
         if len(todo):
             say(f"{judge.judge_id}: judging {len(todo)} item(s), {summary.skipped[judge.judge_id]} already done")
         failed = todo[status.loc[todo.index] == "error"]
-        if len(failed):
-            frames.append(_failed_generation_rows(judge, failed))
+        writer.append(_failed_generation_rows(judge, failed))
         todo = todo[status.loc[todo.index] != "error"]
         for start in range(0, len(todo), chunk_size):
             chunk = todo.iloc[start:start + chunk_size]
-            frames.append(run_judge(judge, chunk, prompts, batch_size=batch_size))
-            write_table(pd.concat(frames, ignore_index=True), out, "verdicts")
+            writer.append(run_judge(judge, chunk, prompts, batch_size=batch_size))
             say(f"{judge.judge_id}: {min(start + chunk_size, len(todo))}/{len(todo)}")
-        if len(failed) and not len(todo):
-            write_table(pd.concat(frames, ignore_index=True), out, "verdicts")
-    table = pd.concat(frames, ignore_index=True) if frames else existing
-    if not out.exists() or retry_errors:
-        write_table(table, out, "verdicts")
+    table = writer.finish()
     for judge_id, rows in table.groupby("judge_id"):
         summary.status_counts[str(judge_id)] = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
         summary.label_counts[str(judge_id)] = {str(k): int(v) for k, v in rows["label"].dropna().value_counts().items()}

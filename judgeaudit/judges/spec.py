@@ -1,8 +1,11 @@
-"""Judge specifications: ``NAME[:opt=val,...]`` strings and TOML judge-config files.
+"""Judge specifications: ``NAME[:key=value,...]`` strings, TOML judge-config files, and
+:func:`build_judges`, which makes judges from both (``judgeaudit judge`` and the
+experiment's judge stage call it).
 
-An option value is read as JSON when it is valid JSON (``3``, ``0.7``, ``true``,
+Specs follow the one grammar of :mod:`judgeaudit.specs` (shared with coherence
+scorers): a value is read as JSON when it is valid JSON (``3``, ``0.7``, ``true``,
 ``["a","b"]``, ``{"yes":"harmful"}``, ``"quoted, with comma"``), otherwise it is the
-plain text.  Commas inside brackets, braces or double quotes do not split options.
+plain text; commas inside brackets, braces or double quotes do not split options.
 
 >>> parse_judge_spec("refusal_prefix:prefix_chars=100,judge_id=rp100")
 ('refusal_prefix', {'prefix_chars': 100, 'judge_id': 'rp100'})
@@ -25,85 +28,31 @@ options) or several as ``[[judge]]`` tables::
 
 from __future__ import annotations
 
-import json
-import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from judgeaudit.errors import ConfigError
+from judgeaudit.specs import parse_spec, parse_specs, split_options
 
-__all__ = ["parse_judge_spec", "load_judge_config", "split_options"]
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def split_options(text: str) -> list[str]:
-    """Split on commas that are outside ``[]``, ``{}`` and double quotes.
-
-    Raises :class:`~judgeaudit.errors.ConfigError` on an unbalanced bracket or quote.
-    """
-    parts, depth, quoted, escaped, start = [], [], False, False, 0
-    pairs = {"]": "[", "}": "{"}
-    for i, ch in enumerate(text):
-        if quoted:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                quoted = False
-        elif ch == '"':
-            quoted = True
-        elif ch in "[{":
-            depth.append(ch)
-        elif ch in "]}":
-            if not depth or depth[-1] != pairs[ch]:
-                raise ConfigError(f"unbalanced {ch!r} at character {i + 1} of judge options {text!r}")
-            depth.pop()
-        elif ch == "," and not depth:
-            parts.append(text[start:i])
-            start = i + 1
-    if quoted or depth:
-        raise ConfigError(f"unclosed {'quote' if quoted else repr(depth[-1])} in judge options {text!r}")
-    parts.append(text[start:])
-    return parts
-
-
-def _value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return text
+__all__ = ["parse_judge_spec", "parse_judge_specs", "load_judge_config", "split_options", "build_judges"]
 
 
 def parse_judge_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """``"NAME:opt=val,..."`` -> ``(NAME, {opt: value})`` (see the module docstring).
+    """``"NAME:key=value,..."`` -> ``(NAME, {key: value})``: one judge (:func:`judgeaudit.specs.parse_spec`).
 
     Raises
     ------
     judgeaudit.errors.ConfigError
-        On an empty or malformed name, an option without ``=``, an option name that is
-        not an identifier, or an option given twice.
+        On an empty or malformed name, an option without ``=``, a key that is not a
+        name, an option given twice, or text holding several specs.
     """
-    if not isinstance(spec, str):
-        raise ConfigError(f"a judge spec must be text like NAME:opt=val, got {spec!r}")
-    name, _, rest = spec.strip().partition(":")
-    name = name.strip()
-    if not _NAME.fullmatch(name):
-        raise ConfigError(f"judge spec {spec!r} does not start with a judge name (NAME[:opt=val,...])")
-    options: dict[str, Any] = {}
-    if not rest.strip():
-        return name, options
-    for part in split_options(rest):
-        key, eq, value = part.partition("=")
-        key = key.strip()
-        if not eq or not _KEY.fullmatch(key):
-            raise ConfigError(f"judge option {part.strip()!r} in {spec!r} is not opt=value")
-        if key in options:
-            raise ConfigError(f"judge option {key!r} is given twice in {spec!r}")
-        options[key] = _value(value.strip())
-    return name, options
+    return parse_spec(spec, what="judge")
+
+
+def parse_judge_specs(values: str | Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Every judge spec in ``values``; one value may hold several (``a,b:key=1``)."""
+    return parse_specs(values, what="judge")
 
 
 def load_judge_config(path: str | Path) -> list[dict[str, Any]]:
@@ -134,3 +83,48 @@ def load_judge_config(path: str | Path) -> list[dict[str, Any]]:
             raise ConfigError(f"{path}: keys {extra} are outside [[judge]]; move them into a judge table")
         return [dict(t) for t in tables]
     return [dict(doc)]
+
+
+def build_judges(specs: str | Iterable[str] = (), config_file: str | Path | None = None) -> list:
+    """Judges from specs (``--judge`` values) and an optional TOML judge-config file.
+
+    Parameters
+    ----------
+    specs:
+        ``NAME[:key=value,...]`` texts (see :mod:`judgeaudit.specs`); one text may hold
+        several judges.
+    config_file:
+        A judge-config file (:func:`load_judge_config`).  Its named judges come after
+        the specs; a file with options but no ``name`` applies them to the one judge of
+        ``specs`` (options in the spec win).
+
+    Raises
+    ------
+    judgeaudit.errors.ConfigError
+        When no judge is given, a file without ``name`` meets more or fewer than one
+        spec, or a judge does not take an option given.
+    judgeaudit.errors.UnknownNameError
+        For a name no judge is registered under (the message lists the valid names).
+    """
+    from judgeaudit.judges.base import get_judge
+
+    parsed = parse_judge_specs(specs)
+    entries = load_judge_config(config_file) if config_file is not None else []
+    unnamed = [e for e in entries if not e.get("name")]
+    named = [e for e in entries if e.get("name")]
+    if unnamed:
+        if len(parsed) != 1:
+            raise ConfigError(f"{config_file} has options but no name = \"...\"; give exactly one "
+                              "--judge NAME to apply them to, or add name = ...")
+        name, options = parsed[0]
+        parsed = [(name, {**unnamed[0], **options})]
+    jobs = parsed + [(e["name"], {k: v for k, v in e.items() if k != "name"}) for e in named]
+    if not jobs:
+        raise ConfigError("no judge given; pass --judge NAME (e.g. --judge refusal_keyword) or --judge-config")
+    judges = []
+    for name, options in jobs:
+        try:
+            judges.append(get_judge(str(name), **options))
+        except TypeError as exc:
+            raise ConfigError(f"judge {name!r}: {exc}; see help(judgeaudit.judges) for its options") from None
+    return judges

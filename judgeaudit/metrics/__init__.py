@@ -8,7 +8,11 @@ metric takes ``sample_weight=``; ``ci="none"`` returns the value without drawing
 
 Every metric returns a :class:`MetricResult` (value, interval, n, and why the value
 is undefined when it is).  Intervals are Wilson score intervals for plain proportions
-without clusters, and otherwise a seeded, vectorised (cluster) percentile bootstrap.
+without clusters, and otherwise a seeded, vectorised (cluster) percentile bootstrap;
+a bootstrap interval of a proportion is never narrower than the Korn-Graubard
+interval (:func:`cluster_proportion_interval`), so it cannot collapse at 0 or 1.
+:func:`corrected_rate` corrects a judge's rate for its errors (Rogan-Gladen) with
+the calibration uncertainty in its interval, and refuses a judge near chance.
 The formula layer in :mod:`judgeaudit.metrics.formulas` computes the same metrics
 from sums with arbitrary leading axes, for callers that bootstrap many sums together.
 """
@@ -16,6 +20,16 @@ from sums with arbitrary leading axes, for callers that bootstrap many sums toge
 from ._resample import MAX_N_BOOT, ClusterBootstrap, percentile_interval
 from ._result import MetricResult
 from .agreement import cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha, ratings_matrix
+from .annotators import (
+    AltTestAnnotator,
+    AltTestResult,
+    AnnotatorSpread,
+    alt_test,
+    annotator_spread,
+    benjamini_yekutieli,
+    soft_label_scores,
+    vote_shares,
+)
 from .binary import (
     ConfusionMatrix,
     accuracy,
@@ -36,7 +50,9 @@ from .formulas import (
     kendall_tau_b,
     unit_coincidences,
 )
+from .correction import corrected_rate, rogan_gladen, youden_lower_bound
 from .intervals import result_from_bootstrap, wilson_interval
+from .proportions import cluster_proportion_interval, design_effect, widen
 from .ranking import auroc, kendall_tau, spearman
 
 __all__ = [
@@ -64,10 +80,24 @@ __all__ = [
     "kendall_tau",
     "auroc",
     "wilson_interval",
+    "cluster_proportion_interval",
+    "design_effect",
+    "widen",
+    "corrected_rate",
+    "rogan_gladen",
+    "youden_lower_bound",
     "result_from_bootstrap",
     "binary_from_counts",
     "kappa_from_confusion",
     "alpha_from_coincidence",
     "unit_coincidences",
     "kendall_tau_b",
+    "AltTestAnnotator",
+    "AltTestResult",
+    "AnnotatorSpread",
+    "alt_test",
+    "annotator_spread",
+    "benjamini_yekutieli",
+    "soft_label_scores",
+    "vote_shares",
 ]

@@ -217,10 +217,34 @@ def _binary_metric(metric, y_true, y_pred, *, pos_label, clusters, n_boot, seed,
         return MetricResult.undefined_result("no items", n=0)
     point = float("nan") if reason else float(binary_from_counts(tp, fp, fn, tn, metric))
     wilson = _PROPORTION[metric](tp, fp, fn, tn) if metric in _PROPORTION else None
-    return _finish(point, n=n, mode=mode, confidence=confidence, item_stats=stats,
-                   statistic=lambda s: binary_from_counts(s[:, 0], s[:, 1], s[:, 2], s[:, 3], metric),
-                   clusters=clusters, n_boot=n_boot, seed=seed, wilson=wilson, undefined=reason,
-                   sample_weight=w)
+    res = _finish(point, n=n, mode=mode, confidence=confidence, item_stats=stats,
+                  statistic=lambda s: binary_from_counts(s[:, 0], s[:, 1], s[:, 2], s[:, 3], metric),
+                  clusters=clusters, n_boot=n_boot, seed=seed, wilson=wilson, undefined=reason,
+                  sample_weight=w)
+    if mode == "bootstrap" and wilson is not None and w is None and res.defined:
+        res = _floor_proportion(res, _PROPORTION[metric](*stats.T), clusters, n, confidence)
+    return res
+
+
+def _floor_proportion(res: MetricResult, per_item, clusters, n, confidence) -> MetricResult:
+    """A bootstrap interval of a proportion widened to the Korn-Graubard interval
+    (:func:`~judgeaudit.metrics.cluster_proportion_interval`), so that it cannot
+    collapse at 0 or 1; ``note`` says when it was widened."""
+    from dataclasses import replace
+
+    from .proportions import cluster_proportion_interval, widen
+
+    k_i, n_i = per_item
+    codes = np.unique(np.asarray(clusters, dtype=object).astype(str), return_inverse=True)[1].ravel() \
+        if clusters is not None else np.arange(n)
+    k_c, n_c = np.bincount(codes, weights=k_i), np.bincount(codes, weights=n_i)
+    lo, hi, deff = cluster_proportion_interval(k_c, n_c, confidence=confidence)
+    new = widen((res.ci_low, res.ci_high), (lo, hi))
+    if new == (res.ci_low, res.ci_high):
+        return res
+    note = f"widened to the Korn-Graubard interval (design effect {deff:.2f})"
+    return replace(res, ci_low=new[0], ci_high=new[1],
+                   note=note if res.note is None else f"{res.note}; {note}")
 
 
 def accuracy(y_true, y_pred, *, pos_label=1, clusters=None, n_boot=1000, seed=0,

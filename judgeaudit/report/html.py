@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from judgeaudit.report import robustness as _robustness, sections as _sections
+from judgeaudit.report.annotators import annotator_html
 from judgeaudit.report.common import (
     Footnotes,
     check_audit,
@@ -27,6 +28,7 @@ _TOC = (
     ("ceiling", "Human ceiling"),
     ("confusion", "Confusion"),
     ("agreement", "Judge agreement"),
+    ("annotator", "Judge as annotator"),
     ("verdicts", "Verdict status"),
     ("robustness", "Robustness"),
     ("examples", "Examples"),
@@ -139,6 +141,7 @@ def render_html(audit: dict) -> str:
         _sections.human_ceiling(audit, strata_list, notes),
         _sections.confusion(audit, judges, colors, strata_list, notes),
         _sections.judge_agreement(audit, judges, notes),
+        annotator_html(audit, notes),
         _sections.verdicts(audit, judges, strata_list, notes),
         _robustness.robustness(audit, judges, colors, notes),
         _robustness.examples(audit, judges, colors, notes),

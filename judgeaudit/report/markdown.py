@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from judgeaudit.report.conclusions import conclusions_markdown
+from judgeaudit.report.annotators import annotator_markdown
 from judgeaudit.report.common import (
     METRIC_LABELS,
     Footnotes,
@@ -198,6 +200,9 @@ def render_markdown(audit: dict) -> str:
         else:
             lines += ["No ranking flips: every judge orders every pair of groups as the humans do.",
                       ""]
+        lines += conclusions_markdown(rob, e)
+
+    lines += annotator_markdown(audit, e)
 
     ex = audit.get("examples")
     if isinstance(ex, dict) and ex:

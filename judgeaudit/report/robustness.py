@@ -12,6 +12,7 @@ from judgeaudit.report.common import (
     is_num,
     metric_view,
 )
+from judgeaudit.report.conclusions import conclusions_html, correction_caption
 from judgeaudit.report.html_base import cell, empty, figure, section, swatch, table, undefined
 from judgeaudit.report.svg import PlotRow, bump_chart, interval_plot
 
@@ -118,18 +119,16 @@ def robustness(audit: dict, judges, colors, notes: Footnotes) -> str:
         corr = [(g, rate_rows(corrected, g, "no corrected rate for this judge and group"))
                 for g in groups]
         parts.append(
-            "<h3>Rogan-Gladen corrected rates</h3>"
+            "<h3>Corrected rates</h3>"
             + figure(
-                interval_plot(corr, title="Rogan-Gladen corrected positive rate per group",
+                interval_plot(corr, title="Corrected positive rate per group",
                               x_label="corrected positive rate", domain=(0.0, 1.0),
                               legend=legend),
-                "Each judge's rate corrected for its sensitivity and specificity against the "
-                "human reference: (p + spec \u2212 1) / (sens + spec \u2212 1); the human rate is "
-                "shown for comparison. Undefined where sens + spec \u2264 1.",
+                correction_caption(rob) + " The human rate is shown for comparison.",
             )
         )
     else:
-        parts.append("<h3>Rogan-Gladen corrected rates</h3>"
+        parts.append("<h3>Corrected rates</h3>"
                      + empty("The audit holds no corrected rates."))
     sens = rob.get("sensitivity_specificity")
     if isinstance(sens, dict) and sens:
@@ -138,6 +137,7 @@ def robustness(audit: dict, judges, colors, notes: Footnotes) -> str:
         parts.append('<p class="note">Sensitivity and specificity against the humans used for '
                      "the correction:</p>"
                      + table(["judge", "sensitivity", "specificity"], rows, num_cols={1, 2}))
+    parts.append(conclusions_html(rob))
     parts.append(_rankings(rob, rob_judges, rates, notes))
     parts.append(_flips(rob, rob_judges, notes))
     return section("robustness", title, "".join(parts))

@@ -223,7 +223,11 @@ def _differences(audit: dict, judges, notes: Footnotes) -> str:
     return (
         "<h3>Stratum differences</h3>"
         '<p class="note">Difference of each metric between two strata (a minus b) with its '
-        "bootstrap interval and two-sided p-value.</p>" + body
+        "interval (paired cluster bootstrap, never narrower than Newcombe's interval from the two "
+        "strata's Korn-Graubard intervals) and a two-sided p-value. The test: a permutation of "
+        "stratum labels within each reference class and within the cluster structure (studentized "
+        "for accuracy, FPR and FNR); H0: given the true class, the judge's verdict does not depend "
+        "on the stratum. A weighted audit uses the bootstrap p-value.</p>" + body
     )
 
 

@@ -9,7 +9,8 @@ prompts [prompt_id], generations [item_id], verdicts [item_id, judge_id], cohere
 - :mod:`.io`: :func:`read_table` / :func:`write_table` (parquet, JSONL, CSV; atomic),
   :class:`AuditTables`;
 - :mod:`.reference`: votes, the majority reference, human coherence bins;
-- :mod:`.design`: the sample-design table of a labelling campaign.
+- :mod:`.design`: the sample-design table of a labelling campaign;
+- :mod:`.resumable`: the one resumable writer of generations, verdicts and coherence.
 """
 
 from .design import (INCLUSION_COLUMN, SAMPLE_COLUMNS, read_sample_table, validate_sample_table,
@@ -18,9 +19,12 @@ from .io import (AuditTables, read_records, read_table, table_format, tables_fro
                  write_frame_atomic, write_table)
 from .reference import (COHERENCE_ORDER, TIE_POLICIES, binary_votes, human_coherence,
                         labelled_items, majority_reference, order_strata)
+from .resumable import (RESUMABLE_KINDS, RETRY_STATUSES, ResumableKind, ResumableWriter, parts_dir,
+                        read_resumable)
 from .schema import (COHERENCE_BINS, DEFAULT_POSITIVE, ENCODING_HINT, FIELDS, SCHEMAS, TABLE_KINDS,
                      UNKNOWN_STRATUM, VERDICT_STATUSES, Column, Schema, Task, allowed_for,
-                     coerce_column, empty_table, is_missing, make_item_id, parse_label, validate)
+                     coerce_column, empty_table, is_missing, make_item_id, ok_coherence, parse_label,
+                     validate)
 
 __all__ = [
     "FIELDS", "COHERENCE_BINS", "UNKNOWN_STRATUM", "VERDICT_STATUSES", "TABLE_KINDS", "SCHEMAS",
@@ -30,4 +34,6 @@ __all__ = [
     "tables_from_files", "TIE_POLICIES", "COHERENCE_ORDER", "binary_votes", "labelled_items",
     "majority_reference", "human_coherence", "order_strata", "INCLUSION_COLUMN", "SAMPLE_COLUMNS",
     "validate_sample_table", "read_sample_table", "write_sample_table", "with_sample_design",
+    "ok_coherence", "RESUMABLE_KINDS", "RETRY_STATUSES", "ResumableKind", "ResumableWriter", "parts_dir",
+    "read_resumable",
 ]

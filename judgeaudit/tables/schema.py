@@ -25,7 +25,7 @@ import pandas as pd
 from judgeaudit.errors import UnknownNameError, ValidationError, excerpt, excerpt_names
 
 __all__ = [
-    "FIELDS", "COHERENCE_BINS", "UNKNOWN_STRATUM", "VERDICT_STATUSES", "TABLE_KINDS", "SCHEMAS",
+    "ok_coherence", "FIELDS", "COHERENCE_BINS", "UNKNOWN_STRATUM", "VERDICT_STATUSES", "TABLE_KINDS", "SCHEMAS",
     "DEFAULT_POSITIVE", "ENCODING_HINT", "Column", "Schema", "Task", "make_item_id", "parse_label",
     "allowed_for", "empty_table", "validate", "is_missing", "coerce_column",
 ]
@@ -167,8 +167,12 @@ _VERDICTS = (Column("item_id", "str"), Column("judge_id", "str"), _opt("label", 
              _opt("score", "float"), _opt("raw", "str", nonempty=False),
              Column("status", "str", required=False, default="ok", allowed=VERDICT_STATUSES),
              _opt("judge_config_hash", "str"))
-_COHERENCE = (Column("item_id", "str"), Column("scorer_id", "str"), Column("score", "float"),
-              Column("bin", "str", allowed=COHERENCE_BINS))
+# a scorer that could not score an item: status "error" (or "parse_error"), no score or
+# bin, and error says why; consumers use only the ok rows (:func:`ok_coherence`)
+_COHERENCE = (Column("item_id", "str"), Column("scorer_id", "str"), Column("score", "float", nullable=True),
+              Column("bin", "str", nullable=True, allowed=COHERENCE_BINS),
+              Column("status", "str", required=False, default="ok", allowed=VERDICT_STATUSES),
+              _opt("error", "str"))
 _LABELS = (Column("item_id", "str"), Column("annotator_id", "str"), Column("field", "str"),
            Column("value", "str"), _opt("source", "str"), _opt("created_at", "str"))
 SCHEMAS = {
@@ -249,6 +253,29 @@ class Task:
     @classmethod
     def from_dict(cls, d) -> Task:
         return cls(d["field"], tuple(d["positive"]), tuple(d["negative"]), d.get("description", ""))
+
+
+def ok_coherence(coherence: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a coherence table that hold a score: status ``ok`` (every row of a
+    table without a status column) and a score that is not NaN.
+
+    Rows with status ``error`` or ``parse_error`` record that a scorer could not score
+    an item; every consumer of the table (strata, sampling, calibration, reports)
+    reads the table through this function so that such rows count as not scored.
+
+    >>> t = pd.DataFrame({"item_id": ["a", "b"], "scorer_id": "s", "score": [0.9, np.nan],
+    ...                   "bin": ["coherent", None], "status": ["ok", "error"]})
+    >>> ok_coherence(t)["item_id"].tolist()
+    ['a']
+    """
+    if coherence is None:
+        return coherence
+    keep = pd.Series(True, index=coherence.index)
+    if "status" in coherence:
+        keep &= coherence["status"].fillna("ok").eq("ok")
+    if "score" in coherence:
+        keep &= pd.to_numeric(coherence["score"], errors="coerce").notna()
+    return coherence[keep] if not keep.all() else coherence
 
 
 def empty_table(kind: str) -> pd.DataFrame:
@@ -402,9 +429,12 @@ def _check_kind(df, kind, path, allowed_values):
                         "a verdict with status ok needs a label or a score", path, "label")
     elif kind == "coherence":
         s = df["score"].to_numpy()
-        raise_at_first((s < 0) | (s > 1) | np.isnan(s), lambda v: f"score {float(v)!r} is outside "
-                        "[0, 1]; expected a coherence score in [0, 1] (1 = coherent)",
-                        path, "score", s)
+        ok = (df["status"] == "ok").to_numpy()
+        raise_at_first((s < 0) | (s > 1) | (ok & np.isnan(s)), lambda v: f"score {float(v)!r} is outside "
+                        "[0, 1]; expected a coherence score in [0, 1] (1 = coherent; a row the scorer "
+                        "could not score has status error and no score)", path, "score", s)
+        raise_at_first(ok & df["bin"].isna().to_numpy(), "a coherence row with status ok needs a bin",
+                        path, "bin")
 
 
 def _check_duplicates(df, schema, path):

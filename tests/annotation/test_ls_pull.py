@@ -74,6 +74,7 @@ _label = st.tuples(st.sampled_from(["i1", "i2", "i3", "i4"]), st.sampled_from([1
                    st.sampled_from(sorted(FIELDS)))
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(keys=st.lists(_label, unique=True, max_size=20), data=st.data())
 def test_round_trip_is_exact_with_edits_and_skips(keys, data):

@@ -76,3 +76,25 @@ def test_empty_campaign_and_review_title():
     assert st.to_dict()["per_stratum"][0]["complete"] == 0
     t = review_title("x" * 60)
     assert len(t) == 50 and t.endswith(" (review)")
+
+
+def test_agreement_per_field_and_stratum():
+    st = campaign_status(LABELS, items=list("abcde"), strata=STRATA, n_boot=50)
+    by = {(a["field"], a["stratum"]): a for a in st.agreement_by_stratum}
+    assert set(by) == {("harmfulness", "coherent"), ("harmfulness", "incoherent")}
+    # incoherent: items a, b rated by x and y: (H,N), (N,N): p_o = 1/2; x: H 1/2, y: H 0
+    # -> p_e = 1/2 * 0 + 1/2 * 1 = 1/2, kappa = 0; alpha from the krippendorff package
+    inc = by[("harmfulness", "incoherent")]
+    assert inc["items_with_2plus"] == 2
+    (xy,) = inc["pairwise_cohen_kappa"]
+    assert xy["annotators"] == ["x", "y"] and xy["value"] == pytest.approx(0.0)
+    assert inc["krippendorff_alpha"]["value"] == pytest.approx(
+        krippendorff.alpha([[1, 0], [0, 0]], level_of_measurement="nominal"))
+    # coherent: c rated by x, y, z (H, H, N); d by x only -> one item with 2+ labels
+    coh = by[("harmfulness", "coherent")]
+    assert coh["items_with_2plus"] == 1
+    assert coh["krippendorff_alpha"]["value"] == pytest.approx(
+        krippendorff.alpha([[1, 1], [1, np.nan], [0, np.nan]], level_of_measurement="nominal"))
+    # one stratum only: nothing more than the overall figure
+    assert campaign_status(LABELS, n_boot=10).agreement_by_stratum == []
+    assert "agreement_by_stratum" in st.to_dict()

@@ -353,6 +353,7 @@ def test_task_decides_the_disagreement_sides():
 _SPELLINGS = ["harmful", "Unsafe", "safe", "1", "0", "unclear", "", None, "maybe", "yes!", 3.5, True]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.text(max_size=20), st.sampled_from(_SPELLINGS)), min_size=1, max_size=6))
 def test_read_gold_fuzz(rows):
@@ -377,3 +378,13 @@ def test_strata_by_fewer_parts():
     assert one.attrs["coherence_source"] == "none"
     with pytest.raises(ConfigError, match="strata are made of coherence, disagreement, group"):
         design_strata(gens, verdicts, coherence=coherence, by=("model",))
+
+
+def test_a_coherence_row_without_a_score_is_an_unknown_bin():
+    gens, verdicts, coherence = population(n_coherent=6, n_incoherent=2, groups=("g",))
+    failed = coherence["item_id"].iloc[1]
+    coherence.loc[1, ["score", "bin", "status", "error"]] = [np.nan, None, "error", "HTTP 500"]
+    frame = design_strata(gens, verdicts, coherence=validate(coherence, "coherence"))
+    bins = frame.set_index("item_id")["coherence_bin"]
+    assert bins[failed] == "unknown"
+    assert (bins.drop(index=failed) != "unknown").all()

@@ -170,3 +170,39 @@ def test_missing_input_file_is_a_clear_error(tmp_path, capsys):
     rc = main(["annotate", "sample", "--generations", str(tmp_path / "nope.parquet"), "--budget", "3",
                "--out", str(tmp_path / "s.parquet")])
     assert rc == 2 and "nope.parquet: file not found" in capsys.readouterr().err
+
+
+def test_verdict_strata_and_next_batch_for_corrected_rates(files, tmp_path, capsys):
+    # first round over coherence x judge a's verdict x group, then a Neyman batch for the
+    # groups' corrected rates, then the weighted audit (double sampling) over the sample
+    out = tmp_path / "sample.parquet"
+    args = base_args(files) + ["--by", "coherence,verdict,group", "--verdict-judge", "a"]
+    rc = main(args + ["--budget", "24", "--overlap-n", "0", "--out", str(out), "--json"])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    sample = read_sample_table(out)
+    assert {s.split("|")[1] for s in sample.loc[~sample["is_gold"], "stratum"]} <= {
+        "judged_positive", "judged_negative", "no_verdict"}
+    labels = pd.DataFrame({"item_id": sample["item_id"], "annotator_id": "ann", "field": "harmfulness",
+                           "value": [H if k % 4 == 0 else N for k in range(len(sample))]})
+    write_table(labels, tmp_path / "labels.parquet", "labels")
+    rc = main(args + ["--next", "--previous", str(out), "--labels", str(tmp_path / "labels.parquet"),
+                      "--targets", "corrected", "--budget", "10", "--overlap-n", "0", "--audit-n-boot", "0",
+                      "--out", str(out), "--json"])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    result = json.loads(cap.out)
+    assert result["round"] == 2 and {w["kind"] for w in result["widths"]} == {"corrected"}
+    both = read_sample_table(out)
+    assert (both["round"] == 2).sum() == 10
+    validate_sample_table(both)
+    rc = main(["audit", "--labels", str(tmp_path / "labels.parquet"), "--generations",
+               str(files / "generations.parquet"), "--verdicts", str(files / "verdicts.parquet"),
+               "--weights", str(out), "--n-boot", "50", "--out", str(tmp_path / "audit"), "--json"])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    audit = json.loads(cap.out)
+    assert audit["robustness"]["corrected_rates"]["a"]["sft@1"]["method"] == "double-sampling"
+    assert main(base_args(files) + ["--by", "coherence,verdict,disagreement", "--budget", "5",
+                                    "--out", str(tmp_path / "x.parquet")]) == 2
+    assert "either 'disagreement' or 'verdict'" in capsys.readouterr().err

@@ -251,3 +251,58 @@ def test_audit_widths_are_the_weighted_audits_intervals(world):
     assert w["accuracy[b|incoherent]"] == pytest.approx((acc["ci_high"] - acc["ci_low"]) / 2)
     rate = r["robustness"]["rates"]["human"]["sft@1"]
     assert w["rate[sft@1]"] == pytest.approx((rate["ci_high"] - rate["ci_low"]) / 2)
+
+
+# ------------------------------------------------------- corrected-rate (Neyman) allocation
+
+def test_plan_corrected_is_neyman_over_verdict_coherence_group_by_hand():
+    # One group, three cells (verdict x coherence) of 600 / 300 / 100 items, 10 labelled each:
+    #   judged_negative|coherent: 0 of 10 positive -> q = 1/12, S = sqrt(1/12 * 11/12) = 0.27639
+    #   judged_positive|coherent: 8 of 10 -> q = 9/12, S = 0.43301
+    #   judged_positive|incoherent: 5 of 10 -> q = 6/12, S = 0.5
+    # W S = 0.6 * 0.27639, 0.3 * 0.43301, 0.1 * 0.5 = 0.16583, 0.12990, 0.05 (sum 0.34574)
+    # total 30 + 60 = 90 -> targets 43.17 / 33.82 / 13.02; minus the 10 each already drawn:
+    # 33.17 / 23.82 / 3.02 -> integers by largest remainder 33 / 24 / 3
+    state = state_frame([
+        {"stratum": "coherent|judged_negative|g", "coherence_bin": "coherent", "group": "g", "N": 600,
+         "n": 10, "labelled": 10, "positive": 0},
+        {"stratum": "coherent|judged_positive|g", "coherence_bin": "coherent", "group": "g", "N": 300,
+         "n": 10, "labelled": 10, "positive": 8},
+        {"stratum": "incoherent|judged_positive|g", "coherence_bin": "incoherent", "group": "g", "N": 100,
+         "n": 10, "labelled": 10, "positive": 5},
+    ])
+    added, widths = plan_next(state, {}, 60, targets=("corrected",))
+    assert added == {"coherent|judged_negative|g": 33, "coherent|judged_positive|g": 24,
+                     "incoherent|judged_positive|g": 3}
+    # variance before: sum W^2 S^2 (1/10 - 1/N)
+    s2 = [1 / 12 * 11 / 12, 9 / 12 * 3 / 12, 0.25]
+    before = sum(w * w * s * (0.1 - 1 / n) for w, s, n in zip((0.6, 0.3, 0.1), s2, (600, 300, 100)))
+    row = widths.iloc[0]
+    assert row["target"] == "corrected[g]" and row["half_width_before"] == pytest.approx(Z * math.sqrt(before))
+    assert row["half_width_after"] < row["half_width_before"]
+    with pytest.raises(ConfigError, match="used alone"):
+        plan_next(state, {}, 10, targets=("corrected", "rate"))
+
+
+def test_next_batch_over_verdict_strata_keeps_inclusion_probabilities():
+    # A population of one judge's verdicts: strata by coherence x verdict x group; first round
+    # proportional, then a Neyman batch for the corrected rates. Every item's inclusion
+    # probability is then n_h / N_h of its stratum, and the weighted audit runs on it.
+    from judgeaudit.datasets.simulated import SimulationSpec, simulate_campaign
+
+    tables, truth = simulate_campaign(3, SimulationSpec(n_prompts=60))
+    gens = tables.generations.drop(columns=["inclusion_probability"]).assign(response="some answer text")
+    coherence = gens[["item_id"]].assign(scorer_id="given", score=0.5, bin=gens["stratum"].to_numpy())
+    strata = design_strata(gens, tables.verdicts, coherence=coherence, by=("coherence", "verdict", "group"))
+    assert set(strata["disagreement"]) == {"judged_positive", "judged_negative"}
+    first = draw_sample(strata, SamplingConfig(budget=40, allocation="proportional", overlap_n=0))
+    items = truth["_items"].set_index("item_id")
+    drawn = first.loc[~first["is_gold"], "item_id"]
+    labels = pd.DataFrame({"item_id": drawn, "annotator_id": "h", "field": "harmfulness",
+                           "value": np.where(items.loc[drawn, "harmful"] == 1, H, N)})
+    nxt = next_sample(strata, first, labels, tables.verdicts, budget=30, targets=("corrected",), overlap_n=0)
+    assert len(nxt) == len(first) + 30 and nxt["round"].max() == 2
+    per = nxt.groupby("stratum").agg(n=("item_id", "size"), pi=(INCLUSION_COLUMN, "first"))
+    sizes = strata["stratum"].value_counts()
+    assert np.allclose(per["pi"], per["n"] / sizes.reindex(per.index))
+    assert set(nxt.attrs["widths"]["kind"]) == {"corrected"}

@@ -5,6 +5,7 @@ imports annotation or finetune, and the core never imports heavy libraries at mo
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 from .importgraph import cycles, imports, loop, modules, private_reach_ins
@@ -12,18 +13,23 @@ from .importgraph import cycles, imports, loop, modules, private_reach_ins
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@functools.lru_cache(maxsize=None)
+def _graph():
+    return imports(ROOT)
+
+
 def test_no_import_cycles():
-    graph = imports(ROOT)
+    graph = _graph()
     found = cycles(graph)
     assert not found, "import cycles:\n" + "\n".join(" -> ".join(loop(graph, g)) for g in found)
 
 
 def test_no_private_reach_ins():
-    assert private_reach_ins(imports(ROOT)) == []
+    assert private_reach_ins(_graph()) == []
 
 
 def test_judgeaudit_never_imports_annotation_or_finetune():
-    graph = imports(ROOT)
+    graph = _graph()
     bad = [(m, t) for m, edges in graph.items() if m.startswith("judgeaudit")
            for t in edges if t.split(".")[0] in ("annotation", "finetune")]
     assert bad == []
@@ -63,8 +69,19 @@ def test_the_graph_sees_cycles_and_reach_ins(tmp_path):
 
 def test_only_the_cli_imports_the_commands():
     # Building judges and scorers from specs lives in the library: no stage imports the CLI.
-    graph = imports(ROOT)
+    graph = _graph()
     bad = [(m, t) for m, edges in graph.items()
            if not (m == "judgeaudit.cli" or m.startswith("judgeaudit.commands"))
            for t in edges if t == "judgeaudit.cli" or t.startswith("judgeaudit.commands")]
     assert bad == []
+
+
+def test_no_test_package_shadows_an_installed_library():
+    # tests/ is on sys.path under pytest: a tests/<name>/__init__.py would hide the library
+    # <name> (tests/datasets/ once hid Hugging Face datasets from trl and the hub loaders).
+    from importlib.metadata import packages_distributions
+
+    installed = set(packages_distributions())
+    shadows = sorted(d.name for d in (ROOT / "tests").iterdir()
+                     if (d / "__init__.py").exists() and d.name in installed)
+    assert shadows == []

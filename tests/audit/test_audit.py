@@ -187,9 +187,15 @@ def test_robustness_flip_and_rogan_gladen():
     assert flip["human_diff"] == pytest.approx(0.6) and flip["judge_diff"] == pytest.approx(-0.8)
     # Overall: positives 10 (8 in A, 2 in B), judge finds 2 + 2 -> sens = 0.4;
     # negatives 10 (2 in A, 8 in B), judge calls the 8 in B harmful -> spec = 2/10 = 0.2.
-    # sens + spec - 1 = -0.4 <= 0: no correction possible, said so.
+    # sens + spec - 1 = -0.4 <= 0: no Rogan-Gladen correction possible, said so
+    # (one stratum here, so pooled and stratified agree).
+    for est in ("pooled-rogan-gladen", "stratified-rogan-gladen"):
+        corr = r["corrected_rates_by_estimator"][est]["kw"]["A"]
+        assert corr["value"] is None and "chance" in corr["undefined"] and corr["method"] == est
+    # The default, double sampling, needs no sensitivity: every item is labelled, so each
+    # (verdict, stratum) cell's human share is known and A's rate is the humans' 8/10.
     corr = r["corrected_rates"]["kw"]["A"]
-    assert corr["value"] is None and "chance" in corr["undefined"]
+    assert corr["method"] == "double-sampling" and corr["value"] == pytest.approx(0.8)
 
 
 def test_rogan_gladen_by_hand():
@@ -207,7 +213,7 @@ def test_rogan_gladen_by_hand():
     # sens = 5/6, spec = (14 - 2)/14 = 6/7; RG(A) = (0.5 + 6/7 - 1) / (5/6 + 6/7 - 1)
     sens, spec = 5 / 6, 12 / 14
     expect = (0.5 + spec - 1) / (sens + spec - 1)
-    assert r["corrected_rates"]["kw"]["A"]["value"] == pytest.approx(expect)
+    assert r["corrected_rates_by_estimator"]["pooled-rogan-gladen"]["kw"]["A"]["value"] == pytest.approx(expect)
     assert r["sensitivity_specificity"]["kw"]["sensitivity"] == pytest.approx(sens)
 
 
@@ -334,6 +340,7 @@ def test_meta_records_config_and_environment(audit):
     assert env["packages"]["numpy"] and env["packages"]["krippendorff"]
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.lists(st.sampled_from([H, N, U]), min_size=1, max_size=3),
                           st.sampled_from([H, N, "PARSE", None]),

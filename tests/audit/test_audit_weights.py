@@ -283,6 +283,7 @@ def _sampled_tables(coherent, truth, said, rng, n_per_stratum=150):
                        coherence=empty_table("coherence"), task=HARM).validate()
 
 
+@pytest.mark.slow
 def test_simulation_weighted_recovers_population_accuracy():
     rng = np.random.default_rng(7)
     coherent, truth, said = _population(rng)

@@ -206,6 +206,7 @@ def test_gptfuzz_audit_runs_builtin_judges(shared_data, tmp_path, capsys):
     assert audit["judges"]["refusal_keyword"]["overall"]["cohen_kappa"]["n_clusters"] == 20
 
 
+@pytest.mark.slow
 def test_stdout_closed_early_is_not_a_traceback(tmp_path):
     # `judgeaudit ... --json | head -1`: the reader goes away after the first line; the command
     # must end quietly with status 0, not with a BrokenPipeError traceback.

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from judgeaudit.cli import main
-from judgeaudit.coherence.files import parse_scorer_specs, read_errors, score_to_file
+from judgeaudit.coherence import parse_scorer_specs, score_to_file
 from judgeaudit.errors import ConfigError
 from judgeaudit.datasets import sample_campaign_dir
-from judgeaudit.tables import read_table, write_table
+from judgeaudit.tables import read_resumable, read_table, write_table
 
 SAMPLE = sample_campaign_dir()
 
@@ -78,56 +79,94 @@ def test_sample_campaign_calibrated_and_resumed(tmp_path, capsys):
     assert "set scorer_id=" in capsys.readouterr().err
 
 
-def test_interrupted_run_resumes_and_failures_go_to_the_errors_file(tmp_path, capsys):
+class Flaky:
+    """Fails on empty responses; counts the items it was asked about."""
+
+    scorer_id = "flaky"
+
+    def __init__(self, stop_after=None):
+        self.seen, self.stop_after = 0, stop_after
+
+    def config_hash(self):
+        return "1" * 16
+
+    def score(self, responses, prompts=None):
+        self.seen += len(responses)
+        if self.stop_after is not None and self.seen > self.stop_after:
+            raise KeyboardInterrupt  # the run is killed mid-way
+        return pd.DataFrame({
+            "score": [0.0 if r == "" else 1.0 for r in responses],
+            "bin": ["incoherent" if r == "" else "coherent" for r in responses],
+            "status": ["error" if r == "" else "ok" for r in responses],
+            "raw": ["empty" if r == "" else None for r in responses]})
+
+
+def test_interrupted_run_resumes_and_failures_are_rows(tmp_path, capsys):
     gens = read_table(SAMPLE / "generations.jsonl", "generations").iloc[:40].copy()
-    gens.loc[gens.index[3], "response"] = ""  # perplexity-like failure via a flaky scorer below
+    gens.loc[gens.index[3], "response"] = ""  # a failure of the flaky scorer
     out = tmp_path / "coh.jsonl"
-
-    class Flaky:
-        """Fails on empty responses; counts the items it was asked about."""
-
-        scorer_id = "flaky"
-
-        def __init__(self, stop_after=None):
-            self.seen, self.stop_after = 0, stop_after
-
-        def config_hash(self):
-            return "1" * 16
-
-        def score(self, responses, prompts=None):
-            self.seen += len(responses)
-            if self.stop_after is not None and self.seen > self.stop_after:
-                raise KeyboardInterrupt  # the run is killed mid-way
-            return pd.DataFrame({
-                "score": [0.0 if r == "" else 1.0 for r in responses],
-                "bin": ["incoherent" if r == "" else "coherent" for r in responses],
-                "status": ["error" if r == "" else "ok" for r in responses],
-                "raw": ["empty" if r == "" else None for r in responses]})
-
     with pytest.raises(KeyboardInterrupt):
         score_to_file([Flaky(stop_after=25)], gens, out, chunk_size=10, progress=lambda m: None)
-    # two chunks of 10 were written before the third one died
-    assert len(read_table(out, "coherence")) == 19  # item 4 of chunk 1 failed...
-    assert read_errors(tmp_path / "coh.errors.jsonl")["item_id"].tolist() == [gens["item_id"].iloc[3]]
+    # two chunks of 10 were written (as part files) before the third one died
+    assert not out.exists()
+    first = read_resumable(out, "coherence")
+    assert len(first) == 20 and first["item_id"].tolist() == gens["item_id"].iloc[:20].tolist()
+    failed = first[first["status"] != "ok"]
+    assert failed[["item_id", "status", "error"]].values.tolist() == [[gens["item_id"].iloc[3], "error", "empty"]]
+    assert np.isnan(failed["score"]).all() and failed["bin"].isna().all()  # no made-up score or bin
     scorer = Flaky()
     summary = score_to_file([scorer], gens, out, chunk_size=10, progress=lambda m: None)
-    assert scorer.seen == 20  # the 20 not yet scored; the recorded failure is skipped
+    assert scorer.seen == 20  # the 20 not yet scored; the failure is a row, kept
+    assert summary.status_counts == {"flaky": {"ok": 39, "error": 1}}
+    assert summary.bin_counts == {"flaky": {"coherent": 39}}
     again = Flaky()
-    summary = score_to_file([again], gens, out, chunk_size=10, retry_failed=True,
+    summary = score_to_file([again], gens, out, chunk_size=10, retry_errors=True,
                             progress=lambda m: None)
     assert again.seen == 1  # only the failed one, retried
     table = read_table(out, "coherence")
-    assert len(table) == 39 and table["item_id"].is_unique
-    errors = read_errors(tmp_path / "coh.errors.jsonl")
-    assert errors[["item_id", "status", "raw"]].values.tolist() == [[gens["item_id"].iloc[3], "error", "empty"]]
+    assert len(table) == 40 and table["item_id"].is_unique and (table["status"] == "ok").sum() == 39
+    row = table[table["status"] == "error"]
+    assert row[["item_id", "error"]].values.tolist() == [[gens["item_id"].iloc[3], "empty"]]
     assert summary.failed == {"flaky": 1} and summary.scored == {"flaky": 0}
-    # a generation that itself failed is never scored, and says so
+    assert not (tmp_path / "coh.errors.jsonl").exists()  # no side file any more
+    # a generation that itself failed is never scored, and says so in its row
     gens2 = gens.assign(status="ok")
     gens2.loc[gens2.index[0], "status"] = "error"
     out2 = tmp_path / "c2.parquet"
-    score_to_file([Flaky()], gens2, out2, errors_path=tmp_path / "e2.jsonl", progress=lambda m: None)
-    e2 = read_errors(tmp_path / "e2.jsonl")
-    assert "generation failed" in e2.loc[e2.item_id == gens["item_id"].iloc[0], "raw"].iloc[0]
+    score_to_file([Flaky()], gens2, out2, progress=lambda m: None)
+    t2 = read_table(out2, "coherence").set_index("item_id")
+    assert t2.loc[gens["item_id"].iloc[0], "status"] == "error"
+    assert t2.loc[gens["item_id"].iloc[0], "error"] == "generation failed: not scored"
+
+
+def test_an_older_run_directory_with_an_errors_side_file_resumes(tmp_path):
+    # older versions kept failures in <out>.errors.jsonl, not in the table: a rerun folds
+    # them in as error rows (skipped like any written row) and removes the side file
+    gens = read_table(SAMPLE / "generations.jsonl", "generations").iloc[:6].copy()
+    gens.loc[gens.index[2], "response"] = ""
+    out = tmp_path / "coh.parquet"
+    ok = gens.drop(index=gens.index[2])
+    write_table(pd.DataFrame({"item_id": ok["item_id"], "scorer_id": "flaky", "score": 1.0, "bin": "coherent",
+                              "scorer_config_hash": "1" * 16, "bin_source": "scorer"}), out, "coherence")
+    side = tmp_path / "coh.errors.jsonl"
+    side.write_text(json.dumps({"item_id": gens["item_id"].iloc[2], "scorer_id": "flaky", "status": "error",
+                                "raw": "empty", "scorer_config_hash": "1" * 16}) + "\n"
+                    + json.dumps({"item_id": gens["item_id"].iloc[4], "scorer_id": "rubric", "status": "parse_error",
+                                  "raw": "Rating: ?", "scorer_config_hash": None}) + "\n", encoding="utf-8")
+    scorer = Flaky()
+    summary = score_to_file([scorer], gens, out, progress=lambda m: None)
+    assert scorer.seen == 0 and summary.skipped == {"flaky": 6}
+    table = read_table(out, "coherence")
+    assert len(table) == 7 and not side.exists()
+    flaky = table[table["scorer_id"] == "flaky"].set_index("item_id")
+    assert flaky.loc[gens["item_id"].iloc[2], ["status", "error"]].tolist() == ["error", "empty"]
+    rubric = table[table["scorer_id"] == "rubric"]  # another scorer's failure is kept as it was
+    assert rubric[["item_id", "status", "error"]].values.tolist() == [[gens["item_id"].iloc[4], "parse_error",
+                                                                       "Rating: ?"]]
+    # the folded-in failure is retried when asked
+    again = Flaky()
+    score_to_file([again], gens, out, retry_errors=True, progress=lambda m: None)
+    assert again.seen == 1
 
 
 def test_cli_errors_are_clear(tmp_path, capsys):
@@ -147,7 +186,8 @@ def test_cli_errors_are_clear(tmp_path, capsys):
 
 
 def test_perplexity_from_the_cli_on_the_tiny_model(tiny_model, tmp_path, capsys):
-    gens = read_table(SAMPLE / "generations.jsonl", "generations").iloc[:12]
+    gens = read_table(SAMPLE / "generations.jsonl", "generations").iloc[:12].copy()
+    gens.loc[gens.index[[0, 5]], "response"] = ""  # no token to score: perplexity fails on these
     write_table(gens, tmp_path / "g.parquet", "generations")
     code = _cli("--generations", tmp_path / "g.parquet", "--prompts", SAMPLE / "prompts.jsonl",
                 "--scorer", f"perplexity:model={tiny_model},batch_size=4,device=cpu",
@@ -155,9 +195,22 @@ def test_perplexity_from_the_cli_on_the_tiny_model(tiny_model, tmp_path, capsys)
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     empty = int((gens["response"] == "").sum())
+    assert empty == 2
     assert summary["scored"]["perplexity"] == 12 - empty and summary["failed"]["perplexity"] == empty
     table = read_table(tmp_path / "c.parquet", "coherence")
-    assert table["score"].between(0, 1).all()
+    ok = table["status"] == "ok"
+    assert len(table) == 12 and int((~ok).sum()) == empty  # an empty response is a row with status error
+    assert table.loc[ok, "score"].between(0, 1).all() and table.loc[~ok, "score"].isna().all()
+    # --retry-errors asks the scorer again about the failed items only (they fail again)
+    code = _cli("--generations", tmp_path / "g.parquet", "--prompts", SAMPLE / "prompts.jsonl",
+                "--scorer", f"perplexity:model={tiny_model},batch_size=4,device=cpu",
+                "--out", tmp_path / "c.parquet", "--retry-errors", "--json")
+    assert code == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["skipped"]["perplexity"] == 12 - empty and again["failed"]["perplexity"] == empty
+    assert again["status_counts"]["perplexity"] == {"ok": 12 - empty, "error": empty}
+    errors = read_table(tmp_path / "c.parquet", "coherence").query("status == 'error'")
+    assert errors["error"].str.len().gt(0).all()  # the reason is kept
 
 
 @settings(max_examples=150, deadline=None)
@@ -187,12 +240,12 @@ def test_generation_retried_to_an_empty_response_is_scored_again(tmp_path):
 
     failed, retried = gens(["error", "ok"]), gens(["ok", "ok"])
     assert list(failed["item_id"]) == list(retried["item_id"])
-    out, errors = tmp_path / "coh.parquet", tmp_path / "coh.errors.jsonl"
+    out = tmp_path / "coh.parquet"
     score_to_file([get_scorer("degeneracy")], failed, out, progress=lambda m: None)
-    assert read_errors(errors)["raw"].tolist() == ["generation failed: not scored"]
+    first = read_table(out, "coherence").set_index("item_id")
+    assert first.loc[failed["item_id"].iloc[0], "error"] == "generation failed: not scored"
     summary = score_to_file([get_scorer("degeneracy")], retried, out, progress=lambda m: None)
     assert summary.scored == {"degeneracy": 1}
     table = read_table(out, "coherence")
-    assert sorted(table["item_id"]) == sorted(retried["item_id"])
+    assert sorted(table["item_id"]) == sorted(retried["item_id"]) and (table["status"] == "ok").all()
     assert table.set_index("item_id").loc[retried["item_id"].iloc[0], "bin"] == "incoherent"  # near empty
-    assert len(read_errors(errors)) == 0

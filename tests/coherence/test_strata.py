@@ -124,3 +124,59 @@ def test_audit_cli_stratifies_by_a_calibrated_coherence_file(campaign, tmp_path,
     assert with_table["meta"]["strata_source"] == "human+coherence-table:combined"
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["meta"]["strata_source"] == "human+degeneracy"
+
+
+def test_rows_a_scorer_could_not_score_give_no_stratum(campaign, tmp_path):
+    # an error row (no score, no bin) is read as "not scored": with the table as the only
+    # source, its item is "unknown"; with humans, the fallback scorer fills it
+    gens = campaign.generations
+    part = score_coherence(gens[["item_id", "prompt_id", "response"]], campaign.prompts, scorer="combined")
+    failed = gens["item_id"].iloc[[0, 5]].tolist()
+    part.loc[part["item_id"].isin(failed), ["score", "bin"]] = [float("nan"), None]
+    part["status"] = ["error" if i in failed else "ok" for i in part["item_id"]]
+    part["error"] = ["timeout" if i in failed else None for i in part["item_id"]]
+    with_errors = dataclasses.replace(campaign, coherence=part).validate()
+    strata, source = choose_strata(with_errors, gens, source="coherence")
+    assert source == "coherence-table:combined"
+    assert strata.loc[failed].tolist() == ["unknown", "unknown"]
+    assert (strata.drop(index=failed) != "unknown").all()
+    tables, keep = _half_labelled(campaign)
+    strata, source = choose_strata(dataclasses.replace(tables, coherence=with_errors.coherence), gens)
+    assert source == "human+coherence-table:combined+degeneracy"
+    auto = score_coherence(gens[["item_id", "prompt_id", "response"]], tables.prompts).set_index("item_id")["bin"]
+    for item in failed:
+        assert strata[item] == (human_coherence(tables.labels, [item]).iloc[0] if item in keep else auto[item])
+
+
+def test_calibration_ignores_rows_without_a_score(campaign, tmp_path):
+    class Picky:
+        """The combined scorer, failing on every 4th item (a row with status error)."""
+
+        scorer_id = "picky"
+
+        def __init__(self):
+            self.inner = get_scorer("combined")
+
+        def config_hash(self):
+            return self.inner.config_hash()
+
+        def score(self, responses, prompts=None):
+            out = self.inner.score(responses, prompts).copy()
+            bad = [i % 4 == 0 for i in range(len(responses))]
+            out["status"] = ["error" if b else "ok" for b in bad]
+            out["raw"] = ["refused to score" if b else None for b in bad]
+            return out
+
+    gens = campaign.generations
+    out = tmp_path / "coh.parquet"
+    summary = score_to_file([Picky()], gens, out, campaign.prompts, calibrate_with=campaign.labels,
+                            n_boot=20, progress=lambda m: None)
+    table = read_table(out, "coherence")
+    bad = table["status"] == "error"
+    assert int(bad.sum()) == (len(gens) + 3) // 4 == summary.failed["picky"]
+    assert table.loc[bad, "bin"].isna().all() and table.loc[bad, "bin_source"].isna().all()
+    assert (table.loc[~bad, "bin_source"] == "calibration").all()
+    # the fit saw only the scored items that humans labelled
+    human = human_coherence(campaign.labels, table.loc[~bad, "item_id"].tolist())
+    entry = summary.report["scorers"]["picky"]
+    assert entry["n_items"] == int((~bad).sum()) and entry["n_labelled"] == int(human.notna().sum())

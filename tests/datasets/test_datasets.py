@@ -257,10 +257,12 @@ def test_hub_needs_the_extra(monkeypatch):
 
 
 def test_registry():
-    assert set(DATASETS) == {"jailbreakbench", "xstest", "gptfuzz", "csv"}
+    assert set(DATASETS) == {"jailbreakbench", "xstest", "gptfuzz", "csv",
+                             "jailbreakeval", "harmbench", "strongreject", "garak", "inspect"}
     with pytest.raises(UnknownNameError) as err:
         load_dataset("advbench", "x")
-    assert str(err.value) == "unknown dataset 'advbench'; valid names: csv, gptfuzz, jailbreakbench, xstest"
+    assert str(err.value) == ("unknown dataset 'advbench'; valid names: csv, garak, gptfuzz, "
+                              "harmbench, inspect, jailbreakbench, jailbreakeval, strongreject, xstest")
 
 
 def test_import_stays_light(repo_root):

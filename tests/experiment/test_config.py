@@ -109,7 +109,7 @@ def test_demo_config_is_valid(repo_root):
     cfg = load_experiment(repo_root / "examples" / "demo.toml")
     stages = check_experiment(cfg)
     assert [s.name for s in stages if s.applies(cfg)] == ["model", "finetune", "generate", "judge", "coherence",
-                                                          "sample", "labels", "audit", "report"]
+                                                          "persona", "sample", "labels", "audit", "report"]
     assert set(cfg.finetune["objectives"]) == {"sft", "dpo", "conditional", "inoculation", "orpo", "kl_sft"}
     assert len(cfg.finetune["train"]["budgets"]) == 2
 

@@ -28,6 +28,7 @@ def _plan(repo_root, *extra):
     return done.stdout
 
 
+@pytest.mark.slow
 def test_full_scale_plan_counts_and_cost(repo_root):
     plan = json.loads(_plan(repo_root, "--json"))
     c, cost = plan["counts"], plan["cost"]
@@ -59,6 +60,7 @@ def test_full_scale_plan_counts_and_cost(repo_root):
     assert any("no Label Studio server configured" in w for w in plan["warnings"])
 
 
+@pytest.mark.slow
 def test_dry_run_text_and_nothing_is_written(repo_root, tmp_path):
     text = _plan(repo_root)
     assert "estimated cost:" in text and "GPU-hours" in text and "annotator-hours" in text

@@ -23,6 +23,9 @@ from judgeaudit.experiment import experiment_from_dict, read_state, run_experime
 from .test_runner_unit import _doc
 
 
+pytestmark = pytest.mark.slow  # a tiny-model run each: about 25 s
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _extras():
     for name in ("torch", "transformers"):

@@ -17,6 +17,8 @@ from conftest import require_module
 
 from .runhelpers import STAGES, final_tables, kill_in_stage, run_cli, scripted_labels, state, write_config
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -51,9 +53,9 @@ def test_demo_runs_end_to_end_then_audits_once_labels_exist(repo_root, tmp_path)
     first = run_cli(demo, out)
     assert first.returncode == 0, first.stderr[-3000:]
     assert _done(out) == {"model": "done", "finetune": "done", "generate": "done", "judge": "done",
-                          "coherence": "done", "sample": "done", "labels": "waiting", "audit": "blocked",
-                          "report": "done"}
-    for stage in ("model", "finetune", "generate", "judge", "coherence", "sample"):
+                          "coherence": "done", "persona": "done", "sample": "done", "labels": "waiting",
+                          "audit": "blocked", "report": "done"}
+    for stage in ("model", "finetune", "generate", "judge", "coherence", "persona", "sample"):
         assert f"] {stage}: done in" in first.stderr  # progress for every stage
     # 13 models (the base + 6 objectives x 2 budgets) x 80 safety prompts (2 sets x 10 categories
     # x 2 prompts, plain and prefix_injection) = 1040 generations; x 40 probes = 520
@@ -63,6 +65,10 @@ def test_demo_runs_end_to_end_then_audits_once_labels_exist(repo_root, tmp_path)
     assert sorted(set(ckpts["budget_tokens"])) == [0, 10000, 40000]
     gens = pd.read_parquet(out / "generations" / "safety.parquet")
     assert len(gens) == 1040 and gens["item_id"].is_unique
+    # persona: 144 built-in items x (13 models at test time + the 4 conditional / inoculation
+    # checkpoints with their training prompt + the base model under each of those 2 prompts)
+    assert len(pd.read_parquet(out / "persona" / "scores.parquet")) == 144 * 19
+    assert json.loads((out / "report" / "experiment.json").read_text())["persona"]["available"]
     prompts = pd.read_parquet(out / "generations" / "prompts.parquet")
     assert prompts.groupby(["prompt_set", "attack"]).size().to_dict() == {
         ("benign_lookalike", "none"): 20, ("benign_lookalike", "prefix_injection"): 20,
@@ -70,11 +76,14 @@ def test_demo_runs_end_to_end_then_audits_once_labels_exist(repo_root, tmp_path)
     assert len(pd.read_parquet(out / "generations" / "capability_scores.parquet")) == 13 * 40
     assert len(pd.read_parquet(out / "verdicts.parquet")) == 3 * 1040
     # 3 scorers x 1040; perplexity has no token to score in an empty response: those are
-    # rows of the errors file, not NaN scores
-    errors = pd.read_json(out / "coherence.errors.jsonl", lines=True)
-    assert len(pd.read_parquet(out / "coherence.parquet")) + len(errors) == 3 * 1040
+    # rows with status error and the reason, not NaN scores with status ok
+    coherence = pd.read_parquet(out / "coherence.parquet")
+    assert len(coherence) == 3 * 1040 and not (out / "coherence.errors.jsonl").exists()
+    errors = coherence[coherence["status"] != "ok"]
     empty = set(gens.loc[gens["response"] == "", "item_id"])
     assert set(errors["scorer_id"]) <= {"perplexity"} and set(errors["item_id"]) <= empty
+    assert errors["score"].isna().all() and errors["error"].notna().all()
+    assert coherence.loc[coherence["status"] == "ok", "score"].between(0, 1).all()
     sample = pd.read_parquet(out / "annotation" / "sample.parquet")
     assert len(sample) == 60 and sample["item_id"].isin(gens["item_id"]).all()
     tasks = json.loads((out / "annotation" / "label_studio_tasks.json").read_text(encoding="utf-8"))

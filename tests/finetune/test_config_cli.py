@@ -102,6 +102,7 @@ _sections = st.fixed_dictionaries({}, optional={
     "objectives": _value, "seeds": _value, "objective": _value, "output": _value})
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(_sections)
 def test_fuzzed_configs_validate_or_raise_config_errors(doc):

@@ -19,6 +19,8 @@ torch = require_module("torch")
 from finetune import config_from_dict, train_run  # noqa: E402
 from ft_fixtures import one_thread  # noqa: E402,F401
 
+pytestmark = [pytest.mark.slow]
+
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(tiny_model, tmp_path):

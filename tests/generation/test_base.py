@@ -91,6 +91,7 @@ def test_importing_generation_loads_no_torch():
     assert json.loads(out.stdout) == []
 
 
+@pytest.mark.slow
 def test_serve_command_line(varied_model, monkeypatch):
     from judgeaudit.generation import OpenAIBackend
 

@@ -202,7 +202,7 @@ def test_backoff_grows_exponentially(monkeypatch):
         assert cap / 2 <= d <= cap
 
 
-def test_failed_requests_become_error_rows_and_a_rerun_retries_them(served, monkeypatch, tmp_path):
+def test_failed_requests_become_error_rows_and_a_rerun_retries_them_when_asked(served, monkeypatch, tmp_path):
     out = tmp_path / "gens.parquet"
     prompts = prompts_table(MIXED_PROMPTS[:3])
     spec = CheckpointSpec("served", path="tiny")
@@ -216,8 +216,14 @@ def test_failed_requests_become_error_rows_and_a_rerun_retries_them(served, monk
         bad = g[g["status"] == "error"]
         assert len(bad) == 2 and (bad["response"] == "").all()
         assert bad["error"].str.contains("HTTP 500").all() and not bad["error"].str.contains(KEY).any()
+        # a plain rerun keeps the error rows (failures are retried only when asked)...
         s = run_generation([spec], prompts, config=GREEDY, backend="openai", out=out,
                            backend_options={**opts, "base_url": faulty.url})
+        assert (s.n_new, s.n_errors, s.n_skipped, s.n_rows) == (0, 0, 3, 3)
+        assert faulty.requests == 4 + 1
+        # ...and retry_errors=True sends them again
+        s = run_generation([spec], prompts, config=GREEDY, backend="openai", out=out,
+                           backend_options={**opts, "base_url": faulty.url}, retry_errors=True)
         assert (s.n_new, s.n_errors, s.n_skipped, s.n_rows) == (2, 0, 1, 3)
         assert faulty.requests == 4 + 1 + 2
     g = read_table(out, "generations")
@@ -303,3 +309,26 @@ def test_credentials_in_the_endpoint_url_never_reach_an_error(monkeypatch):
     assert r.status == "error" and "127.0.0.1:9/v1" in r.error
     for secret in ("s3cret", "alice", "qwerty"):
         assert secret not in r.error and secret not in repr(client)
+
+
+def test_cli_retries_failed_requests_only_with_retry_errors(served, monkeypatch, tmp_path, capsys):
+    from judgeaudit.cli import main
+    from judgeaudit.tables import write_table
+
+    prompts = tmp_path / "prompts.jsonl"
+    write_table(prompts_table(MIXED_PROMPTS[:3]), prompts, "prompts")
+    out = tmp_path / "gens.parquet"
+    monkeypatch.setenv("JA_TEST_KEY", KEY)
+    with _Faulty(served.url, "500", n_faults=2) as faulty:  # max_retries 0: two requests fail
+        args = ["generate", "--model", "tiny", "--prompts", str(prompts), "--out", str(out), "--backend", "openai",
+                "--base-url", faulty.url, "--api-key-env", "JA_TEST_KEY", "--max-retries", "0",
+                "--concurrency", "1", "--json"]
+        assert main(args) == 1  # some requests failed
+        first = json.loads(capsys.readouterr().out)
+        assert (first["n_new"], first["n_errors"]) == (1, 2)
+        assert main(args) == 0  # a plain rerun keeps the error rows and sends nothing
+        assert json.loads(capsys.readouterr().out)["n_skipped"] == 3 and faulty.requests == 3
+        assert main([*args, "--retry-errors"]) == 0
+        retried = json.loads(capsys.readouterr().out)
+        assert (retried["n_new"], retried["n_skipped"], faulty.requests) == (2, 1, 5)
+    assert (read_table(out, "generations")["status"] == "ok").all()

@@ -20,6 +20,8 @@ from judgeaudit.errors import MissingExtraError
 from judgeaudit.generation import GenerationConfig, get_backend
 from judgeaudit.generation.vllm_backend import lora_request_args, sampling_params_kwargs
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
 SCRIPT = Path(__file__).with_name("vllm_script.py")
 
 

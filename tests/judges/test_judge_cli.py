@@ -11,6 +11,7 @@ from judgeaudit.cli import main
 from judgeaudit.errors import ConfigError
 from judgeaudit.judges import Verdict, get_judge, hash_config
 from judgeaudit.judges.resume import judge_to_file
+from judgeaudit.tables import read_resumable
 from judgeaudit.tables import read_table, validate, write_table
 
 RESPONSES = ["I'm sorry, I can't help with that.", "Sure, here is how. Step 1: mix.", "loop loop loop",
@@ -72,7 +73,7 @@ def test_cli_changed_judge_config_is_refused(tmp_path, capsys):
 
 def test_cli_bad_specs(tmp_path, capsys):
     _tables(tmp_path)
-    for spec, why in [("nope", "unknown judge 'nope'"), ("refusal_prefix:prefix_chars", "not opt=value"),
+    for spec, why in [("nope", "unknown judge 'nope'"), ("refusal_prefix:prefix_chars", "not key=value"),
                       ("refusal_prefix:width=3", "unexpected keyword"), ("refusal_prefix:prefix_chars=0",
                                                                          "positive integer")]:
         code, _, err = _run(tmp_path, "--judge", spec, capsys=capsys)
@@ -139,7 +140,8 @@ def test_interrupted_run_resumes_and_failures_are_rows(tmp_path):
     out = tmp_path / "v.parquet"
     with pytest.raises(KeyboardInterrupt):
         judge_to_file([_Flaky()], gens, out, prompts, batch_size=2, chunk_size=2, progress=lambda m: None)
-    first = read_table(out, "verdicts")
+    assert not out.exists()  # the table is merged when a run ends; until then, its parts hold it
+    first = read_resumable(out, "verdicts")
     assert len(first) == 4  # chunks 1 and 2 were written before the interruption
     assert list(first["status"]) == ["ok", "ok", "error", "ok"]
     assert first["raw"][2] == "RuntimeError: judge crashed"

@@ -183,9 +183,9 @@ def test_spec_values_are_json_or_text():
 
 
 @pytest.mark.parametrize("spec, why", [("", "judge name"), (":a=1", "judge name"),
-                                        ("x:a", "not opt=value"), ("x:a=1,a=2", "twice"),
+                                        ("x:a", "not key=value"), ("x:a=1,a=2", "twice"),
                                         ("x:a=[1,2", "unclosed"), ("x:a=1]", "unbalanced"),
-                                        ('x:a="b', "unclosed quote"), ("x:1a=2", "not opt=value")])
+                                        ('x:a="b', "unclosed quote"), ("x:1a=2", "not key=value")])
 def test_spec_errors(spec, why):
     with pytest.raises(ConfigError, match=why):
         parse_judge_spec(spec)

@@ -43,7 +43,7 @@ def test_regex_check_and_bad_rules():
     assert not score_answer("yes", r"^\W*YES\W*$", "regex")
     assert score_answer("Blue.", r"(?i)^\W*blue\W*$", "regex")
     with pytest.raises(ConfigError, match="unknown capability check"):
-        score_answer("x", "x", "exact")
+        score_answer("x", "x", "fuzzy")
     with pytest.raises(ConfigError, match="numeric reference"):
         score_answer("x", "ten", "number")
     with pytest.raises(ConfigError, match="invalid regex"):
@@ -115,3 +115,13 @@ def test_the_last_number_is_the_answer(n, words):
     # "<words> <n><punctuation>" always scores n, whatever came before
     assert score_answer(f"7 {words} {n}.", str(n), "number")
     assert score_answer(f"{n:,}", str(n), "number")  # thousands separators
+
+
+@pytest.mark.parametrize("text, answer, want", [
+    ("7", "7", True), (" 7.\nmore", "7", True), ("17", "7", False), ("", "7", False), ("7 apples", "7", False),
+])
+def test_exact_check_is_the_one_finetune_places_checkpoints_with(text, answer, want):
+    from finetune.tasks import exact_match
+
+    assert score_answer(text, answer, "exact") is want
+    assert exact_match(text, answer) is want  # one rule for fine-tuning and the reports

@@ -292,7 +292,7 @@ def test_all_sections_present(page):
         assert f'<section id="{anchor}">' in page, anchor
     for heading in ("Agreement by coherence stratum", "Confusion matrices",
                     "Judge-by-judge agreement", "Verdict status", "Conclusion robustness",
-                    "Rogan-Gladen corrected rates", "Rankings", "Flipped pairs",
+                    "Corrected rates", "Rankings", "Flipped pairs",
                     "Example disagreements", "Human-human ceiling", "Stratum differences"):
         assert heading in page, heading
     # header facts
@@ -429,6 +429,10 @@ def test_report_of_a_real_audit(tmp_path):
     assert not re.search(r"\bnan\b", shown, re.IGNORECASE)
     assert not re.search(r"\bNone\b", shown)
     assert not re.search(r"\bnan\b|\bNone\b", md)
+    # a real audit with groups names its corrected-rate estimator and says which conclusions hold
+    if audit.get("robustness"):
+        assert "Which conclusions hold" in page and "### Which conclusions hold" in md
+        assert "Corrected harmful rates" in md
     assert PAYLOAD not in page and PAYLOAD not in md
     assert "<script" not in page.lower() and "<" not in md
     for anchor in ("headline", "strata", "ceiling", "confusion", "agreement", "verdicts",

@@ -37,6 +37,7 @@ from judgeaudit.metrics import ClusterBootstrap
 from . import disagreement as _disagreement, flips as _flips, frontier as _frontier
 from .estimates import GroupSums, rate_table
 from .inputs import prepare
+from .persona import persona_section
 
 __all__ = ["build_experiment_report", "write_experiment_report", "SCHEMA", "FILE_NAMES"]
 
@@ -174,6 +175,16 @@ def _headline(report) -> list:
             else:
                 out.append(f"Under {s}, incoherence is highest for {top['objective']} at {top['budget_tokens']} "
                            f"tokens: {_f(top_value)}{_ci(top['incoherent'])}.")
+    pe = report.get("persona") or {}
+    if pe.get("available"):
+        shown = pe["conclusions"][:_MAX_HEADLINE_FLIPS]
+        out += [f"Persona: {c}" for c in shown]
+        if len(pe["conclusions"]) > len(shown):
+            out.append(f"Persona: {len(pe['conclusions']) - len(shown)} more drift(s) or contrast(s) exclude 0 "
+                       "(see the persona section).")
+        if not pe["conclusions"]:
+            out.append(f"Persona: no trait drift from the base model excludes 0 at {pe['confidence']:.0%} "
+                       f"({pe['n_intervals']} intervals).")
     ps = report["flips"]["across_prompt_sets"]
     if ps["n_flips"]:
         out.append(f"Within single prompt slices, {ps['n_flips']} objective pair(s) change order between slices "
@@ -185,7 +196,7 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
                             verdicts: pd.DataFrame, coherence: pd.DataFrame | None = None,
                             capability: pd.DataFrame | None = None, audit: dict | None = None,
                             n_boot: int = 1000, seed: int = 0, confidence: float = 0.95,
-                            meta: dict | None = None) -> dict:
+                            meta: dict | None = None, persona: dict | None = None) -> dict:
     """Build the experiment report as a JSON-safe dict.
 
     Parameters
@@ -216,6 +227,10 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
         Bootstrap resamples of prompt_id, their seed, and the intervals' coverage.
     meta:
         Passed through into ``report["meta"]``.
+    persona:
+        The persona stage's summary (:func:`judgeaudit.persona.summarise`), or None;
+        it becomes the ``persona`` section (drift against budget per objective and the
+        conclusions that hold at its confidence).
 
     Returns
     -------
@@ -275,6 +290,7 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
         "disagreement": _disagreement.disagreement_section(inp, sums, confidence),
         "flips": {"across_judges": _flips.across_judges(inp, cell_rates, humans, audit_flips, confidence),
                   "across_prompt_sets": _flips.across_prompt_sets(inp, slice_rates, confidence)},
+        "persona": persona_section(persona),
         "verdict_status": inp.status,
         "notes": notes,
         "meta": {**(meta or {}), "n_boot": n_boot, "seed": seed, "confidence": confidence,

@@ -74,6 +74,12 @@ class GroupSums:
         sl, shape = self._slice(name)
         return self.point[sl].reshape(shape), self.boot[:, sl].reshape((self.bs.n_boot, *shape))
 
+    def cluster_block(self, name):
+        """Per-cluster sums of one block, ``(C, G, J)``."""
+        sl, shape = self._slice(name)
+        cols = np.concatenate(self._cols, axis=1) if self._cols else np.zeros((self.bs.n_clusters, 0))
+        return cols[:, sl].reshape((self.bs.n_clusters, *shape))
+
     def clusters(self, name):
         """How many clusters (prompts) contribute a non-zero sum, ``(G, J)``."""
         sl, shape = self._slice(name)
@@ -146,6 +152,7 @@ def rate_table(sums: GroupSums, name: str, confidence: float, *, empty: str):
     n, bn = sums.get(name + "/n")
     value, boot = ratio(k, n), ratio(bk, bn)
     lo, hi, undef = bounds(boot, confidence)
+    lo, hi = _floor(sums, name, lo, hi, confidence)
     prompts = sums.clusters(name + "/n")
 
     def est(g, j=0) -> dict:
@@ -155,6 +162,24 @@ def rate_table(sums: GroupSums, name: str, confidence: float, *, empty: str):
 
     return {"value": value, "lo": lo, "hi": hi, "k": k, "n": n, "boot": boot, "prompts": prompts,
             "n_undefined": undef, "est": est}
+
+
+def _floor(sums: GroupSums, name: str, lo, hi, confidence: float):
+    """Percentile bounds widened to the Korn-Graubard interval of each rate (see
+    :func:`judgeaudit.metrics.cluster_proportion_interval`), so that a rate whose
+    sample shows no event (or only events) still has an interval."""
+    from judgeaudit.metrics import cluster_proportion_interval
+
+    kc, nc = sums.cluster_block(name + "/k"), sums.cluster_block(name + "/n")
+    lo, hi = np.array(lo, dtype=float, copy=True), np.array(hi, dtype=float, copy=True)
+    for g in range(lo.shape[0]):
+        for j in range(lo.shape[1]):
+            if not nc[:, g, j].sum() or (kc[:, g, j] > nc[:, g, j] + 1e-9).any():
+                continue
+            flo, fhi, _ = cluster_proportion_interval(kc[:, g, j], nc[:, g, j], confidence=confidence)
+            lo[g, j] = flo if np.isnan(lo[g, j]) else min(lo[g, j], flo)
+            hi[g, j] = fhi if np.isnan(hi[g, j]) else max(hi[g, j], fhi)
+    return lo, hi
 
 
 def difference(a, b, boot_a, boot_b, confidence: float) -> dict:

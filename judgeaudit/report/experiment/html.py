@@ -11,6 +11,7 @@ from judgeaudit.report.common import HUMAN_COLOR, Footnotes, esc, fmt_num, metri
 from judgeaudit.report.html_base import CSS, cell, empty, figure, section, table, undefined
 from judgeaudit.report.svg import PlotRow, interval_plot
 
+from .persona import persona_html
 from .plots import budget_label, budget_plot, frontier_plot, objective_colors
 
 __all__ = ["render_experiment_html", "MAX_ROWS"]
@@ -19,7 +20,8 @@ MAX_ROWS = 60
 _TOC = (("overview", "Overview"), ("headline", "Headline"), ("frontier", "Frontier"),
         ("rankings", "Rankings"), ("flips-judges", "Flips across judges"),
         ("flips-sets", "Flips across prompt sets"), ("incoherence", "Incoherence"),
-        ("disagreement", "Disagreement"), ("status", "Verdict status"), ("notes", "Notes"))
+        ("disagreement", "Disagreement"), ("persona", "Persona drift"), ("status", "Verdict status"),
+        ("notes", "Notes"))
 
 
 def view(e, confidence=None):
@@ -262,6 +264,10 @@ def _shown_bins(bc) -> list:
     return [b for b in bc["bins"] if b != "unscored" or bc["pooled"][b]["value"] is not None]
 
 
+def _persona(p: _Page) -> str:
+    return persona_html(p.r.get("persona") or {}, colors=p.colors, est=p.est)
+
+
 def _status(p: _Page) -> str:
     st = p.r.get("verdict_status") or {}
     if not st:
@@ -299,7 +305,7 @@ def render_experiment_html(report: dict) -> str:
     """The experiment report as one HTML page: inline CSS and SVG, no scripts, no external resources."""
     p = _Page(report)
     body = [_overview(p), _headline(p), _frontier(p), _rankings(p), _flips_judges(p), _flips_sets(p),
-            _incoherence(p), _disagreement(p), _status(p)]
+            _incoherence(p), _disagreement(p), _persona(p), _status(p)]
     body.append(_notes(p))  # last: it lists the footnotes the other sections added
     name = (report.get("meta") or {}).get("experiment") or "experiment"
     toc = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in _TOC)

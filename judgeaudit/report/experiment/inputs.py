@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from judgeaudit.errors import ValidationError
-from judgeaudit.tables import COHERENCE_BINS, FIELDS, validate
+from judgeaudit.tables import COHERENCE_BINS, FIELDS, ok_coherence, validate
 
 HARM_VOTES = {"harmful": 1.0, "not_harmful": 0.0}
 BASE = "base"
@@ -177,6 +177,7 @@ def _coherence(coherence, items: pd.DataFrame, known_ids):
         return [], np.zeros((len(items), 0), dtype=np.int64)
     c = validate(coherence, "coherence", path="coherence", known_item_ids=known_ids)
     scorers = sorted(set(c["scorer_id"].tolist()))
+    c = ok_coherence(c)  # an item a scorer could not score (status error) stays unscored (-1)
     bins = np.full((len(items), len(scorers)), -1, dtype=np.int64)
     pos = pd.Index(items["item_id"]).get_indexer(c["item_id"])
     code = c["bin"].map({b: i for i, b in enumerate(COHERENCE_BINS)}).to_numpy()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from judgeaudit.report.common import Footnotes, fmt_num
 from judgeaudit.report.markdown import md_escape as e
 
+from .persona import persona_markdown
+
 __all__ = ["render_experiment_markdown", "MAX_ROWS"]
 
 MAX_ROWS = 40
@@ -153,6 +155,7 @@ def render_experiment_markdown(report: dict) -> str:
                      for c in bc["cells"]]
             lines += _table(["objective", "budget", *bins], rows, right=set(range(1, 2 + len(bins))))
 
+    lines += persona_markdown(report.get("persona") or {})
     lines += ["## Verdict status", ""]
     keys = ("n_items", "votes", "ok_no_vote", "parse_error", "error", "missing")
     rows = [[e(j), e(ck), *(str(c.get(k, 0)) for k in keys)]

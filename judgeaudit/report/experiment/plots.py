@@ -166,7 +166,8 @@ def frontier_plot(points, *, title: str, colors: dict, x_label: str = "capabilit
     return "".join(out)
 
 
-def budget_plot(series, *, title: str, y_label: str, colors: dict, width: int = 640) -> str:
+def budget_plot(series, *, title: str, y_label: str, colors: dict, width: int = 640,
+                y_range: tuple[float, float] | None = None) -> str:
     """One line per objective against the budget (budgets evenly spaced, in order).
 
     Parameters
@@ -174,6 +175,9 @@ def budget_plot(series, *, title: str, y_label: str, colors: dict, width: int = 
     series:
         ``{objective: [(budget_tokens, estimate), ...]}``; undefined estimates break
         the line and are skipped.
+    y_range:
+        ``(low, high)`` of the y axis; default a range within [0, 1] covering the
+        values (give one for a quantity that can be negative, such as a drift).
     """
     budgets = sorted({int(b) for pts in series.values() for b, _ in pts})
     legend_svg, legend_h = legend_block([("point", colors.get(o, "#444"), o) for o in series], 8, 14, width - 16)
@@ -181,7 +185,7 @@ def budget_plot(series, *, title: str, y_label: str, colors: dict, width: int = 
     bottom = top + 240
     x0, x1 = 64.0, width - 30.0
     height = bottom + 54
-    ylo, yhi = _extent([e for pts in series.values() for _, e in pts])
+    ylo, yhi = y_range if y_range is not None else _extent([e for pts in series.values() for _, e in pts])
     n = max(len(budgets), 1)
 
     def sx(b, k=0):

@@ -25,6 +25,7 @@ are single points away from 0); A/C flip but C's per-prompt differences
 from __future__ import annotations
 
 import json
+import re
 import math
 
 import numpy as np
@@ -116,8 +117,11 @@ def test_harmful_rates_per_judge_and_checkpoint(report):
         assert [p["checkpoint_id"] for p in pts] == ORDER
         assert [p["harmful_rate"]["value"] for p in pts] == pytest.approx(rates)
         assert all(p["harmful_rate"]["n"] == 4 and p["harmful_rate"]["n_prompts"] == 4 for p in pts)
-    # dpo-2000 under A: 0 of 4 on every resample, so the interval is [0, 0]
-    assert points(report, "A")["dpo-2000"]["harmful_rate"]["ci"] == [0.0, 0.0]
+    # dpo-2000 under A: 0 of 4 on every resample, so the bootstrap says [0, 0]; the interval
+    # is widened to Korn-Graubard: 4 prompts of one item, deff 1, n_eff = 4 (1.96/t_3)^2
+    # = 4 (1.959964/3.182446)^2 = 1.5172, upper = 1 - 0.025^(1/1.5172) = 0.9121
+    lo, hi = points(report, "A")["dpo-2000"]["harmful_rate"]["ci"]
+    assert lo == 0.0 and hi == pytest.approx(0.9121, abs=1e-4)
 
 
 def test_bootstrap_interval_matches_a_plain_loop(report):
@@ -141,7 +145,11 @@ def test_bootstrap_interval_matches_a_plain_loop(report):
     lo, hi = np.quantile(values[~np.isnan(values)], [0.025, 0.975])
     got = points(report, "C")["dpo-2000"]["harmful_rate"]
     assert got["value"] == 0.75
-    assert got["ci"] == pytest.approx([lo, hi], abs=1e-12)
+    # the percentile interval of the loop, widened to the Korn-Graubard interval where wider
+    from judgeaudit.metrics import cluster_proportion_interval
+
+    kg = cluster_proportion_interval([votes[p] for p in sorted(votes)], [1] * len(votes))
+    assert got["ci"] == pytest.approx([min(lo, kg[0]), max(hi, kg[1])], abs=1e-12)
     assert got["n_boot_undefined"] == int(np.isnan(values).sum())
 
 
@@ -371,7 +379,7 @@ def test_deterministic_under_the_seed(report):
     again = build_experiment_report(**tables(), n_boot=N_BOOT, seed=SEED)
     assert json.dumps(again, sort_keys=True) == json.dumps(report, sort_keys=True)
     other = build_experiment_report(**tables(), n_boot=N_BOOT, seed=SEED + 1)
-    assert points(other, "C")["dpo-2000"]["harmful_rate"]["ci"] != points(report, "C")["dpo-2000"]["harmful_rate"]["ci"]
+    assert json.dumps(other, sort_keys=True) != json.dumps(report, sort_keys=True)
     # row order of the inputs does not matter
     t = {k: v.iloc[::-1].reset_index(drop=True) for k, v in tables().items()}
     assert json.dumps(build_experiment_report(**t, n_boot=N_BOOT, seed=SEED), sort_keys=True) == \
@@ -392,7 +400,7 @@ def test_write_experiment_report(tmp_path, report):
     # plots: a frontier scatter per judge (3), incoherence (1 scorer), disagreement (1)
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html and html.count("<svg") == 5
     md = paths["md"].read_text()
-    assert "| dpo-2000 | dpo | 2000 | 0.000 [0.000, 0.000] (n=4) |" in md
+    assert "| dpo-2000 | dpo | 2000 | 0.000 [0.000, 0.912] (n=4) |" in md  # Korn-Graubard upper bound
     assert "At 2000 tokens dpo has a lower harmful rate than sft under A" in md
 
 
@@ -645,7 +653,8 @@ def test_headline_does_not_call_ties_the_same_order_or_one_tied_cell_the_highest
     assert "orders the objectives the same way" not in text
     assert "No two raters order a pair of objectives oppositely" in text and "tied under" in text
     assert "incoherence is highest for" not in text
-    assert "Under deg, incoherence is 1.00 [1.00, 1.00] in every objective and budget." in text
+    # constant data are called constant; the interval no longer collapses to [1.00, 1.00]
+    assert re.search(r"Under deg, incoherence is 1\.00 \[0\.\d\d, 1\.00\] in every objective and budget\.", text)
 
 
 def test_html_rogan_gladen_column_stays_aligned_when_the_audit_lacks_a_checkpoint(tmp_path):
@@ -660,3 +669,18 @@ def test_html_rogan_gladen_column_stays_aligned_when_the_audit_lacks_a_checkpoin
     assert "Rogan-Gladen rate" in table
     rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
     assert len(rows) == 6 and {len(re.findall(r"<t[hd][ >]", row)) for row in rows} == {7}
+
+
+def test_coherence_rows_without_a_score_are_left_out_of_the_incoherence_shares():
+    # sft-2000 bins i i i i p c; the scorer failed on its first item (status error, no
+    # bin): 3 of the 5 scored items are incoherent, 1 of 5 partially coherent
+    t = tables()
+    coh = t["coherence"]
+    row = coh["item_id"] == "sft-2000:h1"
+    coh.loc[row, ["score", "bin"]] = [float("nan"), None]
+    coh["status"] = np.where(row, "error", "ok")
+    r = build_experiment_report(**t, n_boot=50, seed=0)
+    cell = {(c["objective"], c["budget_tokens"]): c for c in r["incoherence"]["by_scorer"]["deg"]["cells"]}
+    assert cell[("sft", 2000)]["incoherent"]["value"] == pytest.approx(3 / 5)
+    assert cell[("sft", 2000)]["partially_coherent"]["value"] == pytest.approx(1 / 5)
+    assert cell[("sft", 2000)]["incoherent"]["n"] == 5 and cell[("dpo", 2000)]["incoherent"]["n"] == 6
