@@ -6,14 +6,11 @@
 - :mod:`.robustness`: whether conclusions about groups survive the choice of judge;
 - :mod:`.weights`: design weights of a weighted (sampled) audit;
 - :mod:`.to_dir`: :func:`audit_to_dir`, the one entry the CLI and the experiment use;
-<<<<<<< HEAD
-- :mod:`.reserved`: names the output uses (``overall``, ``human``) that data may not take.
-=======
 - :mod:`.correction`: corrected harmful rates within coherence strata;
 - :mod:`.differences`: the stratum-difference test;
 - :mod:`.conclusions`: which orders of groups hold under every judge;
-- :mod:`.allocation`: Neyman allocation of the next labels.
->>>>>>> main
+- :mod:`.allocation`: Neyman allocation of the next labels;
+- :mod:`.reserved`: names the output uses (``overall``, ``human``) that data may not take.
 """
 
 from .allocation import neyman_allocation
@@ -24,9 +21,5 @@ from .strata import choose_strata
 from .to_dir import audit_to_dir
 
 __all__ = ["AuditConfig", "run_audit", "audit_to_dir", "choose_strata", "JUDGE_METRICS",
-<<<<<<< HEAD
-           "DIFF_METRICS", "SCHEMA", "MAX_STRATA", "MAX_GROUPS", "RESERVED_STRATA", "RESERVED_JUDGE_IDS",
-           "check_reserved_names"]
-=======
-           "DIFF_METRICS", "SCHEMA", "neyman_allocation"]
->>>>>>> main
+           "DIFF_METRICS", "SCHEMA", "neyman_allocation", "MAX_STRATA", "MAX_GROUPS", "RESERVED_STRATA",
+           "RESERVED_JUDGE_IDS", "check_reserved_names"]

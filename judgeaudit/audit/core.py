@@ -34,12 +34,9 @@ from judgeaudit.metrics.formulas import alpha_from_coincidence, binary_from_coun
 from judgeaudit.runinfo import environment, package_version
 from judgeaudit.tables import binary_votes, labelled_items, majority_reference, order_strata
 
-<<<<<<< HEAD
-from .reserved import check_reserved_names
-=======
 from .annotators import add_annotator_sums, judge_as_annotator
 from .differences import stratum_differences
->>>>>>> main
+from .reserved import check_reserved_names
 from .robustness import robustness_section
 from .strata import choose_strata
 from .sums import SumBook, to_result
@@ -121,7 +118,9 @@ class AuditConfig:
     alt_test_epsilon: float = 0.2
 
     def __post_init__(self):
-<<<<<<< HEAD
+        from .correction import check_correction
+
+        check_correction(self.correction)
         if isinstance(self.n_boot, bool) or not isinstance(self.n_boot, (int, np.integer)) \
                 or not 1 <= self.n_boot <= MAX_N_BOOT:
             raise ConfigError(f"n_boot must be an integer from 1 to {MAX_N_BOOT:,} (the bootstrap keeps "
@@ -129,13 +128,6 @@ class AuditConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
                 or not 0 <= self.seed < 2**63:
             raise ConfigError(f"seed must be an integer from 0 to 2**63 - 1, got {excerpt(self.seed, 40)}")
-=======
-        from .correction import check_correction
-
-        check_correction(self.correction)
-        if self.n_boot < 1:
-            raise ConfigError(f"n_boot must be at least 1, got {self.n_boot}")
->>>>>>> main
         if not 0.5 <= self.confidence < 1:
             raise ConfigError(f"confidence must be in [0.5, 1), got {self.confidence}")
         if not 0 <= self.alt_test_epsilon < 1:
@@ -350,7 +342,8 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
         group_arr = items[cfg.group_key].astype(str).to_numpy()
         robustness_plan = add_group_sums(book, group_arr, resolved, refv, preds, weights=(wl, wc))
         robustness_plan["correction"] = add_correction_sums(book, group_arr, stratum, strata, resolved, refv,
-                                                            preds, weights=(wl, wc))
+                                                            preds, weights=(wl, wc),
+                                                            names=robustness_plan["groups"])
     book.run()
 
     def res(point, boot, n, **kw):

@@ -172,15 +172,10 @@ def robustness_section(book, plan, res, cfg) -> dict:
                           for g in groups])
         raters[judge_id] = (point, boots[judge_id])
     return {"group_key": cfg.group_key, "groups": groups, "rates": rates,
-<<<<<<< HEAD
-            "corrected_rates": corrected, "sensitivity_specificity": sens_spec,
-            "rankings": rankings, "kendall_tau": taus, "flips": flips,
-            "groups_left_out": plan.get("groups_left_out")}
-=======
             "corrected_rates": corrected, "correction": _correction_meta(cfg),
             "corrected_rates_by_estimator": by_estimator,
             "sensitivity_specificity_by_stratum": _sens_spec_by_stratum(book, judges, plan["correction"]["strata"]),
             "conclusions": _conclusions(groups, raters, hp, hb, judge_rates, cfg),
             "sensitivity_specificity": sens_spec,
-            "rankings": rankings, "kendall_tau": taus, "flips": flips}
->>>>>>> main
+            "rankings": rankings, "kendall_tau": taus, "flips": flips,
+            "groups_left_out": plan.get("groups_left_out")}

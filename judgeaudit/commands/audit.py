@@ -227,20 +227,7 @@ def audit_and_write(tbl, args, *, dataset):
     from judgeaudit.audit import audit_to_dir
     from judgeaudit.report import render_markdown
 
-<<<<<<< HEAD
     cfg = _audit_config(args)
-=======
-    none = lambda v: None if v is None or str(v).lower() == "none" else v  # noqa: E731
-    cfg = AuditConfig(n_boot=args.n_boot, seed=args.seed, confidence=getattr(args, "confidence", 0.95),
-                      cluster_key=none(getattr(args, "cluster_key", "prompt_id")),
-                      tie_policy=getattr(args, "tie_policy", "unresolved"),
-                      reference_annotator=getattr(args, "reference", None),
-                      strata=getattr(args, "strata", "auto"),
-                      coherence_scorer=getattr(args, "coherence_scorer", None),
-                      group_key=none(getattr(args, "group_key", "checkpoint_id")),
-                      correction=getattr(args, "correction", "double-sampling"),
-                      alt_test_epsilon=getattr(args, "alt_test_epsilon", 0.2))
->>>>>>> main
     result, _paths = audit_to_dir(tbl, args.out, config=cfg, dataset=dataset,
                                   sample=_sample_design(args)[0], log=log)
     if args.json:
@@ -261,4 +248,6 @@ def _audit_config(args):
                       reference_annotator=getattr(args, "reference", None),
                       strata=getattr(args, "strata", "auto"),
                       coherence_scorer=getattr(args, "coherence_scorer", None),
-                      group_key=none(getattr(args, "group_key", "checkpoint_id")))
+                      group_key=none(getattr(args, "group_key", "checkpoint_id")),
+                      correction=getattr(args, "correction", "double-sampling"),
+                      alt_test_epsilon=getattr(args, "alt_test_epsilon", 0.2))
