@@ -1,15 +1,18 @@
 """Names the audit's output uses as keys, which data values must not take over.
 
 A stratum called ``overall`` would overwrite the results over all items (10 items
-labelled "overall" and 30 "coherent" reported n = 10 overall, not 40), and a judge
-called ``human`` would overwrite the human rates of the robustness section.  The
-audit refuses such data with a :class:`~judgeaudit.errors.ConfigError` naming the value
-and where it came from, instead of renaming it silently.
+labelled "overall" and 30 "coherent" reported n = 10 overall, not 40): refused where the
+strata are chosen (:func:`judgeaudit.audit.choose_strata`, :data:`RESERVED_STRATA`).  A
+judge called ``human`` would overwrite the human rates of the robustness section: refused
+here, with a :class:`~judgeaudit.errors.ConfigError` naming the value, instead of renaming
+it silently.  So is a stratum source with more than :data:`MAX_STRATA` values.
 """
 
 from __future__ import annotations
 
 from judgeaudit.errors import ConfigError, excerpt
+
+from .strata import RESERVED_STRATA  # checked in choose_strata
 
 __all__ = ["RESERVED_STRATA", "RESERVED_JUDGE_IDS", "MAX_STRATA", "check_reserved_names"]
 
@@ -17,15 +20,14 @@ MAX_STRATA = 100
 """Most strata an audit reports: every stratum multiplies the bootstrap sums and the
 report's tables; a stratum column with one value per item is a mistake."""
 
-RESERVED_STRATA = ("overall",)
-"""Stratum names taken by the output (``result["judges"][j]["overall"]`` and the masks)."""
 RESERVED_JUDGE_IDS = ("human",)
 """Judge ids taken by the output (the robustness section's human rates and ranking)."""
 
 
 def check_reserved_names(strata, judge_ids, *, strata_source: str = "") -> None:
-    """Raise ConfigError when a stratum or judge id is one of the reserved names, or
-    when there are more than :data:`MAX_STRATA` strata.
+    """Raise ConfigError when a judge id is one of the reserved names, or when there are
+    more than :data:`MAX_STRATA` strata (a reserved stratum is refused earlier, by
+    :func:`judgeaudit.audit.choose_strata`).
 
     Parameters
     ----------
@@ -41,12 +43,6 @@ def check_reserved_names(strata, judge_ids, *, strata_source: str = "") -> None:
         raise ConfigError(f"{len(strata):,} distinct strata (from {strata_source or 'the data'}); at most "
                           f"{MAX_STRATA} are audited: strata should be a few coherence bins, not one "
                           "value per item; pass --strata none or another --strata source")
-    taken = sorted({str(s) for s in strata} & set(RESERVED_STRATA))
-    if taken:
-        where = f" (strata from {strata_source})" if strata_source else ""
-        raise ConfigError(f"stratum {excerpt(taken[0], 40)}{where} is a name the audit uses for all "
-                          "items together; rename that value in the data (e.g. to "
-                          f"'{taken[0]}_stratum') or pass --strata with another source")
     clash = sorted({str(j) for j in judge_ids} & set(RESERVED_JUDGE_IDS))
     if clash:
         raise ConfigError(f"judge id {excerpt(clash[0], 40)} is a name the audit uses for the human "

@@ -230,7 +230,7 @@ def test_a_stratum_called_overall_does_not_overwrite_the_overall_results(tmp_pat
     # 10 items in a stratum "overall" and 30 "coherent": the old code reported overall n = 10, not 40
     paths = _tables(tmp_path, n=40, stratum=lambda i: "overall" if i < 10 else "coherent")
     msg = _error(capsys, _argv(paths, tmp_path / "out", "--strata", "column"))
-    assert "stratum 'overall'" in msg and "rename" in msg
+    assert "stratum value 'overall'" in msg and "rename" in msg
 
 
 def test_one_group_per_item_keeps_the_report_bounded(tmp_path, capsys):
