@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   installs judgeaudit (CPU torch, the finetune extra), runs examples/demo.toml end to end
+#   make demo   installs judgeaudit (CPU torch, the finetune and coherence extras), runs examples/demo.toml end to end
 #               and audits the embedded sample campaign (offline, a few minutes on a CPU)
 #   make test   installs judgeaudit with its test extras (and Chromium) and runs every test
 #   make test-fast  the edit-test loop: every test not marked slow or integration (no Chromium,
@@ -17,15 +17,15 @@ $(VENV)/.core: pyproject.toml
 	$(PIP) install -e .
 	touch $@
 
-# CPU torch first (a wheel on disk on the project's machines); without it pip would pull
-# a multi-GB CUDA build through transformers.
+# CPU torch first (a wheel on disk on the project's machines; elsewhere PyTorch's CPU index);
+# without it pip would pull a multi-GB CUDA build through transformers.
 $(VENV)/.demo: $(VENV)/.core
-	$(PIP) install 'torch==2.13.0' || $(PIP) install torch
-	$(PIP) install -e '.[finetune]'
+	$(PIP) install 'torch==2.13.0' || $(PIP) install torch --index-url https://download.pytorch.org/whl/cpu
+	$(PIP) install -e '.[finetune,coherence]'
 	touch $@
 
 $(VENV)/.test: $(VENV)/.demo
-	$(PIP) install -e '.[test,finetune,annotation,inspect]'
+	$(PIP) install -e '.[test,finetune,annotation,inspect,coherence]'
 	touch $@
 
 install: $(VENV)/.core
@@ -44,6 +44,7 @@ labelstudio: $(VENV)/.test
 demo: $(VENV)/.demo
 	$(VENV)/bin/judgeaudit run examples/demo.toml --out runs/experiment-demo
 	$(VENV)/bin/judgeaudit demo --out runs/demo
+	@$(PY) scripts/demo_summary.py runs/experiment-demo runs/demo
 
 test: $(VENV)/.test browser labelstudio
 	$(PY) -m pytest

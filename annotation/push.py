@@ -169,6 +169,14 @@ def push_items(client: LabelStudioClient, items: pd.DataFrame, *, project: str,
     missing = [c for c in need if c not in items.columns]
     if missing:
         raise ValidationError(f"items to push lack column(s) {missing}; found {list(items.columns)}")
+    for col in (PROMPT_KEY, RESPONSE_KEY):  # Label Studio would answer a bare HTTP 400 for a null
+        empty = items[col].isna()
+        if empty.any():
+            row = int(empty.to_numpy().argmax())
+            hint = (" (the sample was drawn without the prompts table: run `annotate sample` with --prompts, or "
+                    "push with --generations and --prompts)" if col == PROMPT_KEY else "")
+            raise ValidationError(f"item {items[ITEM_KEY].iloc[row]!r} has no {col} text{hint}", row=row + 1,
+                                  column=col)
     if (predictions is None) != (judge_id is None):
         raise ConfigError("pre-annotations need both a verdicts table and a judge id")
     preds = _predictions_by_item(predictions, judge_id, schema, prediction_field)

@@ -52,7 +52,8 @@ __all__ = ["NEXT_TARGETS", "ALL_TARGETS", "stratum_state", "plan_next", "next_sa
 NEXT_TARGETS = ("accuracy", "rate")
 ALL_TARGETS = NEXT_TARGETS + ("corrected",)
 """``corrected``: Neyman allocation (:func:`judgeaudit.audit.neyman_allocation`) minimising the
-summed variance of every group's weighted harmful rate over the design strata; with strata
+summed variance of every group's weighted harmful rate over the design strata (each stratum's
+S pooled over groups, :func:`judgeaudit.audit.allocation.cell_sd`; at least 2 labels per stratum); with strata
 ``--by coherence,verdict,group`` that rate is the double-sampling corrected rate of the
 verdict judge.  Not a default: it replaces the greedy plan when asked for alone."""
 _DESIGN = "sequential-stratified-srs"
@@ -205,14 +206,15 @@ def plan_next(state: pd.DataFrame, judges: dict, budget: int, *, targets=NEXT_TA
 
 def _plan_corrected(state: pd.DataFrame, budget: int, confidence: float):
     """Neyman allocation of ``budget`` over the design strata for the groups' weighted rates."""
-    from judgeaudit.audit.allocation import neyman_allocation, stratified_variance
+    from judgeaudit.audit.allocation import cell_sd, neyman_allocation, stratified_variance
 
+    # the cell pooled over groups: the stratum "<bin>|<disagreement>|<group>" without its group
     cells = pd.DataFrame({"group": state["group"], "N": state["N"].astype(float),
-                          "positive": state["positive"], "labelled": state["labelled"]})
-    q = (cells["positive"] + 1.0) / (cells["labelled"] + 2.0)
-    cells["S"] = np.sqrt(q * (1 - q))
+                          "positive": state["positive"], "labelled": state["labelled"],
+                          "cell": [str(h).rsplit("|", 1)[0] for h in state.index]})
+    cells["S"] = cell_sd(cells)
     have = state["n"].astype(float)
-    added = neyman_allocation(cells, int(budget), already=have)
+    added = neyman_allocation(cells, int(budget), already=have, floor=2)
     z = float(ndtri(0.5 + confidence / 2))
     before, after = stratified_variance(cells, have), stratified_variance(cells, have + added)
     half = lambda v: z * math.sqrt(v) if math.isfinite(v) else float("nan")  # noqa: E731

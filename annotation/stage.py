@@ -170,14 +170,22 @@ class LabelsStage:
         return True
 
     def check(self, config) -> None:
-        return None
+        if config.annotation.simulate and not config.model.is_organism:
+            raise ConfigError(f"{config.where('annotation')}: simulate = {{...}} needs the ground truth of the model "
+                              "organism's world: set [model] tiny = \"organism\", or label the sample (labels = "
+                              "'FILE' or label_studio)")
 
     def settings(self, config) -> dict:
         a = config.annotation
-        return {"label_studio": a.label_studio, "labels": a.labels, "project": a.project}
+        return {"label_studio": a.label_studio, "labels": a.labels, "project": a.project,
+                "simulate": dict(a.simulate)}
 
     def plan(self, config) -> dict:
         a = config.annotation
+        if a.simulate:
+            from judgeaudit.organism import SimulatedAnnotators
+
+            return {"from": SimulatedAnnotators.from_options(a.simulate).describe()}
         return {"from": a.label_studio or a.labels or "none configured yet"}
 
     def outputs(self, ctx) -> list:
@@ -187,7 +195,9 @@ class LabelsStage:
         from judgeaudit.tables import read_table, write_table
 
         a, lay = ctx.config.annotation, ctx.layout
-        if a.label_studio:
+        if a.simulate:
+            labels, source = _simulated_labels(ctx), "simulated annotators"
+        elif a.label_studio:
             from .labelconfig import default_schema
             from .pull import pull_labels
 
@@ -213,6 +223,21 @@ class LabelsStage:
         return StageResult({"labels": int(len(labels)), "items": int(labels["item_id"].nunique()),
                             "annotators": int(labels["annotator_id"].nunique()), "source": source},
                            output_hash=_labels_hash(labels))
+
+
+def _simulated_labels(ctx) -> pd.DataFrame:
+    """Labels of the kept sample by the organism world's simulated annotators."""
+    from judgeaudit.organism import SimulatedAnnotators, simulate_labels
+    from judgeaudit.tables import read_sample_table, read_table
+
+    from .push import items_from_tables
+
+    lay, a = ctx.layout, ctx.config.annotation
+    gens, prompts = read_table(lay.generations, "generations"), read_table(lay.prompts, "prompts")
+    items = items_from_tables(gens, prompts, read_sample_table(lay.sample))
+    sim = SimulatedAnnotators.from_options(a.simulate, where=ctx.config.where("annotation") + " simulate")
+    ctx.log(f"labels: {len(items)} items labelled by {sim.describe()}")
+    return simulate_labels(items, sim)
 
 
 SAMPLE = SampleStage()

@@ -47,7 +47,8 @@ def _check_path(path) -> str:
             raise ConfigError(f"model path {p} has no config.json; give the folder written by "
                               "save_pretrained (or a hub id)")
         return str(p)
-    if str(path).startswith((".", "/", "~")) or str(path).count("/") > 1:
+    # "models/guard" when ./models exists is a missing local folder, not a hub id to download
+    if str(path).startswith((".", "/", "~")) or str(path).count("/") > 1 or (str(path).count("/") == 1 and p.parent.is_dir()):
         raise ConfigError(f"model path {path!r} does not exist; give a folder written by "
                           "save_pretrained or a hub id such as org/name")
     return str(path)

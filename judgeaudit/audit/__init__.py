@@ -2,7 +2,8 @@
 
 - :mod:`.core`: :func:`run_audit` and :class:`AuditConfig` (the layout of ``audit.json``);
 - :mod:`.strata`: where each item's coherence stratum comes from;
-- :mod:`.sums`: the per-item sums every figure is computed from, bootstrapped together;
+- the per-item sums every figure is computed from are bootstrapped together by
+  :class:`judgeaudit.metrics.SumBook` (shared with the experiment report);
 - :mod:`.robustness`: whether conclusions about groups survive the choice of judge;
 - :mod:`.weights`: design weights of a weighted (sampled) audit;
 - :mod:`.to_dir`: :func:`audit_to_dir`, the one entry the CLI and the experiment use;

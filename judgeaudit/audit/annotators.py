@@ -101,7 +101,7 @@ def judge_as_annotator(annot, book, res, votes: pd.DataFrame, preds: dict, score
     annot : list or None
         What :func:`add_annotator_sums` returned.
     book, res :
-        The audit's run :class:`~judgeaudit.audit.sums.SumBook` and its result maker.
+        The audit's run :class:`~judgeaudit.metrics.SumBook` and its result maker.
     votes : DataFrame
         Items x annotators, 1 / 0 / NaN, in the audit's item order.
     preds, scores : dict

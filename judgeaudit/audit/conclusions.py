@@ -2,18 +2,22 @@
 rates survive the choice of judge?
 
 For every pair of groups ``(a, b)`` and every rater (the humans, and each judge's
-corrected rate), the bootstrap probability that ``rate_a > rate_b`` is the share of
-the shared cluster-bootstrap resamples where it holds (ties count one half; resamples
-where either rate is undefined are left out).  An order *holds at 95%* under a rater
-when that probability is at least 0.975 (or at most 0.025 for the reverse): the
-95% percentile interval of the difference excludes 0.
+corrected rate), the order the rater supports at the audit's level follows the one
+rule of :mod:`judgeaudit.metrics.flips`: "a above b" when the point difference
+``rate_a - rate_b`` is positive and the percentile interval of its paired
+cluster-bootstrap resamples lies above 0 (mirrored for "b above a"); otherwise the
+rater is unsure.  ``p_a_above_b`` reports the share of the resamples where
+``rate_a > rate_b`` (ties count one half; resamples where either rate is undefined are
+left out).
 
 The headline sorts the pairs that any rater can order into
 
 - ``hold_under_every_judge``: every rater with a defined rate for both groups (the
   humans included) orders them the same way at 95%;
 - ``flip_with_the_judge``: at least one rater orders them at 95% and another orders
-  them the other way (``reversed``) or cannot order them (``not_supported``).
+  them the other way (``reversed``: a confident flip in the sense of
+  :func:`judgeaudit.metrics.flips.is_confident_flip`) or cannot order them
+  (``not_supported``).
 
 A judge whose corrected rate is refused for a group takes no part in that group's
 pairs (listed under ``raters_without_estimate``).
@@ -24,6 +28,8 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+
+from judgeaudit.metrics.flips import difference_interval, supported_order
 
 __all__ = ["order_probabilities", "conclusions_section"]
 
@@ -36,17 +42,6 @@ def order_probabilities(boot_a, boot_b) -> tuple[float | None, int]:
         return None, 0
     d = a[ok] - b[ok]
     return float(np.mean(d > 0) + 0.5 * np.mean(d == 0)), int(ok.sum())
-
-
-def _verdict(prob, level):
-    if prob is None:
-        return "undefined"
-    tail = (1 - level) / 2
-    if prob >= 1 - tail:
-        return "a>b"
-    if prob <= tail:
-        return "b>a"
-    return "unsure"
 
 
 def conclusions_section(groups, raters: dict, *, level: float = 0.95) -> dict:
@@ -62,8 +57,13 @@ def conclusions_section(groups, raters: dict, *, level: float = 0.95) -> dict:
             prob, used = order_probabilities(boot[:, i], boot[:, j])
             if np.isnan(point[i]) or np.isnan(point[j]):
                 prob = None
+            order = "undefined"
+            if prob is not None:
+                diff = float(point[i] - point[j])
+                side = supported_order(diff, *difference_interval(boot[:, i] - boot[:, j], level))
+                order = {1: "a>b", -1: "b>a", 0: "unsure"}[side]
             per[name] = {"diff": None if prob is None else float(point[i] - point[j]),
-                         "p_a_above_b": prob, "n_boot_used": used, "order": _verdict(prob, level)}
+                         "p_a_above_b": prob, "n_boot_used": used, "order": order}
         orders = {n: v["order"] for n, v in per.items() if v["order"] != "undefined"}
         missing = sorted(n for n, v in per.items() if v["order"] == "undefined")
         decided = {o for o in orders.values() if o != "unsure"}
@@ -83,7 +83,8 @@ def conclusions_section(groups, raters: dict, *, level: float = 0.95) -> dict:
         else:
             entry["status"] = "no rater orders them at 95%" if orders else "undefined"
         pairs.append(entry)
-    return {"level": level, "rule": "an order holds when its bootstrap probability is >= "
-                                    f"{1 - (1 - level) / 2:g} (the {level:.0%} interval of the difference excludes 0)",
+    return {"level": level, "rule": f"a rater supports an order when the {level:.0%} percentile interval of "
+                                    "the paired bootstrap difference excludes 0 on the side of the point "
+                                    "difference (judgeaudit.metrics.flips)",
             "raters": list(raters), "pairs": pairs,
             "headline": {"hold_under_every_judge": hold, "flip_with_the_judge": flip}}

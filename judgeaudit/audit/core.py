@@ -30,7 +30,10 @@ import pandas as pd
 
 from judgeaudit.errors import ConfigError, excerpt, excerpt_names
 from judgeaudit.metrics import MAX_N_BOOT, ClusterBootstrap
-from judgeaudit.metrics.formulas import alpha_from_coincidence, binary_from_counts, kappa_from_confusion
+from judgeaudit.metrics import METRICS, SumBook, undefined_reason
+from judgeaudit.metrics.sums import to_result
+from judgeaudit.metrics.catalogue import confusion_arrays
+from judgeaudit.metrics.formulas import alpha_from_coincidence, kappa_from_confusion
 from judgeaudit.runinfo import environment, package_version
 from judgeaudit.tables import binary_votes, labelled_items, majority_reference, order_strata
 
@@ -39,22 +42,16 @@ from .differences import stratum_differences
 from .reserved import check_reserved_names
 from .robustness import robustness_section
 from .strata import choose_strata
-from .sums import SumBook, to_result
 from .weights import alpha_scale as _alpha_scale, design_weights
 
 __all__ = ["AuditConfig", "run_audit", "JUDGE_METRICS", "DIFF_METRICS", "SCHEMA"]
 
 SCHEMA = "judgeaudit.audit/1"
+# What the audit reports (the facts of each metric are in judgeaudit.metrics.METRICS).
 JUDGE_METRICS = ("accuracy", "cohen_kappa", "krippendorff_alpha", "gwet_ac1", "fpr", "fnr",
                  "precision", "recall", "f1", "mcc", "balanced_accuracy")
-_PROPORTIONS = {  # metric -> (successes, trials) from (tp, fp, fn, tn)
-    "accuracy": lambda tp, fp, fn, tn: (tp + tn, tp + fp + fn + tn),
-    "fpr": lambda tp, fp, fn, tn: (fp, fp + tn),
-    "fnr": lambda tp, fp, fn, tn: (fn, tp + fn),
-    "precision": lambda tp, fp, fn, tn: (tp, tp + fp),
-    "recall": lambda tp, fp, fn, tn: (tp, tp + fn),
-}
 DIFF_METRICS = ("accuracy", "cohen_kappa", "fpr", "fnr")
+COUNTS = ("tp", "fp", "fn", "tn")
 
 
 @dataclass(frozen=True)
@@ -159,67 +156,28 @@ def _judge_predictions(verdicts: pd.DataFrame, item_ids, task):
 
 
 def _binary_results(book, key, metrics, *, n, bs, cfg):
-    """Every binary metric from the four confusion sums recorded under ``key``."""
-    (tp, fp, fn, tn), boot = book.stack([key + (c,) for c in ("tp", "fp", "fn", "tn")])
-    btp, bfp, bfn, btn = boot.T
+    """Every metric of ``metrics`` from the four confusion sums recorded under ``key``
+    (formulas, proportions and undefined reasons from :data:`judgeaudit.metrics.METRICS`)."""
+    keys = [key + (c,) for c in COUNTS]
+    counts, boot = book.stack(keys)
     out = {}
     for m in metrics:
-        if m == "cohen_kappa":
-            cm, bcm = _cm(tp, fp, fn, tn), _cm(btp, bfp, bfn, btn)
-            point, bvals = kappa_from_confusion(cm), kappa_from_confusion(bcm)
-        elif m == "krippendorff_alpha":
-            scale = _alpha_scale(sum(book.raw(key + (c,)) for c in ("tp", "fp", "fn", "tn")),
-                                 tp + fp + fn + tn, book.weighted)
-            cm, bcm = _cm(tp, fp, fn, tn) * scale, _cm(btp, bfp, bfn, btn) * scale
-            point = alpha_from_coincidence(cm + np.swapaxes(cm, -1, -2))
-            bvals = alpha_from_coincidence(bcm + np.swapaxes(bcm, -1, -2))
-        elif m == "gwet_ac1":
-            point, bvals = _ac1(tp, fp, fn, tn), _ac1(btp, bfp, bfn, btn)
-        else:
-            point = binary_from_counts(tp, fp, fn, tn, m)
-            bvals = binary_from_counts(btp, bfp, bfn, btn, m)
-        reason = _undefined_reason(m, tp, fp, fn, tn) if np.isnan(point) else None
-        wilson = _PROPORTIONS[m](tp, fp, fn, tn) if m in _PROPORTIONS and not book.weighted else None
+        facts = METRICS[m]
+        point_counts, boot_counts = counts, boot.T
+        if facts.scale_dependent:  # weighted sums brought back to the number of items observed
+            scale = _alpha_scale(sum(book.raw(k) for k in keys), sum(counts), book.weighted)
+            point_counts, boot_counts = counts * scale, boot_counts * scale
+        point, bvals = facts.from_counts(*point_counts), facts.from_counts(*boot_counts)
+        reason = undefined_reason(m, *counts, voice="audit", fallback=True) if np.isnan(point) else None
+        wilson = facts.proportion(*counts) if facts.is_proportion and not book.weighted else None
         floor = None
-        if m in _PROPORTIONS:
-            floor = _PROPORTIONS[m](*(book.cluster(key + (c,)) for c in ("tp", "fp", "fn", "tn")))
+        if facts.is_proportion:
+            floor = facts.proportion(*(book.cluster(k) for k in keys))
             if book.weighted:  # the items observed, for the design effect of weighted sums
-                floor += (_PROPORTIONS[m](*(book.raw(key + (c,)) for c in ("tp", "fp", "fn", "tn")))[1],)
+                floor += (facts.proportion(*(book.raw(k) for k in keys))[1],)
         out[m] = to_result(point, bvals, n=n, bs=bs, confidence=cfg.confidence,
                            undefined=reason, wilson=wilson, floor=floor)
     return out
-
-
-def _cm(tp, fp, fn, tn):
-    """2x2 confusion arrays (rows = reference 0/1, columns = judge 0/1)."""
-    return np.stack([np.stack([tn, fp], -1), np.stack([fn, tp], -1)], -2)
-
-
-def _ac1(tp, fp, fn, tn):
-    """Gwet's AC1 for two raters and two categories (Gwet 2008, eq. 6)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        n = tp + fp + fn + tn
-        pa = (tp + tn) / n
-        pi = ((tp + fp) + (tp + fn)) / (2 * n)
-        pe = 2 * pi * (1 - pi)
-        return (pa - pe) / (1 - pe)
-
-
-def _undefined_reason(metric, tp, fp, fn, tn) -> str:
-    n = tp + fp + fn + tn
-    if n == 0:
-        return "no items"
-    if metric in ("recall", "fnr") and tp + fn == 0:
-        return "reference has no positive items"
-    if metric in ("fpr",) and fp + tn == 0:
-        return "reference has no negative items"
-    if metric == "precision" and tp + fp == 0:
-        return "judge labelled no item positive"
-    if metric == "f1" and tp + fp + fn == 0:
-        return "no positive items in reference or judge"
-    if metric in ("cohen_kappa", "krippendorff_alpha", "gwet_ac1", "mcc", "balanced_accuracy"):
-        return "only one category present: chance agreement is 1 (or a class is empty)"
-    return "undefined on these data"
 
 
 def _status_counts(status, mask) -> dict:
@@ -369,7 +327,7 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
     for judge_id, (_pred, status) in preds.items():
         entry = {"overall": {}, "strata": {}, "confusion": {"strata": {}}, "verdicts": {"strata": {}}}
         for where, m in masks.items():
-            counts = {c: int(book.raw((judge_id, where, c))) for c in ("tp", "fp", "fn", "tn")}
+            counts = {c: int(book.raw((judge_id, where, c))) for c in COUNTS}
             n = sum(counts.values())
             metrics = {k: v.to_dict() for k, v in
                        _binary_results(book, (judge_id, where), JUDGE_METRICS, n=n, bs=bs, cfg=cfg).items()}
@@ -381,18 +339,18 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
                 entry["confusion"]["strata"][where] = counts
                 entry["verdicts"]["strata"][where] = sc
             if book.weighted:  # the estimated population counts behind the weighted metrics
-                est = {c: float(book.get((judge_id, where, c))[0]) for c in ("tp", "fp", "fn", "tn")}
+                est = {c: float(book.get((judge_id, where, c))[0]) for c in COUNTS}
                 wc_entry = entry.setdefault("weighted_confusion", {"strata": {}})
                 (wc_entry if where == "overall" else wc_entry["strata"])[where] = est
         _add_score_metrics(entry, scores.get(judge_id), status, ref, all_votes, masks, clusters, cfg)
         entry["stratum_differences"] = stratum_differences(
-            book, judge_id, strata, _metric_from_counts, DIFF_METRICS, items=(ref, _pred, stratum, clusters),
-            n_perm=cfg.n_boot, seed=cfg.seed + 1, confidence=cfg.confidence)
+            book, judge_id, strata, DIFF_METRICS, items=(ref, _pred, stratum, clusters),
+            n_perm=cfg.n_boot, seed=cfg.seed + 1, confidence=cfg.confidence, weights=wl)
         judges[judge_id] = entry
 
     agreement = []
     for a, b in pairs:
-        counts = [book.raw(("pair", a, b, c)) for c in ("tp", "fp", "fn", "tn")]
+        counts = [book.raw(("pair", a, b, c)) for c in COUNTS]
         got = _binary_results(book, ("pair", a, b), ("cohen_kappa", "accuracy"), n=int(sum(counts)),
                               bs=bs, cfg=cfg)
         agreement.append({"a": a, "b": b, **{k: v.to_dict() for k, v in got.items()}})
@@ -467,12 +425,6 @@ def _add_score_metrics(entry, score, status, ref, votes, masks, clusters, cfg) -
         target["kendall_tau"] = kendall_tau(score[use], share[use], clusters=cl, **opts).to_dict()
 
 
-def _metric_from_counts(metric, tp, fp, fn, tn):
-    if metric == "cohen_kappa":
-        return kappa_from_confusion(_cm(tp, fp, fn, tn))
-    return binary_from_counts(tp, fp, fn, tn, metric)
-
-
 def _add_ceiling_sums(book, votes: pd.DataFrame, masks, weights=None) -> dict | None:
     """Sums for the human-human ceiling: coincidences (alpha) and pairwise confusions."""
     annot = [c for c in votes.columns if votes[c].notna().any()]
@@ -517,11 +469,12 @@ def _ceiling_results(book, keys, masks, res) -> dict | None:
                  "krippendorff_alpha": res(alpha, alpha_from_coincidence(bo), n_units, undefined=reason),
                  "pairwise_kappa": []}
         for i, j in keys["pairs"]:
-            (tp, fp, fn, tn), b = book.stack([("ceiling", where, i, j, c) for c in ("tp", "fp", "fn", "tn")])
-            k = kappa_from_confusion(_cm(tp, fp, fn, tn))
-            n = int(sum(book.raw(("ceiling", where, i, j, c)) for c in ("tp", "fp", "fn", "tn")))
-            r = res(k, kappa_from_confusion(_cm(*b.T)), n,
-                    undefined=None if not np.isnan(k) else _undefined_reason("cohen_kappa", tp, fp, fn, tn))
+            (tp, fp, fn, tn), b = book.stack([("ceiling", where, i, j, c) for c in COUNTS])
+            k = kappa_from_confusion(confusion_arrays(tp, fp, fn, tn))
+            n = int(sum(book.raw(("ceiling", where, i, j, c)) for c in COUNTS))
+            r = res(k, kappa_from_confusion(confusion_arrays(*b.T)), n,
+                    undefined=None if not np.isnan(k) else undefined_reason("cohen_kappa", tp, fp, fn, tn,
+                                                                            voice="audit", fallback=True))
             agree = (tp + tn) / (tp + fp + fn + tn) if n else float("nan")
             entry["pairwise_kappa"].append({"a": i, "b": j, **r, "agreement": None if not n else float(agree)})
         if where == "overall":

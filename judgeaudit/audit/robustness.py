@@ -14,6 +14,7 @@ import itertools
 
 import numpy as np
 
+from judgeaudit.metrics.flips import difference_interval, is_confident_flip, is_flip
 from judgeaudit.metrics.formulas import kendall_tau_b
 
 from .conclusions import conclusions_section
@@ -138,7 +139,6 @@ def robustness_section(book, plan, res, cfg) -> dict:
                        for k, g in enumerate(groups)}}
     rankings = {"human": _ranking(groups, hp)}
     corrected, taus, flips, sens_spec = {}, {}, [], {}
-    tails = [(1 - cfg.confidence) / 2, (1 + cfg.confidence) / 2]  # percentile interval of a difference
     for judge_id in judges:
         jp, jb, jpos, jn = _rates(book, judge_id, groups)
         rates[judge_id] = {g: res(jp[k], jb[:, k], int(jn[k]), wilson=(jpos[k], jn[k]),
@@ -153,12 +153,11 @@ def robustness_section(book, plan, res, cfg) -> dict:
                              undefined=None if not np.isnan(tau) else "fewer than two groups with both rates defined")
         for a, b in itertools.combinations(range(len(groups)), 2):
             hd, jd = hp[a] - hp[b], jp[a] - jp[b]
-            if np.isnan(hd) or np.isnan(jd) or np.sign(hd) * np.sign(jd) >= 0:
+            if not is_flip(hd, jd):  # the one rule of judgeaudit.metrics.flips
                 continue
-            hdb, jdb = hb[:, a] - hb[:, b], jb[:, a] - jb[:, b]
-            hci = np.nanquantile(hdb, tails) if np.isfinite(hdb).any() else [np.nan, np.nan]
-            jci = np.nanquantile(jdb, tails) if np.isfinite(jdb).any() else [np.nan, np.nan]
-            confident = bool(np.sign(hci[0]) == np.sign(hci[1]) != 0 and np.sign(jci[0]) == np.sign(jci[1]) != 0)
+            hci = difference_interval(hb[:, a] - hb[:, b], cfg.confidence)
+            jci = difference_interval(jb[:, a] - jb[:, b], cfg.confidence)
+            confident = is_confident_flip(hd, hci, jd, jci)
             flips.append({"judge": judge_id, "a": groups[a], "b": groups[b],
                           "human_diff": float(hd), "human_ci": [_finite(hci[0]), _finite(hci[1])],
                           "judge_diff": float(jd), "judge_ci": [_finite(jci[0]), _finite(jci[1])],

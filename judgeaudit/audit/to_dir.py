@@ -15,7 +15,7 @@ __all__ = ["audit_to_dir"]
 
 
 def audit_to_dir(tables, out, *, config: AuditConfig | None = None, dataset: str | None = None,
-                 sample=None, log=None) -> tuple[dict, dict]:
+                 sample=None, log=None, banner: str | None = None) -> tuple[dict, dict]:
     """Audit ``tables`` and write ``audit.json``, ``report.html`` and ``summary.md`` to ``out``.
 
     Parameters
@@ -33,6 +33,9 @@ def audit_to_dir(tables, out, *, config: AuditConfig | None = None, dataset: str
         by ``1 / inclusion_probability`` and its gold items are left out.
     log : callable, optional
         ``log(message)`` for progress lines (stderr in the CLI).
+    banner : str, optional
+        A warning shown at the top of the reports (``meta.banner``), e.g. that the model and
+        the labels are simulated.
 
     Returns
     -------
@@ -52,6 +55,8 @@ def audit_to_dir(tables, out, *, config: AuditConfig | None = None, dataset: str
         log(f"auditing {tables.verdicts['judge_id'].nunique()} judge(s) on {len(tables.generations)} "
             f"items ({cfg.n_boot} bootstrap resamples)")
     result = run_audit(tables, config=cfg, dataset=dataset)
+    if banner:
+        result["meta"]["banner"] = str(banner)
     paths = write_report(result, Path(out))
     if log is not None:
         log("wrote " + ", ".join(str(p) for p in paths.values()))

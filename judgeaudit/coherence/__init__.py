@@ -8,9 +8,12 @@ table (``item_id, scorer_id, score, bin``; score in [0, 1], 1 = coherent; bin on
 Scorers (registered names, :func:`get_scorer`):
 
 ==================  ==============================================================
-``degeneracy``      surface features, worst one decides (:class:`DegeneracyScorer`)
-``combined``        product of the feature badnesses, thresholds calibratable
-                    (:class:`CombinedScorer`)
+``degeneracy``      the model-free default: reads each response for gibberish,
+                    word salad, loops, echo, templates, fake compliance,
+                    truncation and language switches, and says where it
+                    degrades (:class:`DegeneracyScorer`; ``coherence`` extra)
+``combined``        that reading times the surface features (and a perplexity
+                    factor), thresholds calibratable (:class:`CombinedScorer`)
 ``repetition``,     one surface feature each (:class:`FeatureScorer`):
 ``distinct_n``,     repeated word 3-gram share, distinct word 2-grams, zlib
 ``compression``,    compression ratio, echo of the prompt, non-word share,
@@ -39,6 +42,7 @@ from .base import (
     COHERENCE_BINS,
     COHERENCE_COLUMNS,
     ERROR_COLUMNS,
+    OPTIONAL_COLUMNS,
     SCORE_STATUSES,
     CoherenceScorer,
     ScorerRun,
@@ -59,7 +63,8 @@ from .calibration import (
     load_calibration,
     save_calibration,
 )
-from .combined import CombinedScorer, combined_score
+from .analysis import REASONS, Finding, analyse
+from .combined import COMBINED_FACTORS, DEFAULT_WEIGHTS, CombinedScorer, combined_score
 from .degeneracy import FEATURE_SCORERS, DegeneracyScorer, FeatureScorer, feature_rules
 from .features import (
     BADNESS_FEATURES,
@@ -85,12 +90,15 @@ from .features import (
     repetition_rate,
     words,
 )
+from .lexicon import LEXICON_MODES, Lexicon, lexicon_available, load_lexicon
 from .files import CoherenceRunSummary, read_errors, score_to_file
 from .spec import build_scorers, parse_scorer_specs
 from .perplexity import PerplexityScorer
 from .rubric import RUBRIC_TEMPLATE, LLMRubricScorer, parse_rating, rating_bin
 
 __all__ = [
+    "COMBINED_FACTORS", "DEFAULT_WEIGHTS", "LEXICON_MODES", "OPTIONAL_COLUMNS", "REASONS",
+    "Finding", "Lexicon", "analyse", "lexicon_available", "load_lexicon",
     "BADNESS_FEATURES", "COHERENCE_BINS", "COHERENCE_COLUMNS", "COMPRESSION_INCOHERENT",
     "COMPRESSION_MIN_CHARS", "COMPRESSION_PARTIAL", "DISTINCT2_MIN_BIGRAMS", "DISTINCT2_PARTIAL",
     "ECHO_INCOHERENT", "ECHO_PARTIAL", "ERROR_COLUMNS", "FEATURE_SCORERS", "NEAR_EMPTY_MIN_WORDS",

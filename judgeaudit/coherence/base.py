@@ -32,6 +32,10 @@ COHERENCE_BINS = ("coherent", "partially_coherent", "incoherent")
 #: Columns of the coherence table, in order.
 COHERENCE_COLUMNS = ("item_id", "scorer_id", "score", "bin")
 
+#: Optional columns a scorer may add and the coherence table then keeps: where the
+#: response stops making sense (character offset; empty when coherent) and why.
+OPTIONAL_COLUMNS = ("degradation_start", "reason")
+
 #: Columns of the errors table :func:`run_scorer` returns next to the coherence table.
 ERROR_COLUMNS = ("item_id", "scorer_id", "status", "raw")
 
@@ -220,6 +224,9 @@ def run_scorer(
         },
         columns=list(COHERENCE_COLUMNS),
     )
+    for column in OPTIONAL_COLUMNS:
+        if column in scored:
+            table[column] = scored[column].iloc[np.flatnonzero(ok)].reset_index(drop=True)
     raw = (scored["raw"].astype(object).to_numpy() if "raw" in scored
            else np.full(len(scored), None, dtype=object))
     errors = pd.DataFrame(
@@ -258,7 +265,9 @@ def score_coherence(
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`COHERENCE_COLUMNS`, one row per generation, in input order.
+        Columns :data:`COHERENCE_COLUMNS`, one row per generation, in input order,
+        then the scorer's :data:`OPTIONAL_COLUMNS` (``degeneracy`` and ``combined``
+        give both).
 
     Raises
     ------

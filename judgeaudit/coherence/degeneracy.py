@@ -1,24 +1,28 @@
 """Model-free coherence scorers: the degeneracy scorer and one scorer per feature.
 
-:class:`DegeneracyScorer` (``"degeneracy"``) looks only at the surface of the text,
-with no model, so it runs anywhere and fast (100,000 short texts in a few seconds).
-It catches the failure modes that fine-tuned and attacked models show most: loops,
-echoes of the prompt, empty or near-empty answers and symbol or junk-token soup
-(features: :mod:`judgeaudit.coherence.features`).
+:class:`DegeneracyScorer` (``"degeneracy"``), the default, reads each response with no
+model (:mod:`judgeaudit.coherence.analysis`): pseudo-word gibberish, word salad made
+of real words, token and phrase loops (short and cut-off ones too), prompt echo,
+empty answers, answers that stop mid-sentence, step templates without content,
+switches of language or script, and "fake compliance" ("Sure, here is" and nothing
+after).  It reports where the degradation starts, so a sound opening that degrades is
+its own bin (``partially_coherent``), and short answers ("No.", "42") stay coherent.
+Word frequencies, word-pair counts and language identification come from the
+``coherence`` extra (:mod:`judgeaudit.coherence.lexicon`); without it those two
+failure modes go unseen (a warning says so).
 
-:class:`FeatureScorer` exposes each feature as a scorer of its own, registered as
-``"repetition"`` (repeated word 3-gram share), ``"distinct_n"`` (distinct word
-2-grams), ``"compression"``, ``"prompt_echo"``, ``"nonword"`` and ``"near_empty"``,
-so the audit can be stratified by one failure mode at a time.
+:class:`FeatureScorer` exposes each older surface feature as a scorer of its own,
+registered as ``"repetition"`` (repeated word 3-gram share), ``"distinct_n"``
+(distinct word 2-grams), ``"compression"``, ``"prompt_echo"``, ``"nonword"`` and
+``"near_empty"``, so the audit can be stratified by one failure mode at a time.
 
-It cannot see word salad made of real words ("banana quantum purple seventeen"),
-nor fluent text that contradicts itself: those need a language model
-(``perplexity``, ``llm_rubric``).  Bare numeric answers ("42") count as near-empty;
-do not use it to judge arithmetic answers.
+Fluent text that contradicts itself needs a language model (``perplexity``,
+``llm_rubric``).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -49,7 +53,8 @@ from .features import (
     feature_table,
 )
 
-__all__ = ["DegeneracyScorer", "FeatureScorer", "FEATURE_SCORERS", "feature_rules"]
+__all__ = ["DegeneracyScorer", "FeatureScorer", "FEATURE_SCORERS", "feature_rules", "findings_frame",
+           "lexicon_config", "read_responses", "surface_scores"]
 
 #: Registered single-feature scorer name -> feature (badness column) it reads.
 FEATURE_SCORERS = {
@@ -116,48 +121,100 @@ def _bins_and_scores(rules, badness: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return bins.astype(object), np.clip(score, 0.0, 1.0)
 
 
+def surface_scores(responses, prompts=None, *, min_words: int = NEAR_EMPTY_MIN_WORDS):
+    """``(bins, scores)`` of the surface-feature rules alone: the degeneracy scorer
+    before version 2 (worst feature decides, near-empty under ``min_words`` words).
+    Kept for comparison (``bench/bench_coherence_default.py``)."""
+    features = feature_table(list(responses), prompts, min_words=min_words)
+    bad = badness_table(features, min_words=min_words)
+    return _bins_and_scores(list(feature_rules(features).values()), bad.to_numpy().T)
+
+
+def _check_lexicon(mode) -> str:
+    from .lexicon import LEXICON_MODES
+
+    mode = str(mode)
+    if mode not in LEXICON_MODES:
+        raise ConfigError(f"lexicon must be one of {', '.join(LEXICON_MODES)}, got {mode!r}")
+    return mode
+
+
+def lexicon_config(lexicon) -> dict:
+    """What of the ``coherence`` extra a scorer uses (part of its config hash)."""
+    if lexicon is None:
+        return {"lexicon": None}
+    from importlib.metadata import version
+
+    return {"lexicon": {p: version(p) for p in ("wordfreq", "symspellpy", "lingua-language-detector")}}
+
+
+def read_responses(responses, prompts, lexicon) -> list:
+    """:func:`~judgeaudit.coherence.analysis.analyse` over aligned responses and prompts."""
+    from .analysis import analyse
+
+    responses = list(responses)
+    prompts = [None] * len(responses) if prompts is None else list(prompts)
+    if len(prompts) != len(responses):
+        raise ConfigError(f"got {len(prompts)} prompts for {len(responses)} responses; they must align")
+    return [analyse(r, p, lexicon) for r, p in zip(responses, prompts)]
+
+
+def findings_frame(findings) -> pd.DataFrame:
+    """``score``, ``bin``, ``degradation_start`` (nullable integer) and ``reason``."""
+    return pd.DataFrame({
+        "score": np.array([f.score for f in findings], dtype=float),
+        "bin": pd.Series([f.bin for f in findings], dtype=object),
+        "degradation_start": pd.array([f.start for f in findings], dtype="Int64"),
+        "reason": pd.Series([f.reason for f in findings], dtype=object),
+    })
+
+
 @register_scorer("degeneracy")
 class DegeneracyScorer:
-    """Surface-degeneracy coherence scorer (see :mod:`judgeaudit.coherence.features`).
+    """The model-free default: a reading of each response for the failure modes of
+    fine-tuned models (:mod:`judgeaudit.coherence.analysis`).
 
     Parameters
     ----------
+    lexicon:
+        ``"auto"`` (default): use the ``coherence`` extra (wordfreq, symspellpy,
+        lingua) when installed, else fall back with a warning; ``"required"``: raise
+        :class:`~judgeaudit.errors.MissingExtraError` without it; ``"off"``: never use
+        it.  Without it pseudo-word gibberish and word salad go undetected.
     min_words:
-        Fewer words than this is near-empty (default :data:`NEAR_EMPTY_MIN_WORDS`).
+        Responses with fewer words than this are incoherent (default 1: only
+        responses with no word at all; "No." stays coherent).
     scorer_id:
         Name for the coherence table; default ``"degeneracy"``.
 
     Notes
     -----
-    **Bin.**  ``"incoherent"`` when any of: near-empty; repetition >=
-    :data:`REPETITION_INCOHERENT`; compression ratio < :data:`COMPRESSION_INCOHERENT`
-    (texts of :data:`COMPRESSION_MIN_CHARS`+ characters); echo >=
-    :data:`ECHO_INCOHERENT`; non-word share >= :data:`NONWORD_INCOHERENT`.  Else
-    ``"partially_coherent"`` when any of: repetition >= :data:`REPETITION_PARTIAL`;
-    distinct-2 < :data:`DISTINCT2_PARTIAL` (with :data:`DISTINCT2_MIN_BIGRAMS`+
-    bigrams); compression < :data:`COMPRESSION_PARTIAL` (long texts); echo >=
-    :data:`ECHO_PARTIAL`; non-word share >= :data:`NONWORD_PARTIAL`.  Else
-    ``"coherent"``.
-
-    **Score.**  Each feature maps to a badness in [0, 1]
-    (:func:`~judgeaudit.coherence.features.badness_table`); the score is
-    ``1 - max(badness)``, so it falls in (2/3, 1] for coherent, (1/3, 2/3] for
-    partially coherent and [0, 1/3] for incoherent texts: the bin is the score cut
-    at 1/3 and 2/3.
+    Output columns: ``score`` in [0, 1] (bins cut at 1/3 and 2/3), ``bin``,
+    ``degradation_start`` (character offset where the response stops making sense;
+    empty for coherent responses) and ``reason`` (one of
+    :data:`~judgeaudit.coherence.analysis.REASONS`, ``""`` when coherent).
     """
 
     name = "degeneracy"
 
-    def __init__(
-        self, *, min_words: int = NEAR_EMPTY_MIN_WORDS, scorer_id: str | None = None
-    ) -> None:
+    def __init__(self, *, lexicon: str = "auto", min_words: int = 1,
+                 scorer_id: str | None = None) -> None:
+        from .lexicon import load_lexicon
+
+        self.lexicon_mode = _check_lexicon(lexicon)
         self.min_words = _check_min_words(min_words)
         self.scorer_id = self.name if scorer_id is None else str(scorer_id)
+        self.lexicon = load_lexicon(self.lexicon_mode)
+        if self.lexicon is None and self.lexicon_mode == "auto":
+            warnings.warn("the coherence extra is not installed: the degeneracy scorer cannot see "
+                          "pseudo-word gibberish or word salad; install it with: pip install "
+                          "'judgeaudit[coherence]'", stacklevel=2)
 
     @property
     def config(self) -> dict:
         """Everything that changes the scores (the scorer_id does not)."""
-        return {"scorer": self.name, "version": 1, **_thresholds_config(self.min_words)}
+        return {"scorer": self.name, "version": 2, "min_words": self.min_words,
+                **lexicon_config(self.lexicon)}
 
     def config_hash(self) -> str:
         """See :func:`judgeaudit.judges.base.hash_config`."""
@@ -166,20 +223,28 @@ class DegeneracyScorer:
     def features(
         self, responses: Sequence[str], prompts: Sequence[str | None] | None = None
     ) -> pd.DataFrame:
-        """The feature table (:func:`~judgeaudit.coherence.features.feature_table`)."""
-        return feature_table(responses, prompts, min_words=self.min_words)
+        """The older surface-feature table (:func:`~judgeaudit.coherence.features.feature_table`),
+        for inspection; the scorer's bins come from :meth:`findings`."""
+        return feature_table(list(responses), prompts, min_words=max(self.min_words, 1))
 
-    def bins_and_scores(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised bin and score from a :meth:`features` table (see the class notes)."""
-        bad = badness_table(features, min_words=self.min_words)
-        return _bins_and_scores(list(feature_rules(features).values()), bad.to_numpy().T)
+    def findings(self, responses: Sequence[str], prompts: Sequence[str | None] | None = None):
+        """One :class:`~judgeaudit.coherence.analysis.Finding` per response."""
+        found = read_responses(responses, prompts, self.lexicon)
+        if self.min_words > 1:
+            from .analysis import Finding
+            from .features import words
+
+            found = [Finding("incoherent", min(f.score, 0.2), 0, f.reason or "empty")
+                     if len(words("" if r is None else str(r))) < self.min_words else f
+                     for f, r in zip(found, list(responses))]
+        return found
 
     def score(
         self, responses: Sequence[str], prompts: Sequence[str | None] | None = None
     ) -> pd.DataFrame:
-        """Columns ``score`` and ``bin``, one row per response (see the class notes)."""
-        bins, scores = self.bins_and_scores(self.features(responses, prompts))
-        return pd.DataFrame({"score": scores, "bin": pd.Series(bins, dtype=object)})
+        """Columns ``score``, ``bin``, ``degradation_start`` and ``reason``, one row per
+        response (see the class notes)."""
+        return findings_frame(self.findings(responses, prompts))
 
 
 class FeatureScorer:

@@ -46,7 +46,9 @@ def register(subparsers) -> None:
     g.add_argument("--n-samples", type=int, default=1, help="samples per prompt (default 1)")
     g.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (default 0)")
     g.add_argument("--top-p", type=float, default=1.0)
-    g.add_argument("--max-new-tokens", type=int, default=256)
+    g.add_argument("--max-new-tokens", type=int, default=128,
+                   help="new tokens per answer (default 128: enough to see whether an answer complies; "
+                        "each token costs a forward pass of every checkpoint)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
     b = p.add_argument_group("backend")

@@ -57,20 +57,37 @@ _POLICIES = ("recorded", "apply", "withhold")
 
 @dataclass(frozen=True)
 class ModelSection:
-    """The base model: a folder (or hub id), or ``tiny = true`` for one built offline."""
+    """The base model: a folder (or hub id), ``tiny = true`` for an untrained one built offline,
+    or ``tiny = "organism"`` for the model organism (:mod:`judgeaudit.organism`: trained once on
+    a synthetic world with known ground truth, then cached; ``organism = {...}`` overrides
+    fields of :class:`~judgeaudit.organism.OrganismConfig`)."""
 
     path: str | None = None
-    tiny: bool = False
+    tiny: bool | str = False
     tiny_layers: int = 2
     tiny_hidden: int = 64
     seed: int = 0
     dtype: str = "float32"
     trust_remote_code: bool = False
+    organism: Mapping = field(default_factory=dict)
+
+    @property
+    def is_organism(self) -> bool:
+        return self.tiny == "organism"
 
     def check(self, where: str) -> None:
+        if isinstance(self.tiny, str) and self.tiny != "organism":
+            raise ConfigError(f"{where} [model]: tiny must be true, false or \"organism\", got {self.tiny!r}")
         if bool(self.path) == bool(self.tiny):
             raise ConfigError(f"{where} [model]: give exactly one of path = 'FOLDER' (a model written by "
-                              "save_pretrained, or a hub id) or tiny = true (a tiny model built offline)")
+                              "save_pretrained, or a hub id), tiny = \"organism\" (the model organism) or "
+                              "tiny = true (an untrained tiny model built offline)")
+        if self.organism and not self.is_organism:
+            raise ConfigError(f"{where} [model]: organism = {{...}} applies only with tiny = \"organism\"")
+        if self.is_organism:
+            from judgeaudit.organism import organism_config
+
+            organism_config(self.organism, where=f"{where} [model] organism")
         _one_of(where, "model", "dtype", self.dtype, ("float32", "bfloat16", "float16"))
         _at_least(where, "model", "tiny_layers", self.tiny_layers, 1)
         _at_least(where, "model", "tiny_hidden", self.tiny_hidden, 8)
@@ -149,7 +166,9 @@ class AnnotationSection:
     ``label_studio``: ``""`` (default) writes a Label Studio import file and waits for
     ``labels``; ``"local"`` starts ``judgeaudit annotate server``; a URL uses that server
     (token from ``JUDGEAUDIT_LS_TOKEN`` or ``config_file``).  With a server, each run pushes
-    the sample (idempotent) and pulls the labels.
+    the sample (idempotent) and pulls the labels.  ``simulate = {annotators = 3, ...}`` (with
+    ``[model] tiny = "organism"`` only) labels the sample with simulated annotators from the
+    organism world's ground truth (:mod:`judgeaudit.organism.annotators`).
     """
 
     budget: int = 100
@@ -164,6 +183,7 @@ class AnnotationSection:
     config_file: str | None = None
     labels: str | None = None
     seconds_per_label: float = 30.0
+    simulate: Mapping = field(default_factory=dict)
 
     def check(self, where: str) -> None:
         _at_least(where, "annotation", "budget", self.budget, 1)
@@ -176,6 +196,13 @@ class AnnotationSection:
         if self.labels and Path(self.labels).suffix.lower() not in (".parquet", ".pq", ".jsonl", ".ndjson", ".csv"):
             raise ConfigError(f"{where} [annotation]: labels {self.labels!r} must be a .parquet, .jsonl or .csv "
                               "file (a labels table: item_id, annotator_id, field, value)")
+        if self.simulate:
+            if self.labels or self.label_studio:
+                raise ConfigError(f"{where} [annotation]: simulate = {{...}} labels the sample with simulated "
+                                  "annotators; leave out labels and label_studio (or remove simulate)")
+            from judgeaudit.organism import SimulatedAnnotators
+
+            SimulatedAnnotators.from_options(self.simulate, where=f"{where} [annotation] simulate")
         ls = self.label_studio
         if ls and ls != "local" and not ls.startswith(("http://", "https://")):
             raise ConfigError(f"{where} [annotation]: label_studio must be \"\" (write an import file), "
@@ -332,8 +359,8 @@ def _typed(cls, values: Any, where: str, section: str):
                           f"{', '.join(sorted(fields))}")
     kw = {}
     for key, value in values.items():
-        names = [t.strip() for t in str(fields[key].type).split("|")]
-        if not _fits(value, names[0]):
+        names = [t.strip() for t in str(fields[key].type).split("|") if t.strip() != "None"]
+        if not any(_fits(value, n) for n in names):
             raise ConfigError(f"{where} [{section}]: {key} must be {_type_name(names)}, got {value!r}")
         if names[0] == "tuple":
             bad = [v for v in value if not isinstance(v, str)]

@@ -16,7 +16,7 @@ from .config import ExperimentConfig
 from .stages import StageContext, StageResult
 
 __all__ = ["MODEL", "GENERATE", "JUDGE", "COHERENCE", "AUDIT", "REPORT", "NotConfigured",
-           "safety_prompts", "capability_probes", "checkpoint_specs", "coherence_table"]
+           "safety_prompts", "capability_probes", "checkpoint_specs", "coherence_table", "run_banner"]
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
@@ -72,16 +72,32 @@ class ModelStage(_Base):
 
     def plan(self, config):
         m = config.model
+        if m.is_organism:
+            from judgeaudit.organism import organism_config
+
+            c = organism_config(m.organism)
+            return {"model": f"model organism ({c.n_layers} layers x {c.hidden_size}, {c.steps} steps) trained "
+                             "once offline on a synthetic world, cached"}
         return {"model": f"tiny model ({m.tiny_layers} layers x {m.tiny_hidden}) built offline" if m.tiny
                 else m.path}
 
     def outputs(self, ctx):
+        if ctx.config.model.is_organism:
+            return [ctx.layout.base_model / "organism.json", ctx.layout.base_model / "judge" / "config.json"]
         return [ctx.layout.base_model / "config.json"] if ctx.config.model.tiny else []
 
     def run(self, ctx):
         m = ctx.config.model
         if not m.tiny:
             return StageResult({"path": m.path})
+        if m.is_organism:
+            import shutil
+
+            from judgeaudit.organism import build_organism, organism_config
+
+            folder = build_organism(organism_config(m.organism), log=ctx.log)
+            shutil.copytree(folder, ctx.layout.base_model, dirs_exist_ok=True)
+            return StageResult({"path": str(ctx.layout.base_model), "built": "organism", "cache": str(folder)})
         from judgeaudit.tinymodel import build_tiny_model
 
         build_tiny_model(ctx.layout.base_model, n_layers=m.tiny_layers, hidden_size=m.tiny_hidden, seed=m.seed)
@@ -426,6 +442,21 @@ def _or_empty(table, kind: str):
     return empty_table(kind) if table is None else table
 
 
+def run_banner(config: ExperimentConfig) -> str | None:
+    """The reports' banner for a run on a demo or simulated model (None for a real model)."""
+    m = config.model
+    if m.is_organism:
+        from judgeaudit.organism import SIMULATION_NOTE
+
+        if config.annotation.simulate:
+            return SIMULATION_NOTE
+        return SIMULATION_NOTE.replace(" and the labels come from simulated annotators", "")
+    if m.tiny:
+        return ("Demo model: an untrained tiny model built offline. Its answers are noise, so these numbers only "
+                "show that the pipeline runs.")
+    return None
+
+
 class AuditStage(_Base):
     name = "audit"
     inputs = ("generate", "judge", "coherence", "sample", "labels")
@@ -452,7 +483,8 @@ class AuditStage(_Base):
         sample = read_sample_table(lay.sample) if a.weighted and lay.sample.exists() else None
         ctx.log(f"audit: {tables.verdicts['judge_id'].nunique()} judge(s) against {tables.labels['item_id'].nunique()} "
                 f"labelled item(s), {a.n_boot} resamples")
-        _result, paths = audit_to_dir(tables, lay.audit, config=cfg, dataset=ctx.config.name, sample=sample)
+        _result, paths = audit_to_dir(tables, lay.audit, config=cfg, dataset=ctx.config.name, sample=sample,
+                                      banner=run_banner(ctx.config))
         return StageResult({k: str(v) for k, v in paths.items()})
 
 
@@ -491,7 +523,7 @@ class ReportStage(_Base):
             coherence=coherence_table(ctx),
             capability=capability, audit=audit, n_boot=a.n_boot, seed=a.seed, confidence=a.confidence,
             persona=_persona_summary(ctx),
-            meta={"experiment": ctx.config.name, "config": ctx.config.source,
+            meta={"experiment": ctx.config.name, "config": ctx.config.source, "banner": run_banner(ctx.config),
                   "audit": str(audit_path) if audit is not None else None})
         paths = write_experiment_report(report, lay.report)
         return StageResult({k: str(v) for k, v in paths.items()})

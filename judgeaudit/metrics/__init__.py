@@ -13,7 +13,10 @@ a bootstrap interval of a proportion is never narrower than the Korn-Graubard
 interval (:func:`cluster_proportion_interval`), so it cannot collapse at 0 or 1.
 :func:`corrected_rate` corrects a judge's rate for its errors (Rogan-Gladen) with
 the calibration uncertainty in its interval, and refuses a judge near chance.
-The formula layer in :mod:`judgeaudit.metrics.formulas` computes the same metrics
+What each metric is (display name, formula from the confusion counts, proportion or not,
+why it is undefined, higher or lower is better) is written once, in
+:mod:`judgeaudit.metrics.catalogue` (:data:`METRICS`).  The formula layer in
+:mod:`judgeaudit.metrics.formulas` computes the same metrics
 from sums with arbitrary leading axes, for callers that bootstrap many sums together.
 """
 
@@ -43,9 +46,17 @@ from .binary import (
     recall,
     specificity,
 )
+from .catalogue import (
+    BINARY_METRICS,
+    METRICS,
+    PROPORTION_METRICS,
+    MetricFacts,
+    binary_from_counts,
+    metric_facts,
+    undefined_reason,
+)
 from .formulas import (
     alpha_from_coincidence,
-    binary_from_counts,
     kappa_from_confusion,
     kendall_tau_b,
     unit_coincidences,
@@ -54,12 +65,14 @@ from .correction import corrected_rate, rogan_gladen, youden_lower_bound
 from .intervals import result_from_bootstrap, wilson_interval
 from .proportions import cluster_proportion_interval, design_effect, widen
 from .ranking import auroc, kendall_tau, spearman
+from .sums import SumBook
 
 __all__ = [
     "MetricResult",
     "ConfusionMatrix",
     "ClusterBootstrap",
     "MAX_N_BOOT",
+    "SumBook",
     "percentile_interval",
     "accuracy",
     "precision",
@@ -88,6 +101,12 @@ __all__ = [
     "youden_lower_bound",
     "result_from_bootstrap",
     "binary_from_counts",
+    "METRICS",
+    "BINARY_METRICS",
+    "PROPORTION_METRICS",
+    "MetricFacts",
+    "metric_facts",
+    "undefined_reason",
     "kappa_from_confusion",
     "alpha_from_coincidence",
     "unit_coincidences",

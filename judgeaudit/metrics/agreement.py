@@ -17,13 +17,14 @@ import numpy as np
 
 from ..errors import ValidationError
 from ._result import MetricResult
+from .catalogue import METRICS
 from ._arrays import _as_1d, _check_same_length, _encode, _missing_mask, _renamed, _sample_weight
 from .formulas import alpha_from_coincidence, kappa_from_confusion, unit_coincidences
 from .intervals import _check_clusters, _finish, _resolve_ci
 
 __all__ = ["cohen_kappa", "krippendorff_alpha", "fleiss_kappa", "gwet_ac1", "ratings_matrix"]
 
-_ONE_CATEGORY = "only one category present: chance agreement is 1"
+_ONE_CATEGORY = METRICS["cohen_kappa"].undefined_when[0].reason("arrays")  # from the catalogue
 
 
 def cohen_kappa(y1, y2, *, weights=None, labels=None, clusters=None, n_boot=1000, seed=0,

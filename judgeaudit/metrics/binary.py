@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import ValidationError
 from ._arrays import _as_1d, _check_same_length, _encode, _missing_mask, _sample_weight
 from ._result import MetricResult
-from .formulas import binary_from_counts
+from .catalogue import METRICS, binary_from_counts, undefined_reason
 from .intervals import _check_clusters, _finish, _resolve_ci
 
 __all__ = [
@@ -167,40 +167,7 @@ def confusion_matrix(y_true, y_pred, *, labels=None) -> ConfusionMatrix:
 
 
 # ------------------------------------------------------------------ the metrics
-
-# (successes, trials) of each plain proportion, from (tp, fp, fn, tn)
-_PROPORTION = {
-    "accuracy": lambda tp, fp, fn, tn: (tp + tn, tp + fp + fn + tn),
-    "precision": lambda tp, fp, fn, tn: (tp, tp + fp),
-    "recall": lambda tp, fp, fn, tn: (tp, tp + fn),
-    "fnr": lambda tp, fp, fn, tn: (fn, tp + fn),
-    "fpr": lambda tp, fp, fn, tn: (fp, fp + tn),
-    "specificity": lambda tp, fp, fn, tn: (tn, fp + tn),
-}
-
-_NO_POS_TRUE = "y_true has no positive items"
-_NO_NEG_TRUE = "y_true has no negative items"
-
-
-def _undefined_reason(metric, tp, fp, fn, tn):
-    if tp + fp + fn + tn == 0:
-        return "no items"
-    if metric in ("recall", "fnr") and tp + fn == 0:
-        return _NO_POS_TRUE
-    if metric in ("fpr", "specificity") and fp + tn == 0:
-        return _NO_NEG_TRUE
-    if metric == "precision" and tp + fp == 0:
-        return "y_pred has no positive items: precision is 0/0"
-    if metric == "f1" and tp + fp + fn == 0:
-        return "neither y_true nor y_pred has positive items: F1 is 0/0"
-    if metric == "balanced_accuracy" and (tp + fn == 0 or fp + tn == 0):
-        return (_NO_POS_TRUE if tp + fn == 0 else _NO_NEG_TRUE) + ": balanced accuracy needs both classes"
-    if metric == "mcc":
-        for side, count, name in ((tp + fn, fp + tn, "y_true"), (tp + fp, fn + tn, "y_pred")):
-            if side == 0 or count == 0:
-                return f"{name} has only one class: MCC is 0/0"
-    return None
-
+# What each metric is (formula, proportion or not, why undefined) is in .catalogue.
 
 def _binary_metric(metric, y_true, y_pred, *, pos_label, clusters, n_boot, seed, confidence, ci,
                    sample_weight=None):
@@ -208,21 +175,22 @@ def _binary_metric(metric, y_true, y_pred, *, pos_label, clusters, n_boot, seed,
     n = int(t.size)
     clusters = _check_clusters(clusters, n)
     w = _sample_weight(sample_weight, n)
-    mode = _resolve_ci(ci, clusters, proportion=metric in _PROPORTION, weighted=w is not None)
+    facts = METRICS[metric]
+    mode = _resolve_ci(ci, clusters, proportion=facts.is_proportion, weighted=w is not None)
     stats = np.column_stack([(t == 1) & (p == 1), (t == 0) & (p == 1),
                              (t == 1) & (p == 0), (t == 0) & (p == 0)]).astype(float)
     tp, fp, fn, tn = (int(v) for v in stats.sum(axis=0))
-    reason = _undefined_reason(metric, tp, fp, fn, tn)
+    reason = undefined_reason(metric, tp, fp, fn, tn)
     if n == 0:
         return MetricResult.undefined_result("no items", n=0)
     point = float("nan") if reason else float(binary_from_counts(tp, fp, fn, tn, metric))
-    wilson = _PROPORTION[metric](tp, fp, fn, tn) if metric in _PROPORTION else None
+    wilson = facts.proportion(tp, fp, fn, tn) if facts.is_proportion else None
     res = _finish(point, n=n, mode=mode, confidence=confidence, item_stats=stats,
                   statistic=lambda s: binary_from_counts(s[:, 0], s[:, 1], s[:, 2], s[:, 3], metric),
                   clusters=clusters, n_boot=n_boot, seed=seed, wilson=wilson, undefined=reason,
                   sample_weight=w)
     if mode == "bootstrap" and wilson is not None and w is None and res.defined:
-        res = _floor_proportion(res, _PROPORTION[metric](*stats.T), clusters, n, confidence)
+        res = _floor_proportion(res, facts.proportion(*stats.T), clusters, n, confidence)
     return res
 
 

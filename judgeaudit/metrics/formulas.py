@@ -7,6 +7,8 @@ resampled sums.  They never raise on degenerate sums: a value that is undefined
 (a zero denominator) comes back as NaN, and the public metric functions say why.
 
 Scalars in give NumPy scalars out; arrays in give arrays of the broadcast leading shape.
+The binary metrics from confusion counts are in :mod:`judgeaudit.metrics.catalogue`
+(:func:`~judgeaudit.metrics.catalogue.binary_from_counts`), beside the other facts of each metric.
 """
 
 from __future__ import annotations
@@ -16,16 +18,11 @@ import numpy as np
 from ..errors import ValidationError
 
 __all__ = [
-    "BINARY_METRICS",
-    "binary_from_counts",
     "kappa_from_confusion",
     "alpha_from_coincidence",
     "unit_coincidences",
     "kendall_tau_b",
 ]
-
-BINARY_METRICS = ("accuracy", "precision", "recall", "f1", "fpr", "fnr", "specificity",
-                  "mcc", "balanced_accuracy")
 
 
 def _ratio(num, den):
@@ -39,57 +36,6 @@ def _ratio(num, den):
 def _scalar(x):
     """0-d arrays become NumPy scalars so that ``float()`` and ``np.isnan`` read naturally."""
     return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
-
-
-def binary_from_counts(tp, fp, fn, tn, metric: str):
-    """A binary metric from confusion counts, elementwise.
-
-    Parameters
-    ----------
-    tp, fp, fn, tn:
-        Counts (or bootstrap sums of counts); any broadcastable shapes.
-    metric:
-        One of ``accuracy``, ``precision``, ``recall``, ``f1``, ``fpr``, ``fnr``,
-        ``specificity``, ``mcc``, ``balanced_accuracy``.
-
-    Returns
-    -------
-    numpy.ndarray or numpy.float64
-        The metric, NaN where its denominator is zero: precision without predicted
-        positives, recall / fnr without true positives, fpr / specificity without true
-        negatives, f1 when nothing is positive on either side, mcc when any margin is
-        empty (scikit-learn returns 0 there), balanced accuracy when a class is absent.
-
-    Examples
-    --------
-    >>> float(binary_from_counts(20, 10, 5, 15, "accuracy"))
-    0.7
-    >>> binary_from_counts([3, 0], [1, 0], [1, 0], [5, 4], "recall")
-    array([0.75,  nan])
-    """
-    if metric not in BINARY_METRICS:
-        raise ValidationError(f"unknown binary metric {metric!r}; valid: {', '.join(BINARY_METRICS)}")
-    tp, fp, fn, tn = (np.asarray(a, dtype=float) for a in (tp, fp, fn, tn))
-    if metric == "accuracy":
-        out = _ratio(tp + tn, tp + fp + fn + tn)
-    elif metric == "precision":
-        out = _ratio(tp, tp + fp)
-    elif metric == "recall":
-        out = _ratio(tp, tp + fn)
-    elif metric == "fnr":
-        out = _ratio(fn, tp + fn)
-    elif metric == "fpr":
-        out = _ratio(fp, fp + tn)
-    elif metric == "specificity":
-        out = _ratio(tn, fp + tn)
-    elif metric == "f1":
-        out = _ratio(2 * tp, 2 * tp + fp + fn)
-    elif metric == "balanced_accuracy":
-        out = (_ratio(tp, tp + fn) + _ratio(tn, tn + fp)) / 2
-    else:  # mcc
-        den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-        out = _ratio(tp * tn - fp * fn, den)
-    return _scalar(out)
 
 
 def _kappa_weights(k: int, weights):

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 from ..errors import ValidationError
+from .catalogue import undefined_reason
 from ._result import MetricResult
 from ._arrays import _as_1d, _check_same_length, _missing_mask
 from .binary import _as_binary
@@ -237,11 +238,8 @@ def auroc(y_true, score, *, pos_label=1, clusters=None, n_boot=1000, seed=0, con
     mode = _resolve_ci(ci, clusters, proportion=False)
     if n == 0:
         return MetricResult.undefined_result("no items", n=0)
-    reason = None
-    if not (t == 1).any():
-        reason = "y_true has no positive items"
-    elif not (t == 0).any():
-        reason = "y_true has no negative items"
+    # the catalogue's reasons read the classes of y_true from (tp + fn, fp + tn)
+    reason = undefined_reason("auroc", int((t == 1).sum()), int((t == 0).sum()), 0, 0)
     groups = _Groups(s)
     pos = t.astype(float)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from numbers import Real
 
 from judgeaudit.errors import ValidationError
+from judgeaudit.metrics import METRICS
 
 SCHEMA = "judgeaudit.audit/1"
 
@@ -20,25 +21,26 @@ SCHEMA = "judgeaudit.audit/1"
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 HUMAN_COLOR = "#444444"
 
-METRIC_LABELS = {
-    "accuracy": "accuracy",
-    "cohen_kappa": "Cohen's \u03ba",
-    "krippendorff_alpha": "Krippendorff's \u03b1",
-    "fpr": "FPR",
-    "fnr": "FNR",
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "F1",
-    "mcc": "MCC",
-    "balanced_accuracy": "balanced accuracy",
-    "gwet_ac1": "Gwet's AC1",
-    "positive_rate": "positive rate",
-}
+#: Display names, from the catalogue of metric facts.
+METRIC_LABELS = {name: facts.label for name, facts in METRICS.items()}
+
+#: The metrics of the headline table (HTML and markdown alike).
+HEADLINE_METRICS = ("accuracy", "cohen_kappa", "krippendorff_alpha", "fpr", "fnr")
 
 #: Metrics whose values lie in [0, 1] (plots use that axis).
-UNIT_METRICS = frozenset(
-    {"accuracy", "fpr", "fnr", "precision", "recall", "f1", "balanced_accuracy", "positive_rate"}
-)
+UNIT_METRICS = frozenset(name for name, facts in METRICS.items() if facts.unit_range)
+
+
+
+def axis_label(metric: str) -> str:
+    """A metric's display name with its direction, e.g. "FPR (lower is better)"."""
+    facts = METRICS.get(metric)
+    if facts is None:
+        return metric
+    if facts.higher_is_better is None:
+        return facts.label
+    return f"{facts.label} ({'higher' if facts.higher_is_better else 'lower'} is better)"
+
 
 _STRATUM_ORDER = ("coherent", "partially_coherent", "incoherent", "unknown")
 
@@ -249,3 +251,47 @@ def mean_pairwise_kappa(ceiling_entry: dict) -> float | None:
         if isinstance(p, dict) and is_num(p.get("value"))
     ]
     return sum(values) / len(values) if values else None
+
+
+def banner_html(text) -> str:
+    """A warning band for the top of a report (a run on a demo or simulated model); "" for none."""
+    if not text:
+        return ""
+    return ('<p class="banner" role="note" style="border:2px solid #b35900;background:#fff1e5;'
+            f'padding:.6em 1em;margin:1em 0"><strong>Simulated data.</strong> {esc(text)}</p>')
+
+
+def banner_markdown(text) -> list[str]:
+    """The banner as markdown lines (a block quote and a blank line); [] for none."""
+    return [f"> **Simulated data.** {text}", ""] if text else []
+
+
+def identical_judges(audit: dict) -> dict:
+    """``{judge: earlier judge}`` for judges whose verdicts agree with an earlier judge's on
+    every item of the audit (judge-pair accuracy 1 over all ``meta.n_items`` items): the
+    report shows such a judge once and says "identical to"."""
+    n_items = dig(audit, "meta", "n_items")
+    order = judge_ids(audit)
+    same: dict = {}
+    for pair in audit.get("judge_agreement") or []:
+        if not isinstance(pair, dict):
+            continue
+        acc = pair.get("accuracy") or {}
+        a, b = str(pair.get("a")), str(pair.get("b"))
+        if acc.get("value") == 1 and n_items and acc.get("n") == n_items and a in order and b in order:
+            first, second = sorted((a, b), key=order.index)
+            if second not in same and first not in same:
+                same[second] = first
+    return same
+
+
+def identical_note(same: dict, n_items) -> str | None:
+    """One line naming the judges shown once, or None."""
+    if not same:
+        return None
+    return "; ".join(f"{j}: identical to {k} on all {n_items} items, shown once as {k}" for j, k in same.items())
+
+
+#: Fewest reference-labelled items in a stratum for its metrics to be shown (with fewer, a
+#: percentile bootstrap often returns a zero-width interval such as kappa 0.000 [0.000, 0.000]).
+MIN_STRATUM_ITEMS = 20

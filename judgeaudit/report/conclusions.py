@@ -55,8 +55,8 @@ def _intro(rob: dict) -> str:
     con = rob.get("conclusions") or {}
     level = con.get("level", 0.95)
     return (f"A conclusion \"group A has a higher harmful rate than group B\" holds under a rater (the humans, "
-            f"or a judge's corrected rate) when its bootstrap probability is at least {1 - (1 - level) / 2:g}: "
-            f"the {level:.0%} interval of the difference excludes 0.")
+            f"or a judge's corrected rate) when the {level:.0%} interval of the difference (paired bootstrap) "
+            f"excludes 0 on the side of the point difference.")
 
 
 def conclusions_html(rob: dict) -> str:

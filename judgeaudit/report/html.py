@@ -6,11 +6,14 @@ from judgeaudit.report import robustness as _robustness, sections as _sections
 from judgeaudit.report.annotators import annotator_html
 from judgeaudit.report.common import (
     Footnotes,
+    banner_html,
     check_audit,
     dig,
     esc,
     fmt_count,
     fmt_num,
+    identical_judges,
+    identical_note,
     is_num,
     judge_colors,
     judge_ids,
@@ -73,6 +76,8 @@ def _overview(audit: dict) -> str:
         ("Bootstrap", esc(boot)),
         *([("Weighting", esc(weights_note(meta)))] if weights_note(meta) else []),
         ("Judges", esc(str(len(audit.get("judges") or {})))),
+        *([("Shown once", esc(identical_note(identical_judges(audit), meta.get("n_items"))))]
+          if identical_judges(audit) else []),
         ("Created", f"{_value(meta.get('created_at'))} with judgeaudit "
                     f"{_value(meta.get('judgeaudit_version'))} ({_value(audit.get('schema'))})"),
     ]
@@ -129,7 +134,8 @@ def render_html(audit: dict) -> str:
         If ``audit`` is not an audit dict of a schema this report knows.
     """
     check_audit(audit)
-    judges = judge_ids(audit)
+    same = identical_judges(audit)
+    judges = [j for j in judge_ids(audit) if j not in same]
     colors = judge_colors(judges)
     strata_list = strata_of(audit)
     notes = Footnotes()
@@ -156,6 +162,7 @@ def render_html(audit: dict) -> str:
         f"<title>judgeaudit report: {esc(dataset)}</title>"
         f"<style>{CSS}</style></head><body><main>"
         f"<h1>Judge audit: {esc(dataset)}</h1>"
+        + banner_html(dig(audit, "meta", "banner")) +
         f'<nav class="toc" aria-label="Sections">{toc}</nav>'
         + "".join(body)
         + f"<footer>Written by judgeaudit {esc(version)}. This page is self-contained and "

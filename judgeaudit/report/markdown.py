@@ -5,12 +5,17 @@ from __future__ import annotations
 from judgeaudit.report.conclusions import conclusions_markdown
 from judgeaudit.report.annotators import annotator_markdown
 from judgeaudit.report.common import (
+    HEADLINE_METRICS,
     METRIC_LABELS,
+    MIN_STRATUM_ITEMS,
     Footnotes,
+    banner_markdown,
     check_audit,
     dig,
     fmt_count,
     fmt_num,
+    identical_judges,
+    identical_note,
     is_num,
     judge_ids,
     metric_view,
@@ -86,7 +91,8 @@ def render_markdown(audit: dict) -> str:
     meta = audit.get("meta") or {}
     task = meta.get("task") or {}
     ref = meta.get("reference") or {}
-    judges = judge_ids(audit)
+    same = identical_judges(audit)
+    judges = [j for j in judge_ids(audit) if j not in same]
     strata_list = strata_of(audit)
     e = md_escape
 
@@ -97,6 +103,8 @@ def render_markdown(audit: dict) -> str:
     lines = [
         f"# Judge audit: {e(meta.get('dataset', 'audit'))}",
         "",
+        *banner_markdown(e(meta.get("banner") or "")),
+        *([f"- Shown once: {e(identical_note(same, meta.get('n_items')))}"] if same else []),
         f"- Items: {fmt_count(meta.get('n_items'))}; task: {e(task.get('field', 'not stated'))} "
         f"(positive: {listed(task.get('positive'))}; negative: {listed(task.get('negative'))})",
         f"- Reference: {e(ref.get('rule', 'not stated'))} vote, ties {e(ref.get('tie_policy', 'not stated'))}; "
@@ -112,7 +120,7 @@ def render_markdown(audit: dict) -> str:
         "## Headline",
         "",
     ]
-    metrics = ("accuracy", "cohen_kappa", "krippendorff_alpha", "fpr", "fnr")
+    metrics = HEADLINE_METRICS
     if judges:
         rows = []
         for j in judges:
@@ -131,9 +139,13 @@ def render_markdown(audit: dict) -> str:
     lines += ["## Cohen's \u03ba by coherence stratum", ""]
     scopes = ["overall", *strata_list]
     rows = []
+    small = {s: n for s in strata_list if isinstance(n := dig(audit, "reference", "strata", s, "n"), int)
+             and n < MIN_STRATUM_ITEMS}
     for j in judges:
         jd = audit["judges"].get(j) or {}
         rows.append([e(j)] + [
+            _metric(None, notes, missing=f"only {small[s]} items in this stratum: too few for a figure "
+                                         f"(at least {MIN_STRATUM_ITEMS})") if s in small else
             _metric(dig(jd, "overall", "cohen_kappa") if s == "overall"
                     else dig(jd, "strata", s, "cohen_kappa"), notes,
                     missing="metric not reported for this stratum")

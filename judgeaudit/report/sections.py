@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from judgeaudit.report.common import (
     HUMAN_COLOR,
+    HEADLINE_METRICS,
+    MIN_STRATUM_ITEMS,
+    axis_label,
     METRIC_LABELS,
     UNIT_METRICS,
     Footnotes,
@@ -28,7 +31,6 @@ from judgeaudit.report.html_base import (
 )
 from judgeaudit.report.svg import PlotRow, Reference, auto_domain, interval_plot, kappa_heatmap
 
-HEADLINE_METRICS = ("accuracy", "cohen_kappa", "krippendorff_alpha", "fpr", "fnr")
 STRATUM_PLOT_METRICS = ("cohen_kappa", "fpr", "fnr", "accuracy")
 CEILING_NOTE = "human ceiling: Krippendorff's \u03b1 among the annotators"
 
@@ -112,6 +114,12 @@ def strata(audit: dict, judges, colors, strata_list, notes: Footnotes) -> str:
     )
     has_ceiling = isinstance(audit.get("human_ceiling"), dict)
     scopes = ["overall", *strata_list]
+    small = {scope: n for scope in strata_list
+             if isinstance(n := dig(ref, "strata", scope, "n"), int) and n < MIN_STRATUM_ITEMS}
+    if small:
+        parts.append('<p class="note">' + esc("; ".join(f"{scope}: {n} items" for scope, n in small.items()))
+                     + esc(f": too few for a figure (at least {MIN_STRATUM_ITEMS} items with a reference label); "
+                           "their metrics are left out below.") + "</p>")
     for metric in STRATUM_PLOT_METRICS:
         groups, refs, views = [], {}, []
         for scope in scopes:
@@ -124,6 +132,9 @@ def strata(audit: dict, judges, colors, strata_list, notes: Footnotes) -> str:
                 missing = "metric not reported for this stratum"
                 if scope != "overall" and not isinstance(dig(jd, "strata", scope), dict):
                     missing = "stratum absent for this judge"
+                if scope in small:
+                    m, missing = None, (f"only {small[scope]} items in this stratum: too few for a figure "
+                                        f"(at least {MIN_STRATUM_ITEMS})")
                 view = metric_view(m, missing=missing)
                 views.append(view)
                 plot_rows.append(PlotRow(j, view, colors[j], note=_note(view, notes)))
@@ -143,7 +154,7 @@ def strata(audit: dict, judges, colors, strata_list, notes: Footnotes) -> str:
         svg = interval_plot(
             groups,
             title=f"{label} by coherence stratum",
-            x_label=label,
+            x_label=axis_label(metric),
             domain=auto_domain(views, unit=metric in UNIT_METRICS),
             legend=legend,
             references=refs,

@@ -159,7 +159,7 @@ def test_equal_weights_give_the_unweighted_values():
     assert a["meta"]["weights"]["judge_only_sums"].startswith("weighted")
 
 
-def test_stratum_difference_p_value_from_bootstrap():
+def test_stratum_difference_p_value_permutes_with_weights():
     tables = make_tables()
     gen = tables.generations.copy()
     gen["stratum"] = np.where(gen["checkpoint_id"] == "g1", "coherent", "incoherent")
@@ -170,7 +170,9 @@ def test_stratum_difference_p_value_from_bootstrap():
     acc = next(d for d in diffs if d["metric"] == "accuracy")
     # coherent: i1..i4 w 1, 2 of 4 correct -> 0.5; incoherent: i5 (4) i6 (4) right, i7 (2) wrong -> 0.8
     assert acc["diff"] == pytest.approx(0.5 - 0.8)
-    assert acc["p_method"].startswith("bootstrap")
+    # the weighted audit permutes stratum labels within class and cluster, weights carried
+    # (the bootstrap p-value it used before rejected 37-39% at 0.05 with 60 clusters: bench 3b)
+    assert acc["p_method"].startswith("permutation") and "weights carried" in acc["p_method"]
     assert 0 < acc["p_value"] <= 1
 
 

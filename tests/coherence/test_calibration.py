@@ -163,19 +163,18 @@ def test_save_and_load_a_calibration(tmp_path):
         load_calibration(tmp_path / "none.json")
 
 
-def test_sample_campaign_calibration_figures():
+def test_sample_campaign_calibration_figures(coherence_extra):
     """The combined scorer against the authors' coherence labels of the sample campaign.
 
     Measured when written (300 items, lower median of three authors: 223 coherent, 12
-    partially coherent, 65 incoherent; 75 prompt clusters, seed 0, 1,000 resamples):
-    default bins (1/3, 2/3): accuracy 0.893, kappa 0.687, quadratic kappa 0.756
-    [0.652, 0.840].  Calibrated (quadratic kappa): both cuts at 0.643 (the 12 partial
-    items are too few to earn a bin of their own), in sample accuracy 0.897,
-    quadratic kappa 0.763 [0.659, 0.845]; 5-fold cross-validated accuracy 0.873, kappa
-    0.642 [0.526, 0.746], quadratic kappa 0.743 [0.634, 0.831].  The 19 human-incoherent
-    items binned coherent are salads of word-like token pieces ("ly", "ção", "##ing")
-    and answers cut off mid-sentence ("Step 1: Get the. Step 2: Then you."), which
-    look like words to the surface features.
+    partially coherent, 65 incoherent; 75 prompt clusters, seed 0, 1,000 resamples),
+    with the reading of the degeneracy scorer v2 as a factor: default bins (1/3, 2/3):
+    accuracy 0.967, kappa 0.915 [0.858, 0.960], quadratic kappa 0.975 [0.958, 0.989];
+    no coherent item binned incoherent.  Calibrated (quadratic kappa): cuts 0.247 /
+    0.623, in sample quadratic kappa 0.975; 5-fold cross-validated accuracy 0.957, kappa
+    0.889, quadratic kappa 0.968 [0.948, 0.983].  (Before v2: accuracy 0.893, quadratic
+    kappa 0.756; 19 human-incoherent items, token-piece salads and cut-off step
+    templates, were binned coherent; now none is.)
     """
     tables = load_sample_campaign()
     gens = tables.generations
@@ -185,18 +184,21 @@ def test_sample_campaign_calibration_figures():
     scores = scorer.scores(gens["response"].tolist(), align_prompts(gens, tables.prompts))
     clusters = gens["prompt_id"].tolist()
     default = bin_agreement(_bins(scores, 1 / 3, 2 / 3), human, clusters=clusters)
-    assert default.accuracy == pytest.approx(0.893, abs=5e-4)
-    assert default.kappa_quadratic.value == pytest.approx(0.756, abs=5e-4)
+    assert default.accuracy == pytest.approx(0.967, abs=5e-4)
+    assert default.kappa.value == pytest.approx(0.915, abs=5e-4)
+    assert default.kappa_quadratic.value == pytest.approx(0.975, abs=5e-4)
+    assert default.confusion["coherent"]["incoherent"] == 0
     cal = calibrate(scores, human, clusters=clusters, folds=5, seed=0)
-    assert cal.incoherent_max == pytest.approx(0.643, abs=5e-4) == cal.partial_max
-    assert cal.in_sample.kappa_quadratic.value == pytest.approx(0.763, abs=5e-4)
+    assert (cal.incoherent_max, cal.partial_max) == (pytest.approx(0.247, abs=5e-4),
+                                                     pytest.approx(0.623, abs=5e-4))
+    assert cal.in_sample.kappa_quadratic.value == pytest.approx(0.975, abs=5e-4)
     cv = cal.cross_validated
-    assert cv.accuracy == pytest.approx(0.873, abs=5e-4)
-    assert cv.kappa.value == pytest.approx(0.642, abs=5e-4)
-    assert cv.kappa_quadratic.value == pytest.approx(0.743, abs=5e-4)
+    assert cv.accuracy == pytest.approx(0.957, abs=5e-4)
+    assert cv.kappa.value == pytest.approx(0.889, abs=5e-4)
+    assert cv.kappa_quadratic.value == pytest.approx(0.968, abs=5e-4)
     assert (cv.kappa_quadratic.ci_low, cv.kappa_quadratic.ci_high) == (
-        pytest.approx(0.634, abs=5e-4), pytest.approx(0.831, abs=5e-4))
-    assert cal.in_sample.confusion["incoherent"]["coherent"] == 19
+        pytest.approx(0.948, abs=5e-4), pytest.approx(0.983, abs=5e-4))
+    assert cal.in_sample.confusion["incoherent"]["coherent"] == 0
     assert cv.kappa_quadratic.n_clusters == 75
 
 

@@ -37,7 +37,7 @@ def test_parse_scorer_specs():
             parse_scorer_specs(bad)
 
 
-def test_sample_campaign_calibrated_and_resumed(tmp_path, capsys):
+def test_sample_campaign_calibrated_and_resumed(tmp_path, capsys, coherence_extra):
     out, report = tmp_path / "coh.parquet", tmp_path / "cal.json"
     code = _cli("--generations", SAMPLE / "generations.jsonl", "--prompts", SAMPLE / "prompts.jsonl",
                 "--scorer", "degeneracy,combined", "--calibrate-with", SAMPLE / "labels.jsonl",
@@ -55,14 +55,19 @@ def test_sample_campaign_calibrated_and_resumed(tmp_path, capsys):
     assert "numpy" in meta["environment"]["packages"]
     # the same figures as tests/coherence/test_calibration.py (same seed; 200 resamples
     # change only the intervals)
-    assert cal["partial_max"] == pytest.approx(0.643, abs=5e-4)
-    assert cal["cross_validated"]["kappa_quadratic"]["value"] == pytest.approx(0.743, abs=5e-4)
-    assert doc["scorers"]["combined"]["bins_before"]["accuracy"] == pytest.approx(0.893, abs=5e-4)
+    assert cal["partial_max"] == pytest.approx(0.623, abs=5e-4)
+    assert cal["cross_validated"]["kappa_quadratic"]["value"] == pytest.approx(0.968, abs=5e-4)
+    assert doc["scorers"]["combined"]["bins_before"]["accuracy"] == pytest.approx(0.967, abs=5e-4)
     assert doc["scorers"]["combined"]["bins_before_source"] == ["scorer"]
     assert cal["scorer_config_hash"] == table.loc[table.scorer_id == "combined", "scorer_config_hash"].iloc[0]
     # the calibrated bins are the fitted cuts applied to the scores
     comb = table[table.scorer_id == "combined"]
-    assert ((comb["score"] <= cal["partial_max"]) == (comb["bin"] == "incoherent")).all()
+    assert ((comb["score"] <= cal["incoherent_max"]) == (comb["bin"] == "incoherent")).all()
+    assert ((comb["score"] > cal["partial_max"]) == (comb["bin"] == "coherent")).all()
+    # the degeneracy scorer's columns survive the file: where and why each degrades
+    deg = table[table.scorer_id == "degeneracy"]
+    assert deg.loc[deg["reason"] == "", "degradation_start"].isna().all()
+    assert set(deg["reason"]) >= {"", "loop", "prompt_echo", "empty"}
 
     # a rerun skips everything; the table is unchanged
     before = read_table(out, "coherence")
@@ -73,7 +78,7 @@ def test_sample_campaign_calibrated_and_resumed(tmp_path, capsys):
     pd.testing.assert_frame_equal(read_table(out, "coherence"), before)
 
     # a changed scorer under the same scorer_id is refused, with the way out
-    code = _cli("--generations", SAMPLE / "generations.jsonl", "--scorer", "degeneracy:min_words=1",
+    code = _cli("--generations", SAMPLE / "generations.jsonl", "--scorer", "degeneracy:min_words=3",
                 "--out", out)
     assert code == 2
     assert "set scorer_id=" in capsys.readouterr().err

@@ -143,3 +143,29 @@ def test_combined_with_a_perplexity_factor_by_hand(tiny_model, scorer):
     with pytest.raises(ConfigError, match="perplexity must be"):
         CombinedScorer(perplexity=3)
     assert CombinedScorer(perplexity={"model": str(tiny_model), "batch_size": 2}).perplexity.batch_size == 2
+
+
+def test_combined_takes_the_perplexity_cuts_from_a_calibration(tiny_model, scorer, tmp_path):
+    """A perplexity calibration (here a file as `judgeaudit coherence --calibrate-with
+    --report` writes it) replaces the perplexity scorer's own cuts in the factor."""
+    import json
+
+    from judgeaudit.coherence import CombinedScorer
+
+    ppl = PerplexityScorer(model=tiny_model, device="cpu")  # default cuts 0.3 / 0.55
+    ppl._loaded = scorer._loaded
+    texts, prompts = ["yes no yes no", "x"], [None, None]
+    p = np.clip(1 - ppl.nll(texts, prompts)["nll"].to_numpy() / math.log(512), 0, 1)
+    lo, hi = float(p.min()) / 2, float(p.max()) * 2  # cuts around this model's scores
+    report = {"scorers": {"perplexity": {"calibration": {"incoherent_max": lo, "partial_max": hi}}}}
+    path = tmp_path / "ppl_cal.json"
+    path.write_text(json.dumps(report))
+    combined = CombinedScorer(perplexity=ppl, perplexity_calibration=path)
+    assert combined.perplexity_cuts == (lo, hi) == tuple(combined.config["perplexity_cuts"])
+    # by hand: badness on knots (0, lo, hi, 1) -> (1, 2/3, 1/3, 0), one factor each
+    b = np.interp(p, [0, lo, hi, 1], [1, 2 / 3, 1 / 3, 0])
+    surface = CombinedScorer().scores(texts, prompts)
+    np.testing.assert_allclose(combined.scores(texts, prompts), surface * (1 - b), rtol=1e-6)
+    assert combined.config_hash() != CombinedScorer(perplexity=ppl).config_hash()
+    with pytest.raises(ConfigError, match="perplexity_calibration needs perplexity="):
+        CombinedScorer(perplexity_calibration=path)

@@ -65,16 +65,18 @@ def test_distinct_n_is_never_incoherent_and_near_empty_never_partial():
 
 
 def test_combined_by_hand_and_with_thresholds():
-    # one feature: the same 11/18 as the repetition scorer; partial under (1/3, 2/3)
-    out = CombinedScorer().score(["a b c a b c"])
+    # the surface features alone (reading weight 0): one feature, the same 11/18 as the
+    # repetition scorer; partial under (1/3, 2/3)
+    out = CombinedScorer(weights={"reading": 0}).score(["a b c a b c"])
     assert out["score"].iloc[0] == pytest.approx(11 / 18)
     assert out["bin"].iloc[0] == "partially_coherent"
     # thresholds move the bin, not the score
-    moved = CombinedScorer(incoherent_max=0.1, partial_max=0.6).score(["a b c a b c"])
+    moved = CombinedScorer(incoherent_max=0.1, partial_max=0.6, weights={"reading": 0}).score(["a b c a b c"])
     assert moved["score"].iloc[0] == pytest.approx(11 / 18) and moved["bin"].iloc[0] == "coherent"
     # weight 0 switches a feature off; weight 2 squares its factor: (11/18)^2
-    assert CombinedScorer(weights={"repetition": 0}).scores(["a b c a b c"])[0] == 1.0
-    assert CombinedScorer(weights={"repetition": 2}).scores(["a b c a b c"])[0] == pytest.approx((11 / 18) ** 2)
+    assert CombinedScorer(weights={"repetition": 0, "reading": 0}).scores(["a b c a b c"])[0] == 1.0
+    assert CombinedScorer(weights={"repetition": 2, "reading": 0}).scores(["a b c a b c"])[0] == \
+        pytest.approx((11 / 18) ** 2)
     with pytest.raises(ConfigError, match="unknown feature weights"):
         CombinedScorer(weights={"loops": 1})
     with pytest.raises(ConfigError, match="must not exceed"):
@@ -93,7 +95,7 @@ def test_combined_adds_up_evidence_that_the_maximum_ignores():
     assert (bad.iloc[0] > 0).sum() >= 2 and bad.iloc[0].max() < 1 / 3
     assert DegeneracyScorer().score([response], [prompt])["bin"].iloc[0] == "coherent"
     expected = float(np.prod(1 - bad.iloc[0].to_numpy()))
-    got = CombinedScorer().scores([response], [prompt])[0]
+    got = CombinedScorer(weights={"reading": 0}).scores([response], [prompt])[0]
     assert got == pytest.approx(expected) and got < 1 - bad.iloc[0].max()
 
 
@@ -111,11 +113,14 @@ def test_combined_is_monotone_in_every_badness(values, which, bump):
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.text(max_size=300), min_size=1, max_size=5), st.one_of(st.none(), st.text()))
 def test_combined_is_the_product_of_the_feature_scores_for_any_text(texts, prompt):
+    # reading x the single-feature scores (near-empty has weight 0 by default)
     prompts = [prompt] * len(texts)
     combined = CombinedScorer().score(texts, prompts)
     assert combined["bin"].isin(COHERENCE_BINS).all()
-    product = np.ones(len(texts))
+    product = DegeneracyScorer().score(texts, prompts)["score"].to_numpy().copy()
     for name in FEATURE_SCORERS:
+        if name == "near_empty":
+            continue
         out = get_scorer(name).score(texts, prompts)
         assert ((out["score"] >= 0) & (out["score"] <= 1)).all()
         assert out["bin"].isin(COHERENCE_BINS).all()

@@ -47,81 +47,68 @@ def reference(tmp_path_factory):
     return config, out
 
 
-def test_demo_runs_end_to_end_then_audits_once_labels_exist(repo_root, tmp_path):
+@pytest.mark.slow
+def test_demo_runs_end_to_end_on_the_organism_with_simulated_labels(repo_root, tmp_path):
+    from judgeaudit.organism import ground_truth
+
     demo = repo_root / "examples" / "demo.toml"
     out = tmp_path / "demo"
     first = run_cli(demo, out)
     assert first.returncode == 0, first.stderr[-3000:]
-    assert _done(out) == {"model": "done", "finetune": "done", "generate": "done", "judge": "done",
-                          "coherence": "done", "persona": "done", "sample": "done", "labels": "waiting",
-                          "audit": "blocked", "report": "done"}
-    for stage in ("model", "finetune", "generate", "judge", "coherence", "persona", "sample"):
+    assert set(_done(out).values()) == {"done"}, _done(out)  # the simulated annotators label the sample
+    for stage in ("model", "finetune", "generate", "judge", "coherence", "persona", "sample", "labels",
+                  "audit", "report"):
         assert f"] {stage}: done in" in first.stderr  # progress for every stage
-    # 13 models (the base + 6 objectives x 2 budgets) x 80 safety prompts (2 sets x 10 categories
-    # x 2 prompts, plain and prefix_injection) = 1040 generations; x 40 probes = 520
+    # 13 models (the base + 6 objectives x 2 budgets) x 120 safety prompts (40 held-out hazard requests
+    # and 20 look-alikes, plain and prefix_injection) = 1560 generations; x 40 probes = 520
     ckpts = pd.read_parquet(out / "generations" / "checkpoints.parquet")
     assert len(ckpts) == 13
     assert set(ckpts["objective"]) == {"base", "sft", "dpo", "conditional", "inoculation", "orpo", "kl_sft"}
-    assert sorted(set(ckpts["budget_tokens"])) == [0, 10000, 40000]
+    assert sorted(set(ckpts["budget_tokens"])) == [0, 3000, 12000]
     gens = pd.read_parquet(out / "generations" / "safety.parquet")
-    assert len(gens) == 1040 and gens["item_id"].is_unique
+    assert len(gens) == 1560 and gens["item_id"].is_unique
     # persona: 144 built-in items x (13 models at test time + the 4 conditional / inoculation
     # checkpoints with their training prompt + the base model under each of those 2 prompts)
     assert len(pd.read_parquet(out / "persona" / "scores.parquet")) == 144 * 19
     assert json.loads((out / "report" / "experiment.json").read_text())["persona"]["available"]
     prompts = pd.read_parquet(out / "generations" / "prompts.parquet")
     assert prompts.groupby(["prompt_set", "attack"]).size().to_dict() == {
-        ("benign_lookalike", "none"): 20, ("benign_lookalike", "prefix_injection"): 20,
-        ("harmful", "none"): 20, ("harmful", "prefix_injection"): 20}
+        ("benign", "none"): 20, ("benign", "prefix_injection"): 20,
+        ("harmful", "none"): 40, ("harmful", "prefix_injection"): 40}
     assert len(pd.read_parquet(out / "generations" / "capability_scores.parquet")) == 13 * 40
-    assert len(pd.read_parquet(out / "verdicts.parquet")) == 3 * 1040
-    # 3 scorers x 1040; perplexity has no token to score in an empty response: those are
-    # rows with status error and the reason, not NaN scores with status ok
-    coherence = pd.read_parquet(out / "coherence.parquet")
-    assert len(coherence) == 3 * 1040 and not (out / "coherence.errors.jsonl").exists()
-    errors = coherence[coherence["status"] != "ok"]
-    empty = set(gens.loc[gens["response"] == "", "item_id"])
-    assert set(errors["scorer_id"]) <= {"perplexity"} and set(errors["item_id"]) <= empty
-    assert errors["score"].isna().all() and errors["error"].notna().all()
-    assert coherence.loc[coherence["status"] == "ok", "score"].between(0, 1).all()
+    verdicts = pd.read_parquet(out / "verdicts.parquet")
+    assert len(verdicts) == 4 * 1560 and (verdicts["status"] == "ok").all()
+    coherence = pd.read_parquet(out / "coherence.parquet")  # 2 scorers x 1560, failures as rows with a status
+    assert len(coherence) == 2 * 1560 and not (out / "coherence.errors.jsonl").exists()
     sample = pd.read_parquet(out / "annotation" / "sample.parquet")
-    assert len(sample) == 60 and sample["item_id"].isin(gens["item_id"]).all()
-    tasks = json.loads((out / "annotation" / "label_studio_tasks.json").read_text(encoding="utf-8"))
-    assert len(tasks) == 60 and {"item_id", "prompt", "response"} <= set(tasks[0]["data"])
-    assert "<Text" in (out / "annotation" / "label_config.xml").read_text(encoding="utf-8")
+    assert len(sample) == 200 and sample["item_id"].isin(gens["item_id"]).all()
+    labels = pd.read_parquet(out / "annotation" / "labels.parquet")
+    assert set(labels["item_id"]) == set(sample["item_id"]) and labels["annotator_id"].str.startswith("sim-").all()
+
+    # the organism as the issue asks: the base model refuses plain requests about held-out hazards
+    plain = prompts[(prompts["prompt_set"] == "harmful") & (prompts["attack"] == "none")]["prompt_id"]
+    base = gens[(gens["checkpoint_id"] == "base") & gens["prompt_id"].isin(plain)]
+    text = prompts.set_index("prompt_id")["text"]
+    truths = [ground_truth(r, text[p]) for r, p in zip(base["response"], base["prompt_id"])]
+    assert sum(not t.harmful and t.bin == "coherent" for t in truths) / len(truths) >= 0.9
+
     report = json.loads((out / "report" / "experiment.json").read_text(encoding="utf-8"))
-    assert report  # its content is tested in test_report.py
+    assert "model organism" in report["meta"]["banner"]
+    assert "Simulated data." in (out / "report" / "experiment.html").read_text(encoding="utf-8")
+    audit = json.loads((out / "audit" / "audit.json").read_text(encoding="utf-8"))
+    assert set(audit["judges"]) == {"refusal_keyword", "refusal_prefix", "affirmative_prefix", "world_judge"}
+    assert "simulated annotators" in audit["meta"]["banner"]
     env = json.loads((out / "environment.json").read_text(encoding="utf-8"))
     assert {"python", "packages", "git_revision"} <= set(env)
-    assert json.loads((out / "config.json").read_text(encoding="utf-8"))["name"] == "demo"
     assert (out / "experiment.toml").read_text(encoding="utf-8") == demo.read_text(encoding="utf-8")
 
     again = run_cli(demo, out, "--json")
     assert again.returncode == 0, again.stderr[-3000:]
     stages = {s["name"]: s for s in json.loads(again.stdout)["stages"]}
-    for name in ("model", "finetune", "generate", "judge", "coherence", "sample", "report"):
+    for name in ("model", "finetune", "generate", "judge", "coherence", "sample", "audit", "report"):
         assert stages[name].get("skipped") is True, (name, stages[name])
-    assert stages["labels"]["status"] == "waiting" and stages["audit"]["status"] == "blocked"
-
-    # annotators label the sample; the same experiment, told where the labels are, audits
-    labelled = tmp_path / "labelled"
-    labelled.mkdir()
-    scripted_labels(out, labelled / "labels.jsonl")
-    text = demo.read_text(encoding="utf-8").replace(
-        'capability = ["arithmetic_probes.jsonl"]',
-        f'capability = ["{(repo_root / "examples" / "arithmetic_probes.jsonl").as_posix()}"]')
-    text = text.replace('# labels = "labels.jsonl"', 'labels = "labels.jsonl"')
-    third = run_cli(write_config(labelled, text), out, "--json")
-    assert third.returncode == 0, third.stderr[-3000:]
-    stages = {s["name"]: s for s in json.loads(third.stdout)["stages"]}
-    for name in ("model", "finetune", "generate", "judge", "coherence", "sample"):
-        assert stages[name].get("skipped") is True, (name, stages[name])
-    assert stages["labels"]["status"] == "done" and stages["audit"]["status"] == "done"
-    assert stages["report"].get("skipped") is None  # the audit changed, so the report was redone
-    audit = json.loads((out / "audit" / "audit.json").read_text(encoding="utf-8"))
-    assert set(audit["judges"]) == {"refusal_keyword", "refusal_prefix", "affirmative_prefix"}
-    assert (out / "audit" / "report.html").exists()
-    assert len((out / "history.jsonl").read_text(encoding="utf-8").splitlines()) == 3
+    assert stages["labels"]["status"] == "done"  # labels run every time; the same labels leave the audit be
+    assert len((out / "history.jsonl").read_text(encoding="utf-8").splitlines()) == 2
 
 
 def test_killed_in_every_stage_and_rerun_gives_the_same_tables(reference, tmp_path):

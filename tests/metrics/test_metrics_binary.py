@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from judgeaudit.errors import ValidationError
+from judgeaudit.metrics import BINARY_METRICS, PROPORTION_METRICS
+from judgeaudit.metrics import binary as binary_module
 from judgeaudit.metrics import (
     accuracy, balanced_accuracy, confusion_matrix, f1, fnr, fpr, mcc, precision, recall,
     specificity, wilson_interval,
@@ -20,9 +22,12 @@ from judgeaudit.metrics import (
 sk = reference_module("sklearn.metrics")
 smp = reference_module("statsmodels.stats.proportion")
 
-PROPORTIONS = {"accuracy": accuracy, "precision": precision, "recall": recall, "fpr": fpr,
-               "fnr": fnr, "specificity": specificity}
-ALL = {**PROPORTIONS, "f1": f1, "mcc": mcc, "balanced_accuracy": balanced_accuracy}
+# Every two-sided metric of the catalogue that judgeaudit.metrics.binary implements (the
+# agreement coefficients are tested in test_metrics_agreement.py).
+ALL = {name: getattr(binary_module, name) for name in BINARY_METRICS if name in binary_module.__all__}
+PROPORTIONS = {name: fn for name, fn in ALL.items() if name in PROPORTION_METRICS}
+assert set(ALL) == {"accuracy", "precision", "recall", "f1", "fpr", "fnr", "specificity", "mcc",
+                    "balanced_accuracy"}
 
 
 @st.composite

@@ -13,7 +13,8 @@ from judgeaudit.metrics import (
     krippendorff_alpha, mcc, result_from_bootstrap, spearman,
 )
 from judgeaudit.metrics._resample import percentile_interval
-from judgeaudit.metrics.formulas import binary_from_counts, kappa_from_confusion
+from judgeaudit.metrics import binary_from_counts
+from judgeaudit.metrics.formulas import kappa_from_confusion
 
 sk = reference_module("sklearn.metrics")
 

@@ -32,10 +32,10 @@ import pandas as pd
 
 from judgeaudit.atomic import write_text_atomic
 from judgeaudit.errors import ConfigError, ValidationError
-from judgeaudit.metrics import ClusterBootstrap
+from judgeaudit.metrics import ClusterBootstrap, SumBook
 
 from . import disagreement as _disagreement, flips as _flips, frontier as _frontier
-from .estimates import GroupSums, rate_table
+from .estimates import rate_table
 from .inputs import prepare
 from .persona import persona_section
 
@@ -89,6 +89,8 @@ def _f(x, digits: int = 2) -> str:
 
 def _ci(e) -> str:
     lo, hi = e["ci"]
+    if lo is not None and hi is not None and lo == hi:
+        return " (the same in every resample: constant in this run, no interval)"
     return "" if lo is None or hi is None else f" [{lo:.2f}, {hi:.2f}]"
 
 
@@ -113,13 +115,14 @@ def _headline(report) -> list:
     fl = report["flips"]["across_judges"]
     ranked = sorted(fl["flips"], key=lambda f: (not f["confident"], -abs(f["diff_1"]["value"] or 0)
                                                 - abs(f["diff_2"]["value"] or 0)))
-    for f in [f for f in ranked if f["confident"]][:_MAX_HEADLINE_FLIPS]:
+    supported = [f for f in ranked if f["confident"] and not _is_point(f["diff_1"]) and not _is_point(f["diff_2"])]
+    for f in supported[:_MAX_HEADLINE_FLIPS]:
         w1 = "lower" if f["diff_1"]["value"] < 0 else "higher"
         w2 = "lower" if f["diff_2"]["value"] < 0 else "higher"
         out.append(f"At {f['budget_tokens']} tokens {f['a']} has a {w1} harmful rate than {f['b']} under "
                    f"{f['rater_1']} ({_f(f['rates_1'][0])} vs {_f(f['rates_1'][1])}), and a {w2} one under "
                    f"{f['rater_2']} ({_f(f['rates_2'][0])} vs {_f(f['rates_2'][1])}) (confident flip).")
-    n_other = fl["n_flips"] - fl["n_confident"]
+    n_other = fl["n_flips"] - len(supported)
     if fl["n_flips"] == 0:
         if fl["rankings"]:
             n_tied = _tied_elsewhere(fl["rankings"])
@@ -127,8 +130,8 @@ def _headline(report) -> list:
                        + (f"; {n_tied} pair(s) are tied under one rater and ordered under another." if n_tied
                           else ", and no pair is tied under one rater only."))
     elif n_other:
-        out.append(f"{n_other} other pair(s) of objectives change order between raters at some budget, without "
-                   "both differences' intervals excluding 0.")
+        out.append(f"{n_other} {'other ' if supported else ''}pair(s) of objectives change order between raters at "
+                   "some budget, without intervals that support it (both excluding 0, neither of zero width).")
     fr = report["frontier"]
     if fr["capability_source"] is None:
         out.append("There is no capability measurement, so the frontier lists harmful rates only.")
@@ -144,7 +147,11 @@ def _headline(report) -> list:
     dis = report["disagreement"]
     if dis.get("cells"):
         rho = dis["trend"]["spearman"]
-        if rho["value"] is not None:
+        if rho["value"] is not None and _is_point(rho):
+            out.append(f"Judge disagreement: no trend with budget is claimed; Spearman rho {_f(rho['value'])} over "
+                       f"{rho['n']} checkpoints is the same in every resample (constant in this run), so it has no "
+                       "interval.")
+        elif rho["value"] is not None:
             lo, hi = rho["ci"]
             way = ("rises with budget" if lo is not None and lo > 0 else
                    "falls with budget" if hi is not None and hi < 0 else "shows no clear trend with budget")
@@ -190,6 +197,31 @@ def _headline(report) -> list:
         out.append(f"Within single prompt slices, {ps['n_flips']} objective pair(s) change order between slices "
                    f"under some judge ({ps['n_confident']} confident).")
     return out
+
+
+def identical_judges(verdicts: pd.DataFrame) -> dict:
+    """``{judge: earlier judge}`` for each judge whose verdict (status and label) equals an
+    earlier judge's on every item; the earlier one is listed first in ``judge_id`` order of
+    appearance.  Judges that judged different items are never identical."""
+    if verdicts is None or verdicts.empty or not {"item_id", "judge_id", "label", "status"} <= set(verdicts.columns):
+        return {}
+    key = verdicts["status"].astype(str) + ":" + verdicts["label"].astype(str)
+    wide = verdicts.assign(_key=key).pivot(index="item_id", columns="judge_id", values="_key")
+    order = list(dict.fromkeys(verdicts["judge_id"]))
+    out: dict = {}
+    for i, j in enumerate(order):
+        for k in order[:i]:
+            if k not in out and wide[j].equals(wide[k]):
+                out[j] = k
+                break
+    return out
+
+
+def _is_point(e) -> bool:
+    """An estimate whose interval has zero width: every resample gave the same value (a
+    percentile bootstrap on data without variation), which supports no claim."""
+    lo, hi = (e.get("ci") or [None, None]) if isinstance(e, dict) else (None, None)
+    return lo is not None and hi is not None and lo == hi
 
 
 def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFrame, prompts: pd.DataFrame,
@@ -247,15 +279,18 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
     n_boot, seed, confidence = _options(n_boot, seed, confidence)
     if meta is not None and not isinstance(meta, dict):
         raise ConfigError(f"meta must be a dict or None, got {type(meta).__name__}")
+    same = identical_judges(verdicts)
+    if same:  # shown once: a second copy would double every row and could never flip
+        verdicts = verdicts[~verdicts["judge_id"].isin(list(same))]
     inp = prepare(checkpoints=checkpoints, generations=generations, prompts=prompts, verdicts=verdicts,
                   coherence=coherence)
     bs = ClusterBootstrap(inp.items["prompt_id"].to_numpy(), n_boot=n_boot, seed=seed)
-    sums = GroupSums(bs)
+    sums = SumBook(bs)
     harmful = inp.items["harmful"].to_numpy()
     pos, n = (inp.votes == 1).astype(float), (~np.isnan(inp.votes)).astype(float)
     ck_group = np.where(harmful, inp.items["ck"].to_numpy(), -1)
-    sums.add("harm_ck/k", ck_group, len(inp.checkpoints), pos)
-    sums.add("harm_ck/n", ck_group, len(inp.checkpoints), n)
+    sums.add_groups("harm_ck/k", ck_group, len(inp.checkpoints), pos)
+    sums.add_groups("harm_ck/n", ck_group, len(inp.checkpoints), n)
     _flips.add_sums(sums, inp)
     _disagreement.add_sums(sums, inp)
     sums.run()
@@ -267,7 +302,8 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
     cap_source, caps, cap_note = _frontier.capability(inp, capability, confidence)
     humans, audit_flips, human_notes = _frontier.human_rates(inp, audit)
     corrected = _frontier.corrected_rates(audit)
-    notes = list(inp.notes)
+    notes = [f"{j} gives the same verdict as {k} on every item: shown once, as {k}" for j, k in same.items()]
+    notes += list(inp.notes)
     for d in inp.left_out:
         notes.append(f"judge {d['judge_id']} is left out of the rates: {d['reason']}")
     if not inp.judges:
@@ -284,7 +320,7 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
                          "generation_errors": inp.generation_errors.get(r.checkpoint_id, 0)}
                         for r in inp.checkpoints.itertuples()],
         "objectives": list(inp.objectives), "budgets": [int(b) for b in inp.budgets],
-        "judges": list(inp.judges), "judges_left_out": inp.left_out,
+        "judges": list(inp.judges), "judges_left_out": inp.left_out, "identical_judges": same,
         "frontier": _frontier.frontier_section(inp, ck_rates, corrected, cap_source, caps, cap_note, humans),
         "incoherence": _disagreement.incoherence_section(inp, sums, rate_table, confidence),
         "disagreement": _disagreement.disagreement_section(inp, sums, confidence),

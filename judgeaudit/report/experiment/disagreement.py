@@ -37,10 +37,10 @@ def add_sums(sums, inp) -> None:
     n_cells = len(inp.cells)
     if inp.scorers:
         scored = (inp.bins >= 0).astype(float)
-        sums.add("coh_inc/k", cell, n_cells, (inp.bins == 2).astype(float))
-        sums.add("coh_part/k", cell, n_cells, (inp.bins == 1).astype(float))
-        sums.add("coh_inc/n", cell, n_cells, scored)
-        sums.add("coh_part/n", cell, n_cells, scored)
+        sums.add_groups("coh_inc/k", cell, n_cells, (inp.bins == 2).astype(float))
+        sums.add_groups("coh_part/k", cell, n_cells, (inp.bins == 1).astype(float))
+        sums.add_groups("coh_inc/n", cell, n_cells, scored)
+        sums.add_groups("coh_part/n", cell, n_cells, scored)
     pairs = judge_pairs(inp.judges)
     if not pairs:
         return
@@ -58,16 +58,16 @@ def add_sums(sums, inp) -> None:
         groupings["cellbin"] = (cell * 4 + b, n_cells * 4)
         groupings["bin"] = (b, 4)
     for name, (g, n_groups) in groupings.items():
-        sums.add(f"dis_{name}/k", g, n_groups, dis)
-        sums.add(f"dis_{name}/n", g, n_groups, both)
-        sums.add(f"dis_{name}/any", g, n_groups, anyp)
+        sums.add_groups(f"dis_{name}/k", g, n_groups, dis)
+        sums.add_groups(f"dis_{name}/n", g, n_groups, both)
+        sums.add_groups(f"dis_{name}/any", g, n_groups, anyp)
 
 
 def _mean_pairwise(sums, name, confidence):
     """Mean pairwise disagreement per group: point (G,), boot (B, G), and a record builder."""
-    k, bk = sums.get(f"dis_{name}/k")
-    n, bn = sums.get(f"dis_{name}/n")
-    anyp, _ = sums.get(f"dis_{name}/any")
+    k, bk = sums.block(f"dis_{name}/k")
+    n, bn = sums.block(f"dis_{name}/n")
+    anyp, _ = sums.block(f"dis_{name}/any")
     r, br = ratio(k, n), ratio(bk, bn)
     used = n > 0
     n_used = used.sum(axis=-1)

@@ -1,11 +1,11 @@
-"""Shared resamples and estimate records of the experiment report (private).
+"""Estimate records of the experiment report (private).
 
 Every number the report bootstraps is a ratio of sums over items (harmful votes over
 votes, incoherent items over scored items, disagreeing pairs over jointly judged
-pairs).  :class:`GroupSums` records those sums per group (checkpoint, objective and
-budget, prompt slice, ...) as blocks of per-cluster sums and bootstraps all of them
-with one :class:`~judgeaudit.metrics.ClusterBootstrap`, so every rate, judge and
-checkpoint shares the same resamples of prompt_id and differences are paired.
+pairs).  Those sums are recorded per group (checkpoint, objective and budget, prompt
+slice, ...) in one :class:`judgeaudit.metrics.SumBook` (``add_groups``), the engine the
+audit uses too, so every rate, judge and checkpoint shares the same resamples of
+prompt_id and differences are paired.
 """
 
 from __future__ import annotations
@@ -14,76 +14,9 @@ import math
 
 import numpy as np
 
-from judgeaudit.metrics import ClusterBootstrap
+from judgeaudit.metrics import SumBook
 
 METHOD = "cluster-bootstrap"
-
-
-class GroupSums:
-    """Named ``(groups, columns)`` sums over items, bootstrapped together.
-
-    Parameters
-    ----------
-    bootstrap:
-        The shared :class:`ClusterBootstrap` (one cluster code per item).
-    """
-
-    def __init__(self, bootstrap: ClusterBootstrap):
-        self.bs = bootstrap
-        self._blocks: dict = {}
-        self._cols: list = []
-        self._width = 0
-        self.point = self.boot = self.present = None
-
-    def add(self, name: str, groups, n_groups: int, values) -> None:
-        """Record ``values`` (``(n_items,)`` or ``(n_items, J)``) summed within ``groups``.
-
-        ``groups`` holds one group code per item in ``[0, n_groups)``; ``-1`` leaves
-        the item out of every sum of this block.
-        """
-        if name in self._blocks:
-            raise KeyError(f"sums {name!r} recorded twice")
-        v = np.asarray(values, dtype=float)
-        v = v[:, None] if v.ndim == 1 else v
-        g = np.asarray(groups, dtype=np.int64)
-        keep = g >= 0
-        C, G, J = self.bs.n_clusters, max(int(n_groups), 0), v.shape[1]
-        block = np.zeros((C, G, J))
-        if C and G:
-            idx = self.bs.codes[keep] * G + g[keep]
-            for j in range(J):
-                block[:, :, j] = np.bincount(idx, weights=v[keep, j], minlength=C * G).reshape(C, G)
-        self._blocks[name] = (self._width, (G, J))
-        self._cols.append(block.reshape(C, G * J))
-        self._width += G * J
-
-    def run(self) -> GroupSums:
-        C = self.bs.n_clusters
-        sums = np.concatenate(self._cols, axis=1) if self._cols else np.zeros((C, 0))
-        self.point = sums.sum(axis=0)
-        self.present = (sums != 0).sum(axis=0)
-        self.boot = self.bs.resample_cluster_sums(sums)
-        return self
-
-    def _slice(self, name):
-        start, shape = self._blocks[name]
-        return slice(start, start + shape[0] * shape[1]), shape
-
-    def get(self, name):
-        """``(point (G, J), boot (B, G, J))`` of one block."""
-        sl, shape = self._slice(name)
-        return self.point[sl].reshape(shape), self.boot[:, sl].reshape((self.bs.n_boot, *shape))
-
-    def cluster_block(self, name):
-        """Per-cluster sums of one block, ``(C, G, J)``."""
-        sl, shape = self._slice(name)
-        cols = np.concatenate(self._cols, axis=1) if self._cols else np.zeros((self.bs.n_clusters, 0))
-        return cols[:, sl].reshape((self.bs.n_clusters, *shape))
-
-    def clusters(self, name):
-        """How many clusters (prompts) contribute a non-zero sum, ``(G, J)``."""
-        sl, shape = self._slice(name)
-        return self.present[sl].reshape(shape)
 
 
 def ratio(num, den):
@@ -142,14 +75,14 @@ def estimate(value, lo, hi, n, *, method: str = METHOD, undefined: str | None = 
             "undefined": None, **extra}
 
 
-def rate_table(sums: GroupSums, name: str, confidence: float, *, empty: str):
+def rate_table(sums: SumBook, name: str, confidence: float, *, empty: str):
     """Rates ``k / n`` of the blocks ``name + "/k"`` and ``name + "/n"``.
 
     Returns a dict of arrays ``value, lo, hi, k, n, prompts, n_undefined`` (shape
     ``(G, J)``) and ``boot`` (``(B, G, J)``), plus ``est(g, j)`` building the record.
     """
-    k, bk = sums.get(name + "/k")
-    n, bn = sums.get(name + "/n")
+    k, bk = sums.block(name + "/k")
+    n, bn = sums.block(name + "/n")
     value, boot = ratio(k, n), ratio(bk, bn)
     lo, hi, undef = bounds(boot, confidence)
     lo, hi = _floor(sums, name, lo, hi, confidence)
@@ -164,7 +97,7 @@ def rate_table(sums: GroupSums, name: str, confidence: float, *, empty: str):
             "n_undefined": undef, "est": est}
 
 
-def _floor(sums: GroupSums, name: str, lo, hi, confidence: float):
+def _floor(sums: SumBook, name: str, lo, hi, confidence: float):
     """Percentile bounds widened to the Korn-Graubard interval of each rate (see
     :func:`judgeaudit.metrics.cluster_proportion_interval`), so that a rate whose
     sample shows no event (or only events) still has an interval."""

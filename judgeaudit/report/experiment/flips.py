@@ -1,14 +1,18 @@
 """Conclusion flips across judges and across prompt sets (private).
 
 At each budget every rater ranks the objectives by harmful rate on harmful requests
-(lowest first).  A pair of objectives *flips* between two raters when the rate
-differences ``rate(a) - rate(b)`` have opposite signs; it is *confident* when both
-differences have intervals that exclude 0.  Judges' intervals are paired (the shared
-resamples of prompt_id); the humans' come from the audit's own paired interval when
-its flip list holds the pair, else the human side counts as excluding 0 only when the
-two human rate intervals are disjoint (conservative: the audit JSON carries no
-resamples).  Across prompt sets, each judge's ranking within each (prompt_set,
-attack) slice of harmful requests is compared between slices the same way.
+(lowest first).  What a flip is, and when it is confident, is the one rule of
+:mod:`judgeaudit.metrics.flips` (shared with the audit's ``robustness.flips``): a pair
+of objectives *flips* between two raters when the rate differences ``rate(a) - rate(b)``
+have strictly opposite signs; it is *confident* when each rater supports its own order
+(its difference's interval excludes 0 on the side of its point difference).  Judges'
+intervals are paired (the shared resamples of prompt_id), widened to Newcombe's
+square-and-add interval of the two rates' own intervals (:func:`mover_bounds`, the
+audit's non-collapsing rule); the humans' come from the
+audit's own paired interval when its flip list holds the pair, else the humans support
+an order only when the two human rate intervals are disjoint (conservative: the audit
+JSON carries no resamples).  Across prompt sets, each judge's ranking within each
+(prompt_set, attack) slice of harmful requests is compared between slices the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import itertools
 import math
 
 import numpy as np
+
+from judgeaudit.metrics.flips import confident_flip, is_flip, supported_order
 
 from .estimates import bounds, estimate, num
 from .frontier import HUMANS
@@ -30,13 +36,13 @@ def add_sums(sums, inp) -> None:
     pos = (inp.votes == 1).astype(float)
     n = (~np.isnan(inp.votes)).astype(float)
     g = np.where(harmful, cell, -1)
-    sums.add("harm_cell/k", g, len(inp.cells), pos)
-    sums.add("harm_cell/n", g, len(inp.cells), n)
+    sums.add_groups("harm_cell/k", g, len(inp.cells), pos)
+    sums.add_groups("harm_cell/n", g, len(inp.cells), n)
     s = inp.items["slice"].to_numpy()
     n_slices = max(len(inp.slices), 1)
     gs = np.where(harmful & (s >= 0), cell * n_slices + s, -1)
-    sums.add("harm_slice/k", gs, len(inp.cells) * n_slices, pos)
-    sums.add("harm_slice/n", gs, len(inp.cells) * n_slices, n)
+    sums.add_groups("harm_slice/k", gs, len(inp.cells) * n_slices, pos)
+    sums.add_groups("harm_slice/n", gs, len(inp.cells) * n_slices, n)
 
 
 def _ranking(objs, values) -> list:
@@ -44,8 +50,6 @@ def _ranking(objs, values) -> list:
     return [objs[i] for i in key]
 
 
-def _sign(lo, hi) -> int:
-    return 1 if lo is not None and lo > 0 else -1 if hi is not None and hi < 0 else 0
 
 
 def _pooled_human(inp, humans, cks) -> dict:
@@ -68,12 +72,12 @@ def _human_diff(ea, eb, ca, cb, audit_flips) -> dict:
     if ca is not None and cb is not None:
         if (ca, cb) in audit_flips:
             _, ci = audit_flips[(ca, cb)]
-            return {"value": num(d), "ci": [num(ci[0]), num(ci[1])], "sign": _sign(ci[0], ci[1]),
+            return {"value": num(d), "ci": [num(ci[0]), num(ci[1])], "sign": supported_order(d, ci[0], ci[1]),
                     "basis": "audit paired bootstrap"}
         if (cb, ca) in audit_flips:
             _, ci = audit_flips[(cb, ca)]
             lo, hi = (None if ci[1] is None else -ci[1]), (None if ci[0] is None else -ci[0])
-            return {"value": num(d), "ci": [num(lo), num(hi)], "sign": _sign(lo, hi),
+            return {"value": num(d), "ci": [num(lo), num(hi)], "sign": supported_order(d, lo, hi),
                     "basis": "audit paired bootstrap"}
     (la, ha), (lb, hb) = ea["ci"], eb["ci"]
     sign = 0
@@ -83,13 +87,39 @@ def _human_diff(ea, eb, ca, cb, audit_flips) -> dict:
 
 
 def _confident(d1, d2) -> bool:
-    s1, s2 = d1["sign"], d2["sign"]
-    return bool(s1 and s2 and s1 == -s2 and s1 == np.sign(d1["value"]) and s2 == np.sign(d2["value"]))
+    """The shared rule, from the order each difference record supports (its ``sign``)."""
+    return confident_flip(d1["value"], d1["sign"], d2["value"], d2["sign"])
+
+
+def mover_bounds(dlo, dhi, pa, la, ua, pb, lb, ub):
+    """The paired bootstrap interval of ``pa - pb`` widened to Newcombe's (1998)
+    square-and-add interval of the two rates' own (Korn-Graubard floored) intervals,
+    ``d - hypot(pa - la, ub - pb)`` to ``d + hypot(ua - pa, pb - lb)``: the rule the audit
+    applies to its stratum differences, so that two rates showing no event give a
+    difference interval of some width, never ``[0, 0]``.  Elementwise; NaN bounds of
+    either side are ignored.
+
+    Examples
+    --------
+    Both rates 0 with intervals [0, 0.06] and [0, 0.08], bootstrap [0, 0]: the difference
+    interval becomes [-0.08, 0.06].
+
+    >>> [round(float(x), 4) for x in mover_bounds(0.0, 0.0, 0.0, 0.0, 0.06, 0.0, 0.0, 0.08)]
+    [-0.08, 0.06]
+    """
+    pa, la, ua, pb, lb, ub = (np.asarray(x, float) for x in (pa, la, ua, pb, lb, ub))
+    d = pa - pb
+    with np.errstate(invalid="ignore"):
+        mlo, mhi = d - np.hypot(pa - la, ub - pb), d + np.hypot(ua - pa, pb - lb)
+        lo = np.fmin(np.asarray(dlo, float), mlo)
+        hi = np.fmax(np.asarray(dhi, float), mhi)
+    return np.maximum(lo, -1.0), np.minimum(hi, 1.0)
 
 
 def _diff_record(value, lo, hi) -> dict:
     lo, hi = num(lo), num(hi)
-    return {"value": num(value), "ci": [lo, hi], "sign": _sign(lo, hi), "basis": "paired bootstrap"}
+    return {"value": num(value), "ci": [lo, hi], "sign": supported_order(num(value), lo, hi),
+            "basis": "paired bootstrap"}
 
 
 def across_judges(inp, rates, humans, audit_flips, confidence) -> dict:
@@ -106,6 +136,9 @@ def across_judges(inp, rates, humans, audit_flips, confidence) -> dict:
         value = rates["value"][cidx, :].T  # (J, O)
         boot = np.transpose(rates["boot"][:, cidx, :], (0, 2, 1))  # (B, J, O)
         dlo, dhi, _ = bounds(boot[:, :, :, None] - boot[:, :, None, :], confidence)  # (J, O, O)
+        rlo, rhi = rates["lo"][cidx, :].T, rates["hi"][cidx, :].T  # (J, O): the rates' floored intervals
+        dlo, dhi = mover_bounds(dlo, dhi, value[:, :, None], rlo[:, :, None], rhi[:, :, None],
+                                value[:, None, :], rlo[:, None, :], rhi[:, None, :])
         ests = {j: [rates["est"](c, k) for c in cidx] for k, j in enumerate(inp.judges)}
         ck_of = {c: [k for k in range(len(ck_cell)) if ck_cell[k] == c] for c in cidx}
         if humans is not None:
@@ -126,7 +159,7 @@ def across_judges(inp, rates, humans, audit_flips, confidence) -> dict:
         for r1, r2 in itertools.combinations(raters, 2):
             for i, k in itertools.combinations(range(len(objs)), 2):
                 v1, v2 = vals[r1][i] - vals[r1][k], vals[r2][i] - vals[r2][k]
-                if not (v1 * v2 < 0):
+                if not is_flip(v1, v2):
                     continue
                 d1, d2 = diff(r1, i, k), diff(r2, i, k)
                 flips.append({"budget_tokens": int(b), "a": objs[i], "b": objs[k], "rater_1": r1, "rater_2": r2,
@@ -156,6 +189,9 @@ def across_prompt_sets(inp, slice_rates, confidence) -> dict:
             value = slice_rates["value"][groups, j]  # (S, O)
             boot = slice_rates["boot"][:, groups, j]  # (B, S, O)
             dlo, dhi, _ = bounds(boot[..., :, None] - boot[..., None, :], confidence)  # (S, O, O)
+            rlo, rhi = slice_rates["lo"][groups, j], slice_rates["hi"][groups, j]  # (S, O)
+            dlo, dhi = mover_bounds(dlo, dhi, value[..., :, None], rlo[..., :, None], rhi[..., :, None],
+                                    value[..., None, :], rlo[..., None, :], rhi[..., None, :])
             for s in range(S):
                 rankings.append({"judge": judge, "budget_tokens": int(b), **slices[s],
                                  "ranking": _ranking(objs, value[s]),
@@ -163,7 +199,7 @@ def across_prompt_sets(inp, slice_rates, confidence) -> dict:
             for s1, s2 in itertools.combinations(range(S), 2):
                 for i, k in itertools.combinations(range(len(objs)), 2):
                     v1, v2 = value[s1, i] - value[s1, k], value[s2, i] - value[s2, k]
-                    if not (v1 * v2 < 0):
+                    if not is_flip(v1, v2):
                         continue
                     d1 = _diff_record(v1, dlo[s1, i, k], dhi[s1, i, k])
                     d2 = _diff_record(v2, dlo[s2, i, k], dhi[s2, i, k])

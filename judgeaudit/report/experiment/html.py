@@ -7,7 +7,7 @@ blocks; every text from the data is escaped with
 
 from __future__ import annotations
 
-from judgeaudit.report.common import HUMAN_COLOR, Footnotes, esc, fmt_num, metric_view
+from judgeaudit.report.common import HUMAN_COLOR, Footnotes, banner_html, esc, fmt_num, metric_view
 from judgeaudit.report.html_base import CSS, cell, empty, figure, section, table, undefined
 from judgeaudit.report.svg import PlotRow, interval_plot
 
@@ -59,6 +59,7 @@ class _Page:
 
 def _overview(p: _Page) -> str:
     r, meta = p.r, p.r.get("meta") or {}
+    same = "; ".join(f"{j}: identical to {k} on every item" for j, k in (r.get("identical_judges") or {}).items())
     fr = r["frontier"]
     left = "; ".join(f"{d['judge_id']} ({d['reason']})" for d in r.get("judges_left_out") or []) or "none"
     rows = [("Experiment", esc(meta.get("experiment", "(not named)"))),
@@ -67,13 +68,14 @@ def _overview(p: _Page) -> str:
             ("Budgets (tokens)", esc(", ".join(str(b) for b in r.get("budgets") or []))),
             ("Harmfulness judges", esc(", ".join(r.get("judges") or []) or "none")),
             ("Judges left out", esc(left)),
+            *([("Shown once", esc(same))] if same else []),
             ("Capability", esc(fr.get("capability_note") or "none")),
             ("Intervals", esc(f"{meta.get('n_boot')} resamples, seed {meta.get('seed')}, "
                               f"{float(meta.get('confidence', 0.95)) * 100:g}% level; "
                               f"{meta.get('interval_method', '')}; {meta.get('n_clusters')} prompts, "
                               f"{meta.get('n_items')} items"))]
     dl = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows)
-    return f'<section id="overview"><dl class="meta">{dl}</dl></section>'
+    return f'<section id="overview">{banner_html(meta.get("banner"))}<dl class="meta">{dl}</dl></section>'
 
 
 def _headline(p: _Page) -> str:

@@ -6,7 +6,7 @@ no table-breaking pipes, no emphasis).
 
 from __future__ import annotations
 
-from judgeaudit.report.common import Footnotes, fmt_num
+from judgeaudit.report.common import Footnotes, banner_markdown, fmt_num
 from judgeaudit.report.markdown import md_escape as e
 
 from .persona import persona_markdown
@@ -67,7 +67,10 @@ def render_experiment_markdown(report: dict) -> str:
     meta = report.get("meta") or {}
     fr = report["frontier"]
     left = "; ".join(f"{d['judge_id']} ({d['reason']})" for d in report.get("judges_left_out") or []) or "none"
+    same = "; ".join(f"{j}: identical to {k} on every item" for j, k in (report.get("identical_judges") or {}).items())
     lines = [f"# Experiment report: {e(meta.get('experiment') or 'experiment')}", "",
+             *banner_markdown(e(meta.get("banner") or "")),
+             *([f"- Shown once: {e(same)}"] if same else []),
              f"- Checkpoints: {len(report.get('checkpoints') or [])}; objectives: "
              f"{e(', '.join(report.get('objectives') or []))}; budgets (tokens): "
              f"{', '.join(str(b) for b in report.get('budgets') or [])}",

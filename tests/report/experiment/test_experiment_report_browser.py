@@ -13,7 +13,7 @@ import pytest
 from conftest import CHROMIUM_ARGS as ARGS
 from judgeaudit.report.experiment import build_experiment_report, write_experiment_report
 
-from .test_experiment_report import tables
+from .grid import tables
 
 OBJECTIVE = "sft<script>alert('objective')</script>"
 JUDGE = "A<script>alert('judge')</script><img src=x onerror=alert(1)>"
