@@ -177,4 +177,5 @@ def robustness_section(book, plan, res, cfg) -> dict:
             "conclusions": _conclusions(groups, raters, hp, hb, judge_rates, cfg),
             "sensitivity_specificity": sens_spec,
             "rankings": rankings, "kendall_tau": taus, "flips": flips,
-            "groups_left_out": plan.get("groups_left_out")}
+            # only when groups were left out, so that audits of <= MAX_GROUPS groups keep their layout
+            **({"groups_left_out": plan["groups_left_out"]} if plan.get("groups_left_out") else {})}
