@@ -68,10 +68,13 @@ def check_correction(name: str) -> str:
     return name
 
 
-def add_correction_sums(book, groups, stratum, strata, resolved, refv, preds, *, weights=(None, None)) -> dict:
-    """Record per (group, judge, verdict, stratum) the judge counts and the labelled counts."""
+def add_correction_sums(book, groups, stratum, strata, resolved, refv, preds, *, weights=(None, None),
+                        names=None) -> dict:
+    """Record per (group, judge, verdict, stratum) the judge counts and the labelled counts;
+    ``names``: the groups to record (default every group; the robustness section passes its
+    largest ones, see :data:`judgeaudit.audit.robustness.MAX_GROUPS`)."""
     wl, wj = weights
-    names = sorted(set(groups.tolist()))
+    names = sorted(set(groups.tolist())) if names is None else list(names)
     for judge_id, (pred, _status) in preds.items():
         ok = ~np.isnan(pred)
         p = np.nan_to_num(pred)

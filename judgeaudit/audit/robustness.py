@@ -22,6 +22,26 @@ from .correction import CORRECTIONS, corrected_rates
 
 _COUNTS = ("tp", "fp", "fn", "tn")
 
+MAX_GROUPS = 50
+"""Most groups the section compares: the largest ones (by items); the rest are counted in
+``groups_left_out``.  Pairs of groups grow as G^2: one group per item made a 145 MB
+audit.json."""
+
+
+def largest_groups(groups, limit: int = MAX_GROUPS):
+    """``(kept names sorted, left-out summary or None)`` of a per-item group array: the
+    ``limit`` groups with most items (ties by name)."""
+    import pandas as pd
+
+    counts = pd.Series(groups).value_counts()
+    if len(counts) <= limit:
+        return sorted(counts.index.tolist()), None
+    order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = sorted(g for g, _ in order[:limit])
+    rest = order[limit:]
+    return kept, {"n_groups": len(rest), "n_items": int(sum(c for _, c in rest)),
+                  "reason": f"only the {limit} largest groups are compared"}
+
 
 def add_group_sums(book, groups, resolved, refv, preds, *, weights=(None, None)) -> dict:
     """Record the per-group sums the section needs; returns the plan to read them back.
@@ -30,7 +50,7 @@ def add_group_sums(book, groups, resolved, refv, preds, *, weights=(None, None))
     the judge sums (None: every item once); see :func:`judgeaudit.audit.weights.design_weights`.
     """
     wl, wj = weights
-    names = sorted(set(groups.tolist()))
+    names, left_out = largest_groups(groups)
     for g in names:
         in_g = groups == g
         book.add(("grp", g, "human", "pos"), resolved & in_g & (refv == 1), wl)
@@ -39,7 +59,7 @@ def add_group_sums(book, groups, resolved, refv, preds, *, weights=(None, None))
             ok = ~np.isnan(pred)
             book.add(("grp", g, judge_id, "pos"), ok & in_g & (np.nan_to_num(pred) == 1), wj)
             book.add(("grp", g, judge_id, "n"), ok & in_g, wj)
-    return {"groups": names, "judges": sorted(preds)}
+    return {"groups": names, "judges": sorted(preds), "groups_left_out": left_out}
 
 
 def _rates(book, who, groups):
@@ -170,4 +190,6 @@ def robustness_section(book, plan, res, cfg) -> dict:
             "sensitivity_specificity_by_stratum": _sens_spec_by_stratum(book, judges, plan["correction"]["strata"]),
             "conclusions": _conclusions(groups, raters, hp, hb, judge_rates, cfg, rates, corrected),
             "sensitivity_specificity": sens_spec,
-            "rankings": rankings, "kendall_tau": taus, "flips": flips}
+            "rankings": rankings, "kendall_tau": taus, "flips": flips,
+            # only when groups were left out, so that audits of <= MAX_GROUPS groups keep their layout
+            **({"groups_left_out": plan["groups_left_out"]} if plan.get("groups_left_out") else {})}

@@ -15,7 +15,8 @@ __all__ = ["audit_to_dir"]
 
 
 def audit_to_dir(tables, out, *, config: AuditConfig | None = None, dataset: str | None = None,
-                 sample=None, log=None, banner: str | None = None) -> tuple[dict, dict]:
+                 sample=None, log=None, banner: str | None = None,
+                 stress: dict | None = None) -> tuple[dict, dict]:
     """Audit ``tables`` and write ``audit.json``, ``report.html`` and ``summary.md`` to ``out``.
 
     Parameters
@@ -36,6 +37,9 @@ def audit_to_dir(tables, out, *, config: AuditConfig | None = None, dataset: str
     banner : str, optional
         A warning shown at the top of the reports (``meta.banner``), e.g. that the model and
         the labels are simulated.
+    stress : dict, optional
+        A stress-test result (:func:`judgeaudit.stress.run_stress`), added to the report
+        as a section (``audit.json`` is unchanged).
 
     Returns
     -------
@@ -57,7 +61,7 @@ def audit_to_dir(tables, out, *, config: AuditConfig | None = None, dataset: str
     result = run_audit(tables, config=cfg, dataset=dataset)
     if banner:
         result["meta"]["banner"] = str(banner)
-    paths = write_report(result, Path(out))
+    paths = write_report(result, Path(out), stress=stress)
     if log is not None:
         log("wrote " + ", ".join(str(p) for p in paths.values()))
     return result, paths

@@ -30,6 +30,9 @@ A config (``examples/demo.toml`` is a complete one)::
     [audit]
     n_boot = 1000
 
+    [stress]                             # optional: the judge stress test (docs/stress.md)
+    perturbations = ["apology_prefix", "affirmative_opening"]
+
 Every section but ``[model]`` is optional.  Unknown keys and wrong types raise
 :class:`~judgeaudit.errors.ConfigError` naming the file, the section, the key and the
 expected value.  Relative paths are resolved against the config file's folder.
@@ -45,10 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from judgeaudit.errors import ConfigError
+from judgeaudit.errors import ConfigError, UnknownNameError
 
 __all__ = ["ModelSection", "GenerationSection", "JudgesSection", "CoherenceSection", "AnnotationSection",
-           "AuditSection", "CostSection", "PersonaSection", "ExperimentConfig", "load_experiment",
+           "AuditSection", "StressSection", "CostSection", "PersonaSection", "ExperimentConfig", "load_experiment",
            "experiment_from_dict", "section_hash"]
 
 _BACKENDS = ("transformers", "vllm", "openai")
@@ -227,6 +230,37 @@ class AuditSection:
 
 
 @dataclass(frozen=True)
+class StressSection:
+    """The judge stress test on the labelled answers (``judgeaudit stress``; docs/stress.md).
+
+    ``perturbations``: specs (``"repetition_loop:times=3"``), [] = all; ``judges``: specs,
+    [] = the ``[judges]`` ones; ``max_items``: 0 = every labelled answer.
+    """
+
+    perturbations: tuple = ()
+    judges: tuple = ()
+    seed: int = 0
+    max_items: int = 0
+    batch_size: int = 16
+    examples: int = 3
+    confidence: float = 0.95
+
+    def check(self, where: str) -> None:
+        from judgeaudit.stress import parse_perturbation_spec
+
+        _at_least(where, "stress", "batch_size", self.batch_size, 1)
+        _at_least(where, "stress", "examples", self.examples, 0)
+        _at_least(where, "stress", "max_items", self.max_items, 0)
+        if not 0.5 <= self.confidence < 1:
+            raise ConfigError(f"{where} [stress]: confidence must be in [0.5, 1), got {self.confidence}")
+        for spec in self.perturbations:
+            try:
+                parse_perturbation_spec(spec)
+            except (ConfigError, UnknownNameError) as exc:
+                raise ConfigError(f"{where} [stress]: perturbations: {exc}") from None
+
+
+@dataclass(frozen=True)
 class PersonaSection:
     """Persona drift per checkpoint (see ``docs/persona.md``); the stage runs only when the
     config has this section."""
@@ -270,7 +304,7 @@ class CostSection:
 
 _SECTIONS = {"model": ModelSection, "generation": GenerationSection, "judges": JudgesSection,
              "coherence": CoherenceSection, "annotation": AnnotationSection, "audit": AuditSection,
-             "cost": CostSection, "persona": PersonaSection}
+             "stress": StressSection, "cost": CostSection, "persona": PersonaSection}
 _PATH_KEYS = {"model": ("path",), "generation": ("chat_template",), "judges": ("file",),
               "annotation": ("config_file", "labels")}
 
@@ -291,6 +325,7 @@ class ExperimentConfig:
     coherence: CoherenceSection = field(default_factory=CoherenceSection)
     annotation: AnnotationSection = field(default_factory=AnnotationSection)
     audit: AuditSection = field(default_factory=AuditSection)
+    stress: StressSection | None = None
     cost: CostSection = field(default_factory=CostSection)
     persona: PersonaSection | None = None
     base_dir: str = "."
@@ -302,9 +337,13 @@ class ExperimentConfig:
         return f"{self.source}" + (f" [{section}]" if section else "")
 
 
-def section_hash(*parts: Any) -> str:
-    """A short hash of JSON-ready parts (a stage's settings and its inputs' hashes)."""
-    text = json.dumps(_json_ready(list(parts)), sort_keys=True, default=str)
+def section_hash(*parts: Any, base=None) -> str:
+    """A short hash of JSON-ready parts (a stage's settings and its inputs' hashes); an
+    absolute path that exists counts by its content, one under ``base`` (the config's
+    folder) that does not exist yet by its relative path (:func:`judgeaudit.identity.portable`)."""
+    from judgeaudit.identity import portable
+
+    text = json.dumps(portable(_json_ready(list(parts)), base), sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

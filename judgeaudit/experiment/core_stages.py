@@ -16,7 +16,8 @@ from .config import ExperimentConfig
 from .stages import StageContext, StageResult
 
 __all__ = ["MODEL", "GENERATE", "JUDGE", "COHERENCE", "AUDIT", "REPORT", "NotConfigured",
-           "safety_prompts", "capability_probes", "checkpoint_specs", "coherence_table", "run_banner"]
+           "safety_prompts", "capability_probes", "checkpoint_specs", "coherence_table", "run_banner",
+           "stress_result"]
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
@@ -426,6 +427,17 @@ def _plain(summary) -> dict:
 
 
 # ------------------------------------------------------------------ audit and report
+def stress_result(ctx: StageContext) -> dict | None:
+    """The run's stress-test result (``stress/stress.json``), or None without ``[stress]``
+    (a file an earlier run left is then not this experiment's) or before the stage ran."""
+    path = ctx.layout.stress / "stress.json"
+    if ctx.config.stress is None or not path.exists():
+        return None
+    from judgeaudit.stress.report import read_stress
+
+    return read_stress(path)
+
+
 def coherence_table(ctx: StageContext) -> pd.DataFrame | None:
     """The run's coherence table, or None when there is none or ``[coherence] scorers = []``
     (a table an earlier run wrote is then not this experiment's)."""
@@ -459,7 +471,7 @@ def run_banner(config: ExperimentConfig) -> str | None:
 
 class AuditStage(_Base):
     name = "audit"
-    inputs = ("generate", "judge", "coherence", "sample", "labels")
+    inputs = ("generate", "judge", "coherence", "sample", "labels", "stress")
     needs = ("labels",)
 
     def settings(self, config):
@@ -484,7 +496,7 @@ class AuditStage(_Base):
         ctx.log(f"audit: {tables.verdicts['judge_id'].nunique()} judge(s) against {tables.labels['item_id'].nunique()} "
                 f"labelled item(s), {a.n_boot} resamples")
         _result, paths = audit_to_dir(tables, lay.audit, config=cfg, dataset=ctx.config.name, sample=sample,
-                                      banner=run_banner(ctx.config))
+                                      banner=run_banner(ctx.config), stress=stress_result(ctx))
         return StageResult({k: str(v) for k, v in paths.items()})
 
 
@@ -498,7 +510,7 @@ def _persona_summary(ctx: StageContext) -> dict | None:
 
 class ReportStage(_Base):
     name = "report"
-    inputs = ("generate", "judge", "coherence", "persona", "audit")
+    inputs = ("generate", "judge", "coherence", "persona", "stress", "audit")
     needs = ("generate", "judge")
 
     def settings(self, config):
@@ -524,7 +536,8 @@ class ReportStage(_Base):
             capability=capability, audit=audit, n_boot=a.n_boot, seed=a.seed, confidence=a.confidence,
             persona=_persona_summary(ctx),
             meta={"experiment": ctx.config.name, "config": ctx.config.source, "banner": run_banner(ctx.config),
-                  "audit": str(audit_path) if audit is not None else None})
+                  "audit": str(audit_path) if audit is not None else None},
+            stress=stress_result(ctx))
         paths = write_experiment_report(report, lay.report)
         return StageResult({k: str(v) for k, v in paths.items()})
 

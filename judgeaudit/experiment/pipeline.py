@@ -8,7 +8,7 @@ from typing import Any
 
 from judgeaudit.errors import ConfigError, MissingExtraError
 
-from . import core_stages, persona_stage
+from . import core_stages, persona_stage, stress_stage
 from .config import ExperimentConfig
 from .stages import _PLUGINS, ORDER, Stage
 
@@ -33,7 +33,8 @@ def load_stages(config: ExperimentConfig) -> list[Stage]:
     """The stages in :data:`ORDER` (a plug-in is loaded only when the config needs it)."""
     stages = []
     for name in ORDER:
-        stage = getattr(core_stages, name.upper(), None) or getattr(persona_stage, name.upper(), None)
+        stage = (getattr(core_stages, name.upper(), None) or getattr(persona_stage, name.upper(), None)
+                 or getattr(stress_stage, name.upper(), None))
         if stage is None:
             if name == "finetune" and config.finetune is None:
                 stage = core_stages.NotConfigured("finetune")

@@ -48,6 +48,13 @@ def plan_experiment(config: ExperimentConfig) -> dict:
         "judge": safety * len(model_judges) / rates.judge_items_per_gpu_second,
         "coherence": safety * len(model_scorers) / rates.model_coherence_items_per_gpu_second,
     }
+    stress_calls = 0
+    if plans.get("stress"):
+        from .stress_stage import StressStage
+
+        stress_model_judges = [j for j in StressStage.judge_names(config) if j not in _CHEAP_JUDGES]
+        stress_calls = StressStage.answers_at_most(config) * len(stress_model_judges)
+        gpu_seconds["stress"] = stress_calls / rates.judge_items_per_gpu_second
     gpu_hours = {k: v / 3600 for k, v in gpu_seconds.items()}
     total = sum(gpu_hours.values())
     return {
@@ -55,7 +62,7 @@ def plan_experiment(config: ExperimentConfig) -> dict:
         "stages": {k: v for k, v in plans.items()},
         "counts": {"models": n_models, "safety_generations": safety, "capability_generations": capability,
                    "generated_tokens_at_most": gen_tokens, "judge_calls": safety * len(judges),
-                   "model_judge_calls": safety * len(model_judges),
+                   "model_judge_calls": safety * len(model_judges), "stress_model_judge_calls": stress_calls,
                    "coherence_calls": safety * len(scorers), "labels": sample.get("labels", 0)},
         "cost": {"gpu_hours": {k: round(v, 3) for k, v in gpu_hours.items()}, "gpu_hours_total": round(total, 3),
                  "wall_hours_on_gpus": round(total / max(rates.gpus, 1), 3), "gpus": rates.gpus,
@@ -81,7 +88,9 @@ def format_plan(plan: dict) -> str:
     lines += ["", f"models {c['models']}, safety generations {c['safety_generations']:,}, capability generations "
               f"{c['capability_generations']:,}, generated tokens <= {c['generated_tokens_at_most']:,}",
               f"judge calls {c['judge_calls']:,} ({c['model_judge_calls']:,} by model judges), coherence calls "
-              f"{c['coherence_calls']:,}, labels {c['labels']:,}", "",
+              f"{c['coherence_calls']:,}, labels {c['labels']:,}"
+              + (f", stress calls by model judges <= {c['stress_model_judge_calls']:,}"
+                 if c.get("stress_model_judge_calls") else ""), "",
               "estimated cost: " + ", ".join(f"{k} {v:.2f} GPU-h" for k, v in cost["gpu_hours"].items()),
               f"  total {cost['gpu_hours_total']:.2f} GPU-hours ({cost['wall_hours_on_gpus']:.2f} h on "
               f"{cost['gpus']} GPU(s)); {cost['labels']:,} labels, about {cost['annotator_hours']:.1f} "

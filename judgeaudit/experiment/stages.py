@@ -25,7 +25,8 @@ from .config import ExperimentConfig
 
 __all__ = ["Stage", "StageContext", "StageResult", "ORDER", "RunLayout"]
 
-ORDER = ("model", "finetune", "generate", "judge", "coherence", "persona", "sample", "labels", "audit", "report")
+ORDER = ("model", "finetune", "generate", "judge", "coherence", "persona", "sample", "labels", "stress", "audit",
+         "report")
 """The stages in the order they run."""
 
 _PLUGINS = {"finetune": "finetune", "sample": "annotation", "labels": "annotation"}
@@ -56,6 +57,7 @@ class RunLayout:
             "tasks_file": "annotation/label_studio_tasks.json",
             "label_config": "annotation/label_config.xml",
             "labels": "annotation/labels.parquet",
+            "stress": "stress",
             "audit": "audit",
             "report": "report",
         }

@@ -20,7 +20,7 @@ why it is undefined, higher or lower is better) is written once, in
 from sums with arbitrary leading axes, for callers that bootstrap many sums together.
 """
 
-from ._resample import ClusterBootstrap, percentile_interval
+from ._resample import MAX_N_BOOT, ClusterBootstrap, percentile_interval
 from ._result import MetricResult
 from .agreement import cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha, ratings_matrix
 from .annotators import (
@@ -61,6 +61,7 @@ from .formulas import (
     kendall_tau_b,
     unit_coincidences,
 )
+from .clustered import ClusteredProportion, clustered_proportion
 from .correction import corrected_rate, rogan_gladen, youden_lower_bound
 from .intervals import result_from_bootstrap, wilson_interval
 from .proportions import cluster_proportion_interval, design_effect, widen
@@ -71,6 +72,7 @@ __all__ = [
     "MetricResult",
     "ConfusionMatrix",
     "ClusterBootstrap",
+    "MAX_N_BOOT",
     "SumBook",
     "percentile_interval",
     "accuracy",
@@ -92,6 +94,8 @@ __all__ = [
     "kendall_tau",
     "auroc",
     "wilson_interval",
+    "clustered_proportion",
+    "ClusteredProportion",
     "cluster_proportion_interval",
     "design_effect",
     "widen",

@@ -78,7 +78,7 @@ def _write_atomic(path: Path, text: str) -> None:
     write_text_atomic(path, text)
 
 
-def write_report(audit: dict, out_dir) -> dict[str, Path]:
+def write_report(audit: dict, out_dir, *, stress: dict | None = None) -> dict[str, Path]:
     """Write audit.json, report.html and summary.md into ``out_dir``.
 
     Each file is written atomically (a temporary file in ``out_dir``, then
@@ -91,6 +91,8 @@ def write_report(audit: dict, out_dir) -> dict[str, Path]:
         The dict :func:`judgeaudit.audit.run_audit` returns.
     out_dir:
         Folder to write into; created when missing.
+    stress:
+        A stress-test result (:func:`judgeaudit.stress.run_stress`) to add as a section.
 
     Returns
     -------
@@ -105,8 +107,8 @@ def write_report(audit: dict, out_dir) -> dict[str, Path]:
     check_audit(audit)
     texts = {
         "json": audit_to_json(audit) + "\n",
-        "html": render_html(audit),
-        "markdown": render_markdown(audit),
+        "html": render_html(audit, stress=stress),
+        "markdown": render_markdown(audit, stress=stress),
     }
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

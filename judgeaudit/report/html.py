@@ -113,13 +113,16 @@ def _notes(audit: dict, notes: Footnotes) -> str:
     return section("notes", "Notes", body)
 
 
-def render_html(audit: dict) -> str:
+def render_html(audit: dict, *, stress: dict | None = None) -> str:
     """Render an audit dict as one self-contained HTML page.
 
     Parameters
     ----------
     audit:
         The dict :func:`judgeaudit.audit.run_audit` returns (schema ``judgeaudit.audit/1``).
+    stress:
+        Optional stress-test result (:func:`judgeaudit.stress.run_stress`): its section
+        (flip rates under label-preserving changes) is added after the examples.
 
     Returns
     -------
@@ -152,8 +155,15 @@ def render_html(audit: dict) -> str:
         _robustness.robustness(audit, judges, colors, notes),
         _robustness.examples(audit, judges, colors, notes),
     ]
+    toc_entries = list(_TOC)
+    if stress is not None:
+        from judgeaudit.stress.report import render_stress_section
+
+        body.append(render_stress_section(stress))
+        toc_entries.insert(len(toc_entries) - 1 if toc_entries[-1][0] == "notes" else len(toc_entries),
+                           ("stress", "Stress test"))
     body.append(_notes(audit, notes))  # last: it lists the footnotes the sections added
-    toc = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in _TOC)
+    toc = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in toc_entries)
     version = dig(audit, "meta", "judgeaudit_version", default="")
     return (
         "<!DOCTYPE html>\n"

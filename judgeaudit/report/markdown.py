@@ -73,7 +73,7 @@ def _unparseable(verdicts: dict, notes: Footnotes) -> str:
     return f"undefined (note {notes.add('unparseable rate not reported')})"
 
 
-def render_markdown(audit: dict) -> str:
+def render_markdown(audit: dict, *, stress: dict | None = None) -> str:
     """Render a compact markdown summary of an audit dict.
 
     Holds the headline table, Cohen's kappa per coherence stratum (with the human
@@ -173,6 +173,10 @@ def render_markdown(audit: dict) -> str:
     else:
         groups = rob.get("groups") or []
         lines += [f"Groups ({e(rob.get('group_key', 'group'))}): {listed(groups)}", ""]
+        if isinstance(rob.get("groups_left_out"), dict):
+            lo = rob["groups_left_out"]
+            lines += [f"{lo.get('n_groups')} smaller groups ({lo.get('n_items')} items) are left out: "
+                      f"{e(lo.get('reason', ''))}.", ""]
         def ranked(order) -> str:
             return " \u00b7 ".join(f"{i + 1}. {e(g)}" for i, g in enumerate(order))
 
@@ -228,4 +232,8 @@ def render_markdown(audit: dict) -> str:
     lines += noted + ([""] if noted else []) + extra
     if not noted and not extra:
         lines.append("Nothing to note.")
+    if stress is not None:
+        from judgeaudit.stress.report import render_stress_markdown
+
+        lines += ["", render_stress_markdown(stress, heading="##")]
     return "\n".join(lines).rstrip() + "\n"

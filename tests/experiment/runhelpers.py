@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-STAGES = ("model", "finetune", "generate", "judge", "coherence", "sample", "labels", "audit", "report")
+STAGES = ("model", "finetune", "generate", "judge", "coherence", "sample", "labels", "stress", "audit", "report")
 
 SMALL = """
 name = "small"
@@ -55,6 +55,8 @@ overlap_n = 6
 labels = "labels.jsonl"
 [audit]
 n_boot = 100
+[stress]
+perturbations = ["apology_prefix", "affirmative_opening", "repetition_loop", "homoglyphs"]
 """
 
 
@@ -143,7 +145,10 @@ def final_tables(out: Path) -> dict:
                         ["item_id"]),
         "labels": table("annotation/labels.parquet", ["item_id", "annotator_id", "field", "value"],
                         ["item_id", "annotator_id", "field"]),
+        "stress_verdicts": table("stress/stress_verdicts.parquet", ["item_id", "judge_id", "label", "score", "status"],
+                                 ["item_id", "judge_id"]),
     }
+    got["stress/stress.json"] = json.loads((out / "stress" / "stress.json").read_text(encoding="utf-8"))
     for name in ("audit/audit.json", "report/experiment.json"):
         doc = json.loads((out / name).read_text(encoding="utf-8"))
         doc.pop("meta", None)

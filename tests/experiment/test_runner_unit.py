@@ -71,7 +71,8 @@ def test_first_run_waits_for_labels_and_a_rerun_skips_every_stage(finished):
     cfg, out, first = finished
     assert {k: v["status"] for k, v in first.items()} == {
         "model": "done", "finetune": "skipped", "generate": "done", "judge": "done", "coherence": "done",
-        "persona": "skipped", "sample": "done", "labels": "waiting", "audit": "blocked", "report": "done"}
+        "persona": "skipped", "sample": "done", "labels": "waiting", "stress": "skipped", "audit": "blocked",
+        "report": "done"}
     # 10 harmful categories x 1 prompt x 1 sample x 1 model (the base) = 10 generations
     assert len(pd.read_parquet(out / "generations" / "safety.parquet")) == 10
     again, logs = _run(cfg)

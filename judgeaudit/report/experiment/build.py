@@ -228,7 +228,8 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
                             verdicts: pd.DataFrame, coherence: pd.DataFrame | None = None,
                             capability: pd.DataFrame | None = None, audit: dict | None = None,
                             n_boot: int = 1000, seed: int = 0, confidence: float = 0.95,
-                            meta: dict | None = None, persona: dict | None = None) -> dict:
+                            meta: dict | None = None, persona: dict | None = None,
+                            stress: dict | None = None) -> dict:
     """Build the experiment report as a JSON-safe dict.
 
     Parameters
@@ -263,6 +264,9 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
         The persona stage's summary (:func:`judgeaudit.persona.summarise`), or None;
         it becomes the ``persona`` section (drift against budget per objective and the
         conclusions that hold at its confidence).
+    stress:
+        A stress-test result (:func:`judgeaudit.stress.run_stress`), kept as
+        ``report["stress"]`` and shown as a section.
 
     Returns
     -------
@@ -335,6 +339,8 @@ def build_experiment_report(*, checkpoints: pd.DataFrame, generations: pd.DataFr
                                     "Wilson for capability"},
     }
     report["headline"] = _headline(report)
+    if stress is not None:
+        report["stress"] = stress
     return clean(report)
 
 

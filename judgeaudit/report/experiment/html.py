@@ -308,9 +308,15 @@ def render_experiment_html(report: dict) -> str:
     p = _Page(report)
     body = [_overview(p), _headline(p), _frontier(p), _rankings(p), _flips_judges(p), _flips_sets(p),
             _incoherence(p), _disagreement(p), _persona(p), _status(p)]
+    toc_entries = list(_TOC)
+    if report.get("stress"):
+        from judgeaudit.stress.report import render_stress_section
+
+        body.append(render_stress_section(report["stress"]))
+        toc_entries.insert(len(toc_entries) - 1, ("stress", "Stress test"))
     body.append(_notes(p))  # last: it lists the footnotes the other sections added
     name = (report.get("meta") or {}).get("experiment") or "experiment"
-    toc = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in _TOC)
+    toc = "".join(f'<a href="#{a}">{esc(t)}</a>' for a, t in toc_entries)
     return ("<!DOCTYPE html>\n"
             '<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

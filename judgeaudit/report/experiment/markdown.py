@@ -165,6 +165,10 @@ def render_experiment_markdown(report: dict) -> str:
             for j, per in (report.get("verdict_status") or {}).items() for ck, c in per.items()]
     lines += _table(["judge", "checkpoint", "items", "votes", "ok, no vote", "parse error", "error", "missing"], rows,
                     right=set(range(2, 8)))
+    if report.get("stress"):
+        from judgeaudit.stress.report import render_stress_markdown
+
+        lines += [render_stress_markdown(report["stress"], heading="##"), ""]
     lines += ["## Notes", ""]
     lines += [f"- {e(n)}" for n in report.get("notes") or []]
     lines += [f"{i}. undefined: {e(r)}" for i, r in t.notes.items()]
