@@ -15,7 +15,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from judgeaudit.errors import ConfigError, JudgeAuditError
+from judgeaudit.errors import ConfigError, JudgeAuditError, redact
+from judgeaudit.safe_read import JSONInputError, loads_json
 
 from .connection import Connection
 
@@ -35,8 +36,17 @@ class ServerUnavailableError(LabelStudioError):
 
 
 def _short(body: bytes, limit: int = 300) -> str:
-    text = body.decode("utf-8", "replace").strip()
+    text = redact(body.decode("utf-8", "replace").strip())
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _json_body(payload: bytes, method: str, path: str):
+    """The server's JSON answer; anything else is a LabelStudioError quoting a short excerpt."""
+    try:
+        return loads_json(payload.decode("utf-8"))
+    except (UnicodeDecodeError, JSONInputError) as exc:
+        raise LabelStudioError(f"Label Studio {method} {path} answered with something that is not "
+                               f"JSON ({exc}): {_short(payload, 80)}") from None
 
 
 class LabelStudioClient:
@@ -66,6 +76,9 @@ class LabelStudioClient:
                 payload = resp.read()
         except urllib.error.HTTPError as exc:
             raise self._http_error(method, path, exc) from None
+        except ValueError as exc:  # e.g. http.client refusing a header value: may quote the token
+            raise LabelStudioError(f"Label Studio {method} {path}: the request could not be sent "
+                                   f"({type(exc).__name__}: {redact(exc)})") from None
         except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout,
                 TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -75,7 +88,7 @@ class LabelStudioClient:
                 "or pull can simply be rerun once it is back") from None
         if raw:
             return payload
-        return json.loads(payload) if payload.strip() else None
+        return _json_body(payload, method, path) if payload.strip() else None
 
     def _http_error(self, method, path, exc):
         body = exc.read() if hasattr(exc, "read") else b""

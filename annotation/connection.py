@@ -1,8 +1,12 @@
 """Where the Label Studio server is and how to authenticate: from the environment, a
 config file or the local server's credentials file, never from the command line.
 
-The token is held in :class:`Connection` but never shown: its ``repr`` masks it and
-error messages name the variable or file it came from, not its value.
+The token is held in :class:`Connection` but never shown: its ``repr`` masks it,
+error messages name the variable or file it came from, not its value, and it is
+registered with :func:`judgeaudit.errors.register_secret` so that every error printed
+or stored through :func:`judgeaudit.errors.redact` hides it.  Surrounding whitespace
+(a trailing ``\r`` from a file with Windows line endings) is stripped; a control
+character inside is refused.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from judgeaudit.errors import ConfigError
+from judgeaudit.errors import ConfigError, register_secret
 
 from .paths import cache_dir
 
@@ -36,8 +40,15 @@ class Connection:
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"Label Studio URL {url!r} must start with http:// or https://")
         object.__setattr__(self, "url", url)
-        if not self.token.strip():
+        register_secret(self.token)  # whatever happens next, redact() hides it
+        token = str(self.token).strip()  # a token file saved with Windows line endings ends in \r
+        if not token:
             raise ConfigError(f"the Label Studio API token from {self.token_source} is empty")
+        if any(ord(c) < 32 or ord(c) == 127 or c in "\x85\u2028\u2029" for c in token):
+            raise ConfigError(f"the Label Studio API token from {self.token_source} contains a control "
+                              "character (a line break or tab inside it); copy the token again as one "
+                              "line from Label Studio's Account & Settings page")
+        object.__setattr__(self, "token", token)
 
     def __repr__(self) -> str:
         return f"Connection(url={self.url!r}, token=<hidden, from {self.token_source}>)"

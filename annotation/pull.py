@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from judgeaudit.errors import ValidationError
+from judgeaudit.errors import ValidationError, excerpt
 from judgeaudit.tables import validate
 
 from .client import LabelStudioClient
@@ -68,7 +68,7 @@ def labels_from_snapshot(snapshot: list, schema: LabelSchema, *, project_id=None
             if skip_unknown:
                 counts["tasks_without_item_id"] += 1
                 continue
-            raise ValidationError(f"task {task.get('id')} of project {project_id} has no "
+            raise ValidationError(f"task {excerpt(task.get('id'), 40)} of project {project_id} has no "
                                   f"{ITEM_KEY!r} in its data, so its labels cannot find their item; "
                                   "push tasks with judgeaudit (or pass skip_unknown=True / "
                                   "--skip-unknown to leave them out)")
@@ -116,7 +116,7 @@ def _check_shape(snapshot) -> None:
     for n, task in enumerate(snapshot):
         where = f"snapshot task #{n + 1}"
         if not isinstance(task, dict):
-            raise ValidationError(f"{where} is not an object: {str(task)[:60]!r}")
+            raise ValidationError(f"{where} is not an object: {excerpt(task, 60)}")
         if not isinstance(task.get("data") or {}, dict):
             raise ValidationError(f"{where}: 'data' is not an object")
         for key in ("annotations", "drafts"):
@@ -126,10 +126,10 @@ def _check_shape(snapshot) -> None:
                 raise ValidationError(f"{where}: {key!r} is not a list of objects")
         for ann in task.get("annotations") or ():
             if not isinstance(ann.get("id") or 0, int) or isinstance(ann.get("id"), bool):
-                raise ValidationError(f"{where}: annotation id {ann.get('id')!r} is not an integer")
+                raise ValidationError(f"{where}: annotation id {excerpt(ann.get('id'), 40)} is not an integer")
             for key in ("updated_at", "created_at"):
                 if ann.get(key) is not None and not isinstance(ann[key], str):
-                    raise ValidationError(f"{where}: annotation {key} {ann[key]!r} is not a timestamp text")
+                    raise ValidationError(f"{where}: annotation {key} {excerpt(ann[key], 40)} is not a timestamp text")
 
 
 def _instant(stamp, *, where: str) -> int:
@@ -142,7 +142,7 @@ def _instant(stamp, *, where: str) -> int:
         when = pd.Timestamp(stamp)
         return int((when if when.tzinfo is None else when.tz_convert("UTC")).value)
     except (ValueError, TypeError, OverflowError):
-        raise ValidationError(f"{where}: timestamp {stamp!r} is not an ISO 8601 time; export the "
+        raise ValidationError(f"{where}: timestamp {excerpt(stamp, 60)} is not an ISO 8601 time; export the "
                               "project again from Label Studio (JSON)") from None
 
 

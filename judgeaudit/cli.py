@@ -2,7 +2,9 @@
 
 Results go to stdout (``--json`` for machine-readable output); progress and logs go
 to stderr.  Every error the library raises on purpose is printed as one line
-(``judgeaudit: error: ...``) with exit status 2.
+(``judgeaudit: error: ...``) with exit status 2: control characters escaped, secrets
+redacted (:func:`judgeaudit.errors.redact`) and at most
+:data:`~judgeaudit.errors.MAX_MESSAGE_CHARS` characters.
 """
 
 from __future__ import annotations
@@ -10,13 +12,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import ConfigError, JudgeAuditError
+from .errors import MAX_MESSAGE_CHARS, ConfigError, JudgeAuditError, one_line
 
 __all__ = ["main", "build_parser"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one ``judgeaudit: error:`` line (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"judgeaudit: error: {self.prog}: {one_line(message, 400)} "
+                     f"(see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="judgeaudit",
         description="Audit automated LLM safety judges against human labels, stratified by "
                     "coherence, and run the loop that produces what is audited: finetune, "
@@ -86,7 +96,8 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     except JudgeAuditError as exc:
-        print(f"judgeaudit: error: {exc}", file=sys.stderr)
+        prefix = "judgeaudit: error: "
+        print(prefix + one_line(exc, MAX_MESSAGE_CHARS - len(prefix)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("judgeaudit: interrupted", file=sys.stderr)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, one_line
+from .safe_read import read_file_bytes
 
 __all__ = ["read_toml"]
 
@@ -17,9 +18,19 @@ def read_toml(path, *, what: str = "config file", hint: str = "") -> dict:
     else:  # pragma: no cover
         import tomli as tomllib
     path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{what} {path} not found" + (f"; {hint}" if hint else ""))
+    raw = read_file_bytes(path, what=what)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{what} {path} not found" + (f"; {hint}" if hint else "")) from None
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte offset {exc.start}); save the "
+                          f"{what} as UTF-8") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        raise ConfigError(f"{path}: not valid TOML ({one_line(exc, 200)})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ConfigError(f"{path}: not valid TOML ({one_line(exc, 120)})") from None

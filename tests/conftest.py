@@ -122,3 +122,40 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.integration)
         if item.get_closest_marker("browser") is not None or "chromium_path" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+
+
+SENTINEL_TOKEN = "SENTINEL7c1e9b04d2a35f68"
+"""A Label Studio token the secret tests grep for (stderr, logs, run directories)."""
+
+
+@pytest.fixture
+def echo_server():
+    """A real HTTP server on 127.0.0.1 that answers every request with ``.status`` (500 by
+    default) and a JSON body quoting the request's Authorization header back, as a hostile
+    or buggy server might.  ``.url`` is its address."""
+    import http.server
+    import json
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self):
+            body = json.dumps({"detail": f"bad credentials {self.headers.get('Authorization')}"}).encode()
+            self.send_response(self.server.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PATCH = _answer
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.status = 500
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -71,7 +71,7 @@ def _spread(book, res, where, judge_id, annot, ceiling) -> dict:
         (tp, fp, fn, tn), boot = book.stack(keys)
         n = int(sum(book.raw(k) for k in keys))
         k = _kappa(tp, fp, fn, tn)
-        vs[a] = res(k, _kappa(*boot.T), n, undefined=None if not np.isnan(k) else
+        vs[a] = res(k, _kappa(*boot.T), n, n_clusters=book.n_clusters(keys), undefined=None if not np.isnan(k) else
                     ("no item labelled by both" if n == 0 else "only one category present"))
     pairs = [p for p in (ceiling or {}).get("pairwise_kappa") or []]
     others = {}

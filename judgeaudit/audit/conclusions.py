@@ -5,8 +5,8 @@ For every pair of groups ``(a, b)`` and every rater (the humans, and each judge'
 corrected rate), the order the rater supports at the audit's level follows the one
 rule of :mod:`judgeaudit.metrics.flips`: "a above b" when the point difference
 ``rate_a - rate_b`` is positive and the percentile interval of its paired
-cluster-bootstrap resamples lies above 0 (mirrored for "b above a"); otherwise the
-rater is unsure.  ``p_a_above_b`` reports the share of the resamples where
+cluster-bootstrap resamples, widened to Newcombe's interval from the two rates' own
+intervals, lies above 0 (mirrored for "b above a"); otherwise the rater is unsure.  ``p_a_above_b`` reports the share of the resamples where
 ``rate_a > rate_b`` (ties count one half; resamples where either rate is undefined are
 left out).
 
@@ -29,7 +29,7 @@ import itertools
 
 import numpy as np
 
-from judgeaudit.metrics.flips import difference_interval, supported_order
+from judgeaudit.metrics.flips import difference_interval, newcombe_widen, supported_order
 
 __all__ = ["order_probabilities", "conclusions_section"]
 
@@ -44,11 +44,14 @@ def order_probabilities(boot_a, boot_b) -> tuple[float | None, int]:
     return float(np.mean(d > 0) + 0.5 * np.mean(d == 0)), int(ok.sum())
 
 
-def conclusions_section(groups, raters: dict, *, level: float = 0.95) -> dict:
+def conclusions_section(groups, raters: dict, *, level: float = 0.95, intervals: dict | None = None) -> dict:
     """The pairs, their order probability under every rater, and the headline.
 
-    ``raters`` maps a rater's name to ``(point (G,), boot (B, G))``.
+    ``raters`` maps a rater's name to ``(point (G,), boot (B, G))``; ``intervals`` a rater's
+    name to its rates' own intervals ``(low (G,), high (G,))``, to which each difference's
+    percentile interval is widened (:func:`judgeaudit.metrics.flips.newcombe_widen`).
     """
+    intervals = intervals or {}
     pairs, hold, flip = [], [], []
     for i, j in itertools.combinations(range(len(groups)), 2):
         a, b = groups[i], groups[j]
@@ -60,7 +63,11 @@ def conclusions_section(groups, raters: dict, *, level: float = 0.95) -> dict:
             order = "undefined"
             if prob is not None:
                 diff = float(point[i] - point[j])
-                side = supported_order(diff, *difference_interval(boot[:, i] - boot[:, j], level))
+                lo, hi = difference_interval(boot[:, i] - boot[:, j], level)
+                if name in intervals:
+                    low, high = intervals[name]
+                    lo, hi = newcombe_widen(lo, hi, point[i], (low[i], high[i]), point[j], (low[j], high[j]))
+                side = supported_order(diff, lo, hi)
                 order = {1: "a>b", -1: "b>a", 0: "unsure"}[side]
             per[name] = {"diff": None if prob is None else float(point[i] - point[j]),
                          "p_a_above_b": prob, "n_boot_used": used, "order": order}
@@ -84,7 +91,8 @@ def conclusions_section(groups, raters: dict, *, level: float = 0.95) -> dict:
             entry["status"] = "no rater orders them at 95%" if orders else "undefined"
         pairs.append(entry)
     return {"level": level, "rule": f"a rater supports an order when the {level:.0%} percentile interval of "
-                                    "the paired bootstrap difference excludes 0 on the side of the point "
+                                    "the paired bootstrap difference, widened to Newcombe's interval from the "
+                                    "two rates' own intervals, excludes 0 on the side of the point "
                                     "difference (judgeaudit.metrics.flips)",
             "raters": list(raters), "pairs": pairs,
             "headline": {"hold_under_every_judge": hold, "flip_with_the_judge": flip}}

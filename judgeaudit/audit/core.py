@@ -28,8 +28,8 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from judgeaudit.errors import ConfigError
-from judgeaudit.metrics import ClusterBootstrap
+from judgeaudit.errors import ConfigError, excerpt, excerpt_names
+from judgeaudit.metrics import MAX_N_BOOT, ClusterBootstrap
 from judgeaudit.metrics import METRICS, SumBook, undefined_reason
 from judgeaudit.metrics.sums import to_result
 from judgeaudit.metrics.catalogue import confusion_arrays
@@ -39,6 +39,7 @@ from judgeaudit.tables import binary_votes, labelled_items, majority_reference, 
 
 from .annotators import add_annotator_sums, judge_as_annotator
 from .differences import stratum_differences
+from .reserved import check_reserved_names
 from .robustness import robustness_section
 from .strata import choose_strata
 from .weights import alpha_scale as _alpha_scale, design_weights
@@ -117,8 +118,13 @@ class AuditConfig:
         from .correction import check_correction
 
         check_correction(self.correction)
-        if self.n_boot < 1:
-            raise ConfigError(f"n_boot must be at least 1, got {self.n_boot}")
+        if isinstance(self.n_boot, bool) or not isinstance(self.n_boot, (int, np.integer)) \
+                or not 1 <= self.n_boot <= MAX_N_BOOT:
+            raise ConfigError(f"n_boot must be an integer from 1 to {MAX_N_BOOT:,} (the bootstrap keeps "
+                              f"every resample of every statistic in memory), got {excerpt(self.n_boot, 40)}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
+                or not 0 <= self.seed < 2**63:
+            raise ConfigError(f"seed must be an integer from 0 to 2**63 - 1, got {excerpt(self.seed, 40)}")
         if not 0.5 <= self.confidence < 1:
             raise ConfigError(f"confidence must be in [0.5, 1), got {self.confidence}")
         if not 0 <= self.alt_test_epsilon < 1:
@@ -170,7 +176,8 @@ def _binary_results(book, key, metrics, *, n, bs, cfg):
             if book.weighted:  # the items observed, for the design effect of weighted sums
                 floor += (facts.proportion(*(book.raw(k) for k in keys))[1],)
         out[m] = to_result(point, bvals, n=n, bs=bs, confidence=cfg.confidence,
-                           undefined=reason, wilson=wilson, floor=floor)
+                           undefined=reason, wilson=wilson, floor=floor,
+                           n_clusters=book.n_clusters(keys))
     return out
 
 
@@ -255,13 +262,14 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
                                                  scorer_id=cfg.coherence_scorer)
     stratum = strata_series.to_numpy(dtype=object)
     strata = order_strata(stratum)
+    check_reserved_names(strata, tables.verdicts["judge_id"].unique(), strata_source=strata_source)
     masks = {"overall": np.ones(len(ids), bool)}
     masks.update({s: stratum == s for s in strata})
     clusters = None
     if cfg.cluster_key:
         if cfg.cluster_key not in items:
-            raise ConfigError(f"cluster key {cfg.cluster_key!r} is not a column of the generations "
-                              f"table; columns: {', '.join(items.columns)}")
+            raise ConfigError(f"cluster key {excerpt(cfg.cluster_key, 40)} is not a column of the generations "
+                              f"table; columns: {excerpt_names(items.columns)}")
         clusters = items[cfg.cluster_key].astype(str).to_numpy()
     bs = ClusterBootstrap(clusters, n=len(ids), n_boot=cfg.n_boot, seed=cfg.seed)
     book = SumBook(bs, weighted=wl is not None)
@@ -284,8 +292,8 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
     annotator_keys = add_annotator_sums(book, ceiling_votes, preds, masks, wl)
     robustness_plan = None
     if cfg.group_key and cfg.group_key not in items:
-        raise ConfigError(f"group key {cfg.group_key!r} is not a column of the generations table; "
-                          f"columns: {', '.join(items.columns)}; pass --group-key none to skip robustness")
+        raise ConfigError(f"group key {excerpt(cfg.group_key, 40)} is not a column of the generations table; "
+                          f"columns: {excerpt_names(items.columns)}; pass --group-key none to skip robustness")
     if cfg.group_key and items[cfg.group_key].nunique() > 1:
         from .correction import add_correction_sums
         from .robustness import add_group_sums
@@ -293,7 +301,8 @@ def run_audit(tables, *, config: AuditConfig | None = None, dataset: str | None 
         group_arr = items[cfg.group_key].astype(str).to_numpy()
         robustness_plan = add_group_sums(book, group_arr, resolved, refv, preds, weights=(wl, wc))
         robustness_plan["correction"] = add_correction_sums(book, group_arr, stratum, strata, resolved, refv,
-                                                            preds, weights=(wl, wc))
+                                                            preds, weights=(wl, wc),
+                                                            names=robustness_plan["groups"])
     book.run()
 
     def res(point, boot, n, **kw):
@@ -458,13 +467,15 @@ def _ceiling_results(book, keys, masks, res) -> dict | None:
             "fewer than one unit with two or more labels" if units == 0 else "only one category present")
         n_units = int(book.raw(("ceiling", where, "units")))
         entry = {"n_units": n_units,
-                 "krippendorff_alpha": res(alpha, alpha_from_coincidence(bo), n_units, undefined=reason),
+                 "krippendorff_alpha": res(alpha, alpha_from_coincidence(bo), n_units, undefined=reason,
+                                           n_clusters=book.n_clusters([("ceiling", where, "units")])),
                  "pairwise_kappa": []}
         for i, j in keys["pairs"]:
             (tp, fp, fn, tn), b = book.stack([("ceiling", where, i, j, c) for c in COUNTS])
             k = kappa_from_confusion(confusion_arrays(tp, fp, fn, tn))
             n = int(sum(book.raw(("ceiling", where, i, j, c)) for c in COUNTS))
             r = res(k, kappa_from_confusion(confusion_arrays(*b.T)), n,
+                    n_clusters=book.n_clusters([("ceiling", where, i, j, c) for c in COUNTS]),
                     undefined=None if not np.isnan(k) else undefined_reason("cohen_kappa", tp, fp, fn, tn,
                                                                             voice="audit", fallback=True))
             agree = (tp + tn) / (tp + fp + fn + tn) if n else float("nan")

@@ -68,10 +68,13 @@ def check_correction(name: str) -> str:
     return name
 
 
-def add_correction_sums(book, groups, stratum, strata, resolved, refv, preds, *, weights=(None, None)) -> dict:
-    """Record per (group, judge, verdict, stratum) the judge counts and the labelled counts."""
+def add_correction_sums(book, groups, stratum, strata, resolved, refv, preds, *, weights=(None, None),
+                        names=None) -> dict:
+    """Record per (group, judge, verdict, stratum) the judge counts and the labelled counts;
+    ``names``: the groups to record (default every group; the robustness section passes its
+    largest ones, see :data:`judgeaudit.audit.robustness.MAX_GROUPS`)."""
     wl, wj = weights
-    names = sorted(set(groups.tolist()))
+    names = sorted(set(groups.tolist())) if names is None else list(names)
     for judge_id, (pred, _status) in preds.items():
         ok = ~np.isnan(pred)
         p = np.nan_to_num(pred)
@@ -127,7 +130,8 @@ def _ds_results(book, judge_id, groups, strata, res, pooled_only, confidence):
             empty = [f"verdict {v} in stratum {s}" for v in (0, 1) for j, s in enumerate(strata)
                      if N[k, v, j] > 0 and not L[:, v, j].sum() > 0]
             reason = "no human-labelled item in a cell the group needs (" + ", ".join(empty) + ")"
-        r = res(theta[k], btheta[:, k], n, undefined=reason)
+        r = res(theta[k], btheta[:, k], n, undefined=reason,
+                n_clusters=book.n_clusters([("cell", judge_id, g, v, s, "N") for v in (0, 1) for s in strata]))
         if reason is None and not pooled_only and n_lab >= n and ("grp", g, "human", "n") in book:
             # every scored item of the group is labelled: the estimate is the humans' rate,
             # and gets the same floor as that rate (Korn-Graubard, see to_result)
@@ -224,8 +228,12 @@ def _rg_results(book, judge_id, groups, strata, res, pooled, confidence):
                 btheta = btheta + bshare * rogan_gladen(bpos / bm, bse, bsp)
             one = corrected_rate(pos / m, m, float(se), float(sp), m1, m0, confidence=confidence,
                                  min_youden=-1.0)
-            var += (share * (one.ci_high - one.ci_low) / (2 * z)) ** 2
-        r = res(theta, btheta, n)
+            # the larger one-sided half-width: the interval is clipped to [0, 1] and floored,
+            # so its full width over 2z understates the spread near 0 and 1
+            half = max(one.value - one.ci_low, one.ci_high - one.value)
+            var += (share * half / z) ** 2
+        r = res(theta, btheta, n,
+                n_clusters=book.n_clusters([("cell", judge_id, g, v, s, "N") for v in (0, 1) for s in strata]))
         r["ci_low"], r["ci_high"] = _hull(r["ci_low"], r["ci_high"], max(0.0, theta - z * math.sqrt(var)),
                                           min(1.0, theta + z * math.sqrt(var)))
         out[g] = _label(r, name)

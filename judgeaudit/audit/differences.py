@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from judgeaudit.metrics import METRICS, binary_from_counts
+from judgeaudit.metrics.flips import newcombe_widen
 
 __all__ = ["restricted_permutations", "permutation_p_value", "studentized_ratio_difference",
            "welch_cluster_p_value", "stratum_differences"]
@@ -196,8 +197,7 @@ def _mover_interval(book, judge_id, a, b, metric, confidence):
         lo, hi, _ = cluster_proportion_interval(k, m, confidence=confidence)
         parts.append((k.sum() / total, lo, hi))
     (pa, la, ua), (pb, lb, ub) = parts
-    d = pa - pb
-    return d - np.hypot(pa - la, ub - pb), d + np.hypot(ua - pa, pb - lb)
+    return newcombe_widen(np.nan, np.nan, pa, (la, ua), pb, (lb, ub))
 
 
 def stratum_differences(book, judge_id, strata, metrics, *, items, n_perm: int, seed: int,

@@ -14,13 +14,33 @@ import itertools
 
 import numpy as np
 
-from judgeaudit.metrics.flips import difference_interval, is_confident_flip, is_flip
+from judgeaudit.metrics.flips import difference_interval, is_confident_flip, is_flip, newcombe_widen
 from judgeaudit.metrics.formulas import kendall_tau_b
 
 from .conclusions import conclusions_section
 from .correction import CORRECTIONS, corrected_rates
 
 _COUNTS = ("tp", "fp", "fn", "tn")
+
+MAX_GROUPS = 50
+"""Most groups the section compares: the largest ones (by items); the rest are counted in
+``groups_left_out``.  Pairs of groups grow as G^2: one group per item made a 145 MB
+audit.json."""
+
+
+def largest_groups(groups, limit: int = MAX_GROUPS):
+    """``(kept names sorted, left-out summary or None)`` of a per-item group array: the
+    ``limit`` groups with most items (ties by name)."""
+    import pandas as pd
+
+    counts = pd.Series(groups).value_counts()
+    if len(counts) <= limit:
+        return sorted(counts.index.tolist()), None
+    order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = sorted(g for g, _ in order[:limit])
+    rest = order[limit:]
+    return kept, {"n_groups": len(rest), "n_items": int(sum(c for _, c in rest)),
+                  "reason": f"only the {limit} largest groups are compared"}
 
 
 def add_group_sums(book, groups, resolved, refv, preds, *, weights=(None, None)) -> dict:
@@ -30,7 +50,7 @@ def add_group_sums(book, groups, resolved, refv, preds, *, weights=(None, None))
     the judge sums (None: every item once); see :func:`judgeaudit.audit.weights.design_weights`.
     """
     wl, wj = weights
-    names = sorted(set(groups.tolist()))
+    names, left_out = largest_groups(groups)
     for g in names:
         in_g = groups == g
         book.add(("grp", g, "human", "pos"), resolved & in_g & (refv == 1), wl)
@@ -39,7 +59,7 @@ def add_group_sums(book, groups, resolved, refv, preds, *, weights=(None, None))
             ok = ~np.isnan(pred)
             book.add(("grp", g, judge_id, "pos"), ok & in_g & (np.nan_to_num(pred) == 1), wj)
             book.add(("grp", g, judge_id, "n"), ok & in_g, wj)
-    return {"groups": names, "judges": sorted(preds)}
+    return {"groups": names, "judges": sorted(preds), "groups_left_out": left_out}
 
 
 def _rates(book, who, groups):
@@ -81,11 +101,22 @@ def _rogan_gladen(book, judge_id, p, bp):
     return point, boot, reason, (float(sens), float(spec))
 
 
-def _conclusions(groups, raters, hp, hb, judge_rates, cfg) -> dict:
+def _bounds(results: dict, groups) -> tuple:
+    """``(low (G,), high (G,))`` of a rater's per-group results, NaN where absent."""
+    def one(g, k):
+        v = (results.get(g) or {}).get(k)
+        return np.nan if v is None else float(v)
+    return np.array([one(g, "ci_low") for g in groups]), np.array([one(g, "ci_high") for g in groups])
+
+
+def _conclusions(groups, raters, hp, hb, judge_rates, cfg, rates, corrected) -> dict:
     """The conclusions under the corrected rates, and (``uncorrected``) the headline the
     judges' raw rates would give: where they differ, the correction changed the answer."""
-    out = conclusions_section(groups, raters, level=cfg.confidence)
-    raw = conclusions_section(groups, {"human": (hp, hb), **judge_rates}, level=cfg.confidence)
+    human = {"human": _bounds(rates["human"], groups)}
+    out = conclusions_section(groups, raters, level=cfg.confidence,
+                              intervals={**human, **{j: _bounds(corrected[j], groups) for j in corrected}})
+    raw = conclusions_section(groups, {"human": (hp, hb), **judge_rates}, level=cfg.confidence,
+                              intervals={**human, **{j: _bounds(rates[j], groups) for j in judge_rates}})
     out["uncorrected"] = {"raters": raw["raters"], "headline": raw["headline"]}
     return out
 
@@ -126,6 +157,7 @@ def robustness_section(book, plan, res, cfg) -> dict:
                                   undefined=None if jn[k] else "judge gave no scorable verdict in this group")
                            for k, g in enumerate(groups)}
         rankings[judge_id] = _ranking(groups, jp)
+        (hlo, hhi), (jlo, jhi) = _bounds(rates["human"], groups), _bounds(rates[judge_id], groups)
         _cp, _cb, _reason, ss = _rogan_gladen(book, judge_id, jp, jb)
         sens_spec[judge_id] = {"sensitivity": _finite(ss[0]), "specificity": _finite(ss[1])}
         tau = float(kendall_tau_b(hp, jp))
@@ -135,8 +167,10 @@ def robustness_section(book, plan, res, cfg) -> dict:
             hd, jd = hp[a] - hp[b], jp[a] - jp[b]
             if not is_flip(hd, jd):  # the one rule of judgeaudit.metrics.flips
                 continue
-            hci = difference_interval(hb[:, a] - hb[:, b], cfg.confidence)
-            jci = difference_interval(jb[:, a] - jb[:, b], cfg.confidence)
+            hci = newcombe_widen(*difference_interval(hb[:, a] - hb[:, b], cfg.confidence),
+                                 hp[a], (hlo[a], hhi[a]), hp[b], (hlo[b], hhi[b]))
+            jci = newcombe_widen(*difference_interval(jb[:, a] - jb[:, b], cfg.confidence),
+                                 jp[a], (jlo[a], jhi[a]), jp[b], (jlo[b], jhi[b]))
             confident = is_confident_flip(hd, hci, jd, jci)
             flips.append({"judge": judge_id, "a": groups[a], "b": groups[b],
                           "human_diff": float(hd), "human_ci": [_finite(hci[0]), _finite(hci[1])],
@@ -154,6 +188,8 @@ def robustness_section(book, plan, res, cfg) -> dict:
             "corrected_rates": corrected, "correction": _correction_meta(cfg),
             "corrected_rates_by_estimator": by_estimator,
             "sensitivity_specificity_by_stratum": _sens_spec_by_stratum(book, judges, plan["correction"]["strata"]),
-            "conclusions": _conclusions(groups, raters, hp, hb, judge_rates, cfg),
+            "conclusions": _conclusions(groups, raters, hp, hb, judge_rates, cfg, rates, corrected),
             "sensitivity_specificity": sens_spec,
-            "rankings": rankings, "kendall_tau": taus, "flips": flips}
+            "rankings": rankings, "kendall_tau": taus, "flips": flips,
+            # only when groups were left out, so that audits of <= MAX_GROUPS groups keep their layout
+            **({"groups_left_out": plan["groups_left_out"]} if plan.get("groups_left_out") else {})}

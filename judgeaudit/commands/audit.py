@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from judgeaudit.errors import ConfigError
+from judgeaudit.safe_read import check_encoding, check_output_dir
 
 from ._shared import csv_list, log
 
@@ -106,6 +107,9 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
+    _audit_config(args)
+    check_output_dir(args.out)
+    check_encoding(args.encoding)
     tbl = _load_tables(args)
     if args.judges:
         tbl = add_builtin_judges(tbl, args.judges)
@@ -222,19 +226,10 @@ def add_builtin_judges(tbl, judge_names):
 def audit_and_write(tbl, args, *, dataset):
     """Audit ``tbl`` with the statistics options of ``args``, write the report to ``args.out``,
     print the summary (or ``--json``) to stdout; returns the audit dict."""
-    from judgeaudit.audit import AuditConfig, audit_to_dir
+    from judgeaudit.audit import audit_to_dir
     from judgeaudit.report import render_markdown
 
-    none = lambda v: None if v is None or str(v).lower() == "none" else v  # noqa: E731
-    cfg = AuditConfig(n_boot=args.n_boot, seed=args.seed, confidence=getattr(args, "confidence", 0.95),
-                      cluster_key=none(getattr(args, "cluster_key", "prompt_id")),
-                      tie_policy=getattr(args, "tie_policy", "unresolved"),
-                      reference_annotator=getattr(args, "reference", None),
-                      strata=getattr(args, "strata", "auto"),
-                      coherence_scorer=getattr(args, "coherence_scorer", None),
-                      group_key=none(getattr(args, "group_key", "checkpoint_id")),
-                      correction=getattr(args, "correction", "double-sampling"),
-                      alt_test_epsilon=getattr(args, "alt_test_epsilon", 0.2))
+    cfg = _audit_config(args)
     stress = None
     if getattr(args, "stress", None) is not None:
         from judgeaudit.stress.report import read_stress
@@ -247,3 +242,19 @@ def audit_and_write(tbl, args, *, dataset):
     else:
         print(render_markdown(result, stress=stress))
     return result
+
+
+def _audit_config(args):
+    """The :class:`AuditConfig` of the statistics options (checked before any work)."""
+    from judgeaudit.audit import AuditConfig
+
+    none = lambda v: None if v is None or str(v).lower() == "none" else v  # noqa: E731
+    return AuditConfig(n_boot=args.n_boot, seed=args.seed, confidence=getattr(args, "confidence", 0.95),
+                      cluster_key=none(getattr(args, "cluster_key", "prompt_id")),
+                      tie_policy=getattr(args, "tie_policy", "unresolved"),
+                      reference_annotator=getattr(args, "reference", None),
+                      strata=getattr(args, "strata", "auto"),
+                      coherence_scorer=getattr(args, "coherence_scorer", None),
+                      group_key=none(getattr(args, "group_key", "checkpoint_id")),
+                      correction=getattr(args, "correction", "double-sampling"),
+                      alt_test_epsilon=getattr(args, "alt_test_epsilon", 0.2))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgeaudit.errors import MissingExtraError, ValidationError
+from judgeaudit.errors import MissingExtraError, ValidationError, excerpt_names
 from judgeaudit.tables import AuditTables, Task, empty_table, make_item_id, read_records
 
 
@@ -32,14 +32,14 @@ def require_columns(df: pd.DataFrame, columns, path) -> None:
     if missing:
         raise ValidationError(
             f"missing column(s) {', '.join(map(repr, missing))}; available columns: "
-            f"{', '.join(map(repr, map(str, df.columns))) or '(none)'}",
+            f"{excerpt_names(df.columns) or '(none)'}",
             path=path, column=", ".join(missing))
 
 
 def read_csv(path, *, encoding=None, columns=()) -> pd.DataFrame:
     """Read a CSV/JSONL file as raw cells and check it has ``columns``."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ValidationError("file not found; pass the path of the data set file or folder",
                               path=path)
     df = read_records(path, encoding=encoding)

@@ -14,7 +14,7 @@ from judgeaudit.datasets.common import (
     require_columns,
     text_id,
 )
-from judgeaudit.errors import ValidationError
+from judgeaudit.errors import ValidationError, excerpt
 from judgeaudit.tables import AuditTables, Task, parse_label
 
 __all__ = ["load_jailbreakbench", "JBB_HUMANS", "JBB_JUDGES", "JBB_SOURCES"]
@@ -131,7 +131,7 @@ def _row_index(df, path) -> list:
         try:
             out.append(int(str(v).strip()))
         except ValueError:
-            raise ValidationError(f"expected an integer row index, got {v!r}", path=path,
+            raise ValidationError(f"expected an integer row index, got {excerpt(v)}", path=path,
                                   row=row, column="Index") from None
     return out
 

@@ -13,7 +13,7 @@ from judgeaudit.datasets.common import (
     read_csv,
     require_columns,
 )
-from judgeaudit.errors import ConfigError, ValidationError
+from judgeaudit.errors import ConfigError, ValidationError, excerpt
 from judgeaudit.tables import AuditTables, Task, parse_label
 
 __all__ = ["load_xstest", "XSTEST_MODELS", "XSTEST_JUDGES"]
@@ -142,7 +142,7 @@ def _prompt_id(value) -> str:
 def _harmful(value, path, row) -> bool:
     s = str(value).strip().lower()
     if s not in ("safe", "unsafe"):
-        raise ValidationError(f"expected safe or unsafe, got {value!r}", path=path, row=row,
+        raise ValidationError(f"expected safe or unsafe, got {excerpt(value)}", path=path, row=row,
                               column="label")
     return s == "unsafe"
 
@@ -192,7 +192,7 @@ def _verdicts(df, path, column, judge, by_id) -> list:
     for row, (pid, cell) in enumerate(zip(df["id"], df[column]), start=1):
         pid = _prompt_id(pid)
         if pid not in by_id:
-            raise ValidationError(f"id {pid!r} is not among the model's completions; expected the "
+            raise ValidationError(f"id {excerpt(pid)} is not among the model's completions; expected the "
                                   "judge file to label the same rows", path=path, row=row,
                                   column="id")
         raw = None if cell is None else str(cell)

@@ -337,9 +337,13 @@ class ExperimentConfig:
         return f"{self.source}" + (f" [{section}]" if section else "")
 
 
-def section_hash(*parts: Any) -> str:
-    """A short hash of JSON-ready parts (a stage's settings and its inputs' hashes)."""
-    text = json.dumps(_json_ready(list(parts)), sort_keys=True, default=str)
+def section_hash(*parts: Any, base=None) -> str:
+    """A short hash of JSON-ready parts (a stage's settings and its inputs' hashes); an
+    absolute path that exists counts by its content, one under ``base`` (the config's
+    folder) that does not exist yet by its relative path (:func:`judgeaudit.identity.portable`)."""
+    from judgeaudit.identity import portable
+
+    text = json.dumps(portable(_json_ready(list(parts)), base), sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from judgeaudit.atomic import write_json_atomic, write_text_atomic
-from judgeaudit.errors import ConfigError
+from judgeaudit.errors import ConfigError, one_line, redact
 
 from .config import ExperimentConfig, section_hash
 from .pipeline import load_stages
@@ -204,7 +204,8 @@ def _run_stage(stage, ctx: StageContext, state: dict, tokens: dict, statuses: di
         tokens[stage.name] = "not configured"
         return {**record, "status": "skipped", "reason": "not configured"}
     number = f"[{applied.index(stage) + 1}/{len(applied)}]"
-    fingerprint = section_hash(stage.name, stage.settings(config), {n: tokens.get(n) for n in stage.inputs})
+    fingerprint = section_hash(stage.name, stage.settings(config), {n: tokens.get(n) for n in stage.inputs},
+                               base=config.base_dir)
     previous = state["stages"].get(stage.name, {})
     blocked = [n for n in stage.needs if statuses.get(n) in ("waiting", "blocked")]
     if blocked:
@@ -228,7 +229,7 @@ def _run_stage(stage, ctx: StageContext, state: dict, tokens: dict, statuses: di
         result = stage.run(ctx)
     except BaseException as exc:
         error = (f"{type(exc).__name__}: interrupted; run the same command again to resume"
-                 if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"[:2000])
+                 if isinstance(exc, KeyboardInterrupt) else one_line(f"{type(exc).__name__}: {exc}", 2000))
         state["stages"][stage.name] = {"status": "failed", "fingerprint": fingerprint, "error": error,
                                        "finished_at": _now()}
         _save(root, state)
@@ -238,7 +239,7 @@ def _run_stage(stage, ctx: StageContext, state: dict, tokens: dict, statuses: di
     entry = {"status": status, "fingerprint": fingerprint, "seconds": round(seconds, 3), "finished_at": _now(),
              "summary": result.summary}
     if result.waiting:
-        entry["reason"] = result.waiting
+        entry["reason"] = redact(result.waiting)
         log(f"{number} {stage.name}: waiting: {result.waiting}")
     else:
         log(f"{number} {stage.name}: done in {seconds:.1f} s")

@@ -43,7 +43,9 @@ Message = Mapping[str, str]
 
 
 def _hash(obj: Any) -> str:
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    from judgeaudit.identity import portable
+
+    text = json.dumps(portable(obj), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

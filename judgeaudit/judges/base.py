@@ -134,7 +134,9 @@ def hash_config(config: Mapping[str, Any]) -> str:
     ----------
     config:
         A JSON-serialisable mapping; tuples are written as lists, and values JSON
-        cannot hold are written with ``str``.
+        cannot hold are written with ``str``.  An absolute path that exists counts by
+        its content (:func:`judgeaudit.identity.portable`), so a moved run directory
+        keeps its hashes.
 
     Examples
     --------
@@ -145,8 +147,10 @@ def hash_config(config: Mapping[str, Any]) -> str:
     >>> len(hash_config({}))
     16
     """
+    from judgeaudit.identity import portable
+
     text = json.dumps(
-        config, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        portable(config), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

@@ -65,15 +65,10 @@ def load_judge_config(path: str | Path) -> list[dict[str, Any]]:
         with top-level options but no ``name`` gives one entry without a name, to be
         merged with ``--judge NAME``.
     """
-    import tomllib
+    from judgeaudit.configfile import read_toml
 
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the judge config ({exc})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    doc = read_toml(path, what="judge config")
     if "judge" in doc:
         tables = doc["judge"]
         if isinstance(tables, dict):

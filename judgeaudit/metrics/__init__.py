@@ -20,7 +20,7 @@ why it is undefined, higher or lower is better) is written once, in
 from sums with arbitrary leading axes, for callers that bootstrap many sums together.
 """
 
-from ._resample import ClusterBootstrap, percentile_interval
+from ._resample import MAX_N_BOOT, ClusterBootstrap, percentile_interval
 from ._result import MetricResult
 from .agreement import cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha, ratings_matrix
 from .annotators import (
@@ -72,6 +72,7 @@ __all__ = [
     "MetricResult",
     "ConfusionMatrix",
     "ClusterBootstrap",
+    "MAX_N_BOOT",
     "SumBook",
     "percentile_interval",
     "accuracy",

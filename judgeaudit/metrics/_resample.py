@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ClusterBootstrap", "percentile_interval"]
+__all__ = ["ClusterBootstrap", "percentile_interval", "MAX_N_BOOT"]
+
+MAX_N_BOOT = 200_000
+"""Most resamples a :class:`ClusterBootstrap` makes: every statistic keeps one float per
+resample, so memory grows with ``n_boot`` (the draws themselves are made in chunks)."""
+_CHUNK_CELLS = 2_000_000  # draws held at once: about 16 MB of int64 per array
 
 
 class ClusterBootstrap:
@@ -43,18 +48,23 @@ class ClusterBootstrap:
             self.n_clusters = int(n)
             self.clustered = False
         else:
-            keys = np.asarray(clusters, dtype=object)
-            _, self.codes = np.unique(keys.astype(str), return_inverse=True)
-            self.codes = self.codes.ravel()
+            # a dict over the keys' own strings, not np.unique on a str array: a fixed-width
+            # unicode array of one long key per item costs n * longest-key * 4 bytes
+            keys = [str(k) for k in np.asarray(clusters, dtype=object).ravel()]
+            index = {k: i for i, k in enumerate(sorted(set(keys)))}
+            self.codes = np.fromiter((index[k] for k in keys), dtype=np.int64, count=len(keys))
             self.n_clusters = int(self.codes.max()) + 1 if self.codes.size else 0
             self.clustered = True
         self.n = int(self.codes.size)
-        if n_boot < 1:
-            raise ValueError(f"n_boot must be at least 1, got {n_boot}")
+        if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) \
+                or not 1 <= n_boot <= MAX_N_BOOT:
+            raise ValueError(f"n_boot must be an integer from 1 to {MAX_N_BOOT:,}, got {n_boot!r:.40}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+            raise ValueError(f"seed must be an integer from 0 to 2**63 - 1, got {seed!r:.40}")
         self.n_boot = int(n_boot)
-        self.seed = seed
+        self.seed = int(seed)
         if chunk_size is None:
-            chunk_size = max(1, min(self.n_boot, int(2e7 // max(self.n_clusters, 1))))
+            chunk_size = max(1, min(self.n_boot, _CHUNK_CELLS // max(self.n_clusters, 1)))
         self.chunk_size = int(chunk_size)
 
     @property

@@ -23,9 +23,10 @@ cluster variance has.
 
 Coverage was measured by simulation (``bench/bench_stress_coverage.py``; a seeded
 small version is in ``tests/metrics/test_clustered.py``).
-:func:`judgeaudit.metrics.cluster_proportion_interval` is the same Korn-Graubard idea with
-Clopper-Pearson bounds and without the few-clusters rule above; the bench shows it at 0.88-0.90 coverage for rare
-flips that come in bursts, where this function stays above 0.93.
+:func:`judgeaudit.metrics.cluster_proportion_interval` (the audit's floor under every
+bootstrapped proportion) is the same Korn-Graubard idea with Clopper-Pearson bounds and the
+same few-clusters rule; before it had the rule, the bench showed it at 0.88-0.90 coverage for
+rare flips that come in bursts, where this function stayed above 0.93.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ the shared bootstrap resamples.
 
 The audit's ``robustness.flips`` and ``robustness.conclusions`` (where a rater that
 supports the other order is listed under ``reversed``) and the experiment report's
-flips across judges and across prompt sets all use these functions.
+flips across judges and across prompt sets all use these functions, with the percentile
+interval widened by :func:`newcombe_widen` to Newcombe's interval from the two rates' own
+(Korn-Graubard floored) intervals, so that few events do not make an order look certain.
 
 Examples
 --------
@@ -34,7 +36,8 @@ import math
 
 import numpy as np
 
-__all__ = ["supported_order", "is_flip", "is_confident_flip", "confident_flip", "difference_interval"]
+__all__ = ["supported_order", "is_flip", "is_confident_flip", "confident_flip", "difference_interval",
+           "newcombe_widen"]
 
 
 def _defined(x) -> bool:
@@ -92,3 +95,35 @@ def difference_interval(boot_diff, confidence: float = 0.95) -> tuple:
         return float("nan"), float("nan")
     lo, hi = np.quantile(d, [(1 - confidence) / 2, (1 + confidence) / 2])
     return float(lo), float(hi)
+
+
+def newcombe_widen(lo, hi, pa, a_interval, pb, b_interval) -> tuple:
+    """An interval ``(lo, hi)`` of ``pa - pb`` widened to Newcombe's (1998) square-and-add
+    interval built from the two rates' own intervals::
+
+        d - hypot(pa - la, ub - pb)  to  d + hypot(ua - pa, pb - lb),   d = pa - pb
+
+    Elementwise; NaN bounds of either are ignored; clipped to [-1, 1].  A percentile
+    bootstrap of a difference collapses where a rate shows no event (every resample shows
+    none); this keeps the width the rates' intervals say they have.
+
+    Examples
+    --------
+    4 of 25 against 0 of 25, Wilson intervals [0.0640, 0.3465] and [0, 0.1332], bootstrap
+    [0.04, 0.36]: Newcombe's lower bound 0.16 - hypot(0.096, 0.1332) = -0.004 takes over,
+    its upper bound 0.16 + 0.1865 = 0.3465 does not.
+
+    >>> [round(float(x), 3) for x in newcombe_widen(0.04, 0.36, 0.16, (0.0640, 0.3465), 0.0, (0.0, 0.1332))]
+    [-0.004, 0.36]
+    """
+    (la, ua), (lb, ub) = a_interval, b_interval
+    pa, la, ua, pb, lb, ub = (np.asarray(x, float) for x in (pa, la, ua, pb, lb, ub))
+    d = pa - pb
+    with np.errstate(invalid="ignore"):
+        mlo, mhi = d - np.hypot(pa - la, ub - pb), d + np.hypot(ua - pa, pb - lb)
+        out_lo = np.fmin(np.asarray(lo, float), mlo)
+        out_hi = np.fmax(np.asarray(hi, float), mhi)
+    out_lo, out_hi = np.maximum(out_lo, -1.0), np.minimum(out_hi, 1.0)
+    if out_lo.ndim == 0:
+        return float(out_lo), float(out_hi)
+    return out_lo, out_hi

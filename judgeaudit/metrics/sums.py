@@ -157,6 +157,11 @@ class SumBook:
         self._column(key)
         return self._raw[key]
 
+    def n_clusters(self, keys) -> int:
+        """How many clusters contribute a non-zero sum under any of ``keys``: the clusters
+        behind a figure computed from those sums (the sums are counts or positive weights)."""
+        return int((np.abs(np.stack([self.cluster(k) for k in keys])).sum(0) > 0).sum())
+
     def floor(self, prefix) -> tuple:
         """``(successes, trials)`` per cluster of a rate recorded as ``prefix + ("pos",)``
         over ``prefix + ("n",)`` (see :func:`to_result`'s ``floor``); with weights also
@@ -188,7 +193,7 @@ class SumBook:
 
 def to_result(point, boot, *, n: int, bs: ClusterBootstrap, confidence: float,
               undefined: str | None = None, wilson: tuple | None = None,
-              floor: tuple | None = None) -> MetricResult:
+              floor: tuple | None = None, n_clusters: int | None = None) -> MetricResult:
     """Turn a point value and its bootstrap values into a :class:`MetricResult`.
 
     Parameters
@@ -214,6 +219,9 @@ def to_result(point, boot, *, n: int, bs: ClusterBootstrap, confidence: float,
         cluster bootstrap: its percentile interval is widened to the Korn-Graubard
         interval (:func:`judgeaudit.metrics.cluster_proportion_interval`) where that is
         wider, so it cannot collapse at 0 or 1.
+    n_clusters : int, optional
+        The clusters behind the value (e.g. :meth:`SumBook.n_clusters`); by default those
+        with trials in ``floor``, else every cluster of the bootstrap.
 
     References
     ----------
@@ -227,6 +235,10 @@ def to_result(point, boot, *, n: int, bs: ClusterBootstrap, confidence: float,
         lo, hi = wilson_interval(int(round(k)), int(round(trials)), confidence=confidence)
         return MetricResult(point, float(lo), float(hi), int(n), None, "wilson", confidence=confidence)
     out = result_from_bootstrap(point, boot, n=n, bootstrap=bs, confidence=confidence, undefined=undefined)
+    if n_clusters is None and floor is not None:
+        n_clusters = int((np.asarray(floor[1], float) > 0).sum())
+    if out.n_clusters is not None and n_clusters is not None:
+        out = replace(out, n_clusters=int(n_clusters))
     if floor is not None and out.defined:
         k_c, n_c, *n_obs = floor
         lo, hi, deff = cluster_proportion_interval(k_c, n_c, confidence=confidence,

@@ -22,13 +22,29 @@ CORRECTION_TEXT = {
 }
 
 
+def _all_labelled(rob: dict, est: str) -> bool:
+    """True when double sampling rests, in every group, on labels for all its scored items:
+    the corrected rate is then the humans' rate whatever the judge says."""
+    if est != "double-sampling":
+        return False
+    rates = [r for per in (rob.get("corrected_rates") or {}).values() for r in (per or {}).values()
+             if isinstance(r, dict) and is_num(r.get("value"))]
+    return bool(rates) and all(is_num(r.get("n_labelled")) and is_num(r.get("n"))
+                               and r["n_labelled"] >= r["n"] for r in rates)
+
+
 def correction_caption(rob: dict) -> str:
     meta = rob.get("correction") or {}
     est = str(meta.get("estimator", "pooled-rogan-gladen"))
-    return (f"Corrected rate: {CORRECTION_TEXT.get(est, est)}. Intervals carry the calibration labels' "
+    text = (f"Corrected rate: {CORRECTION_TEXT.get(est, est)}. Intervals carry the calibration labels' "
             "uncertainty (cluster bootstrap). A Rogan-Gladen correction is refused, with the reason, "
             "where the judge is too close to chance (the lower bound of sensitivity + specificity - 1 "
             "is below 0.1).")
+    if _all_labelled(rob, est):
+        text += (" Here every scored item is human-labelled, so each judge's corrected rate is the "
+                 "humans' rate and the conclusions under corrected rates say nothing about the judges; "
+                 "the line on the judges' uncorrected rates shows where a judge would have misled.")
+    return text
 
 
 def headline_rows(rob: dict, *, uncorrected: bool = False):
@@ -55,8 +71,9 @@ def _intro(rob: dict) -> str:
     con = rob.get("conclusions") or {}
     level = con.get("level", 0.95)
     return (f"A conclusion \"group A has a higher harmful rate than group B\" holds under a rater (the humans, "
-            f"or a judge's corrected rate) when the {level:.0%} interval of the difference (paired bootstrap) "
-            f"excludes 0 on the side of the point difference.")
+            f"or a judge's corrected rate) when the {level:.0%} interval of the difference (paired bootstrap, "
+            "never narrower than Newcombe's interval from the two rates' own intervals) excludes 0 on the "
+            "side of the point difference.")
 
 
 def conclusions_html(rob: dict) -> str:

@@ -173,6 +173,10 @@ def render_markdown(audit: dict, *, stress: dict | None = None) -> str:
     else:
         groups = rob.get("groups") or []
         lines += [f"Groups ({e(rob.get('group_key', 'group'))}): {listed(groups)}", ""]
+        if isinstance(rob.get("groups_left_out"), dict):
+            lo = rob["groups_left_out"]
+            lines += [f"{lo.get('n_groups')} smaller groups ({lo.get('n_items')} items) are left out: "
+                      f"{e(lo.get('reason', ''))}.", ""]
         def ranked(order) -> str:
             return " \u00b7 ".join(f"{i + 1}. {e(g)}" for i, g in enumerate(order))
 

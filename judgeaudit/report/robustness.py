@@ -84,6 +84,11 @@ def robustness(audit: dict, judges, colors, notes: Footnotes) -> str:
         f"hold whichever judge measures it? Groups are values of <code>{esc(key)}</code> "
         f"({len(groups)} groups).</p>"
     ]
+    left_out = rob.get("groups_left_out")
+    if isinstance(left_out, dict):
+        parts.append(f'<p class="note">{esc(left_out.get("n_groups"))} smaller groups '
+                     f'({esc(left_out.get("n_items"))} items) are left out: '
+                     f'{esc(left_out.get("reason", ""))}.</p>')
     if not groups:
         parts.append(empty("The audit lists no groups, so there is nothing to compare."))
         return section("robustness", title, "".join(parts))

@@ -179,7 +179,7 @@ def strata(audit: dict, judges, colors, strata_list, notes: Footnotes) -> str:
                 "coefficient and is drawn on the \u03ba plot only."
             )
         parts.append(f"<h3>{esc(label)}</h3>" + figure(svg, caption))
-    parts.append(_differences(audit, judges, notes))
+    parts.append(_differences(audit, judges, notes, small))
     return section("strata", "Agreement by coherence stratum", "".join(parts))
 
 
@@ -195,14 +195,22 @@ def _diff_reason(judge: dict, diff: dict) -> str:
     return "the audit gives no difference for this pair of strata"
 
 
-def _differences(audit: dict, judges, notes: Footnotes) -> str:
+def _differences(audit: dict, judges, notes: Footnotes, small: dict | None = None) -> str:
+    """The stratum-difference table; a pair with a stratum in ``small`` (stratum -> items, under
+    MIN_STRATUM_ITEMS) shows no number, as the stratum's own metrics show none."""
     rows = []
+    small = small or {}
     for j in judges:
         for d in (audit["judges"].get(j) or {}).get("stratum_differences") or []:
             if not isinstance(d, dict):
                 continue
             reason = d.get("undefined") or d.get("note") or _diff_reason(audit["judges"][j], d)
             diff = d.get("diff")
+            tiny = [s for s in (str(d.get("a", "")), str(d.get("b", ""))) if s in small]
+            if tiny:
+                reason = (f"only {small[tiny[0]]} items in stratum {tiny[0]}: too few for a figure "
+                          f"(at least {MIN_STRATUM_ITEMS})")
+                d, diff = {**d, "diff": None, "p_value": None}, None
             if is_num(diff):
                 txt = fmt_num(diff)
                 if is_num(d.get("ci_low")) and is_num(d.get("ci_high")):

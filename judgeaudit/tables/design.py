@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from judgeaudit.errors import ConfigError, ValidationError
+from judgeaudit.errors import ConfigError, ValidationError, excerpt
 
 from .io import read_records, table_format, write_frame_atomic
 from .schema import FIELDS, Column, coerce_column
@@ -114,7 +114,7 @@ def _gold_answers(values: pd.Series, name: str, path) -> pd.Series:
         if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
             out.append(None)
         elif field in FIELDS and v not in FIELDS[field]:
-            raise ValidationError(f"gold answer {v!r} is not a {field} value; allowed: "
+            raise ValidationError(f"gold answer {excerpt(v)} is not a {field} value; allowed: "
                                   f"{', '.join(FIELDS[field])}", path=path, row=row, column=name)
         else:
             out.append(str(v))
@@ -172,7 +172,7 @@ def with_sample_design(tables, sample: pd.DataFrame, *, column: str = INCLUSION_
     stray = [i for i in drawn["item_id"] if i not in known]
     if stray:
         raise ConfigError(f"{len(stray)} sampled item(s) are not in the generations table (e.g. "
-                          f"{stray[0]!r}); pass the generations table the sample was drawn from")
+                          f"{excerpt(stray[0])}); pass the generations table the sample was drawn from")
     prob = drawn[INCLUSION_COLUMN].to_numpy(float)
     if nonresponse and drawn[["stratum", "stratum_size"]].notna().all(axis=None):
         labels = tables.labels

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import io
@@ -14,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from judgeaudit.atomic import atomic_open
-from judgeaudit.errors import ValidationError
+from judgeaudit.errors import ValidationError, excerpt
+from judgeaudit.safe_read import (JSONInputError, check_encoding, check_input_file, is_utf8,
+                                  loads_json, read_file_bytes)
 
 from .schema import ENCODING_HINT, Task, empty_table, is_missing, raise_at_first, validate
 
@@ -22,16 +25,23 @@ __all__ = ["read_records", "read_table", "write_table", "write_frame_atomic", "t
            "AuditTables", "tables_from_files"]
 
 def _decode(raw: bytes, encoding, path, *, csv_rows: bool) -> str:
+    if not is_utf8(encoding) and raw.startswith(b"\xef\xbb\xbf") and \
+            codecs.lookup(encoding).name not in ("utf-16", "utf-32"):
+        raise ValidationError(f"the file starts with a UTF-8 byte order mark, but the encoding is "
+                              f"{encoding}; pass --encoding utf-8 (encoding='utf-8' in Python)",
+                              path=path)
     try:
-        return raw.decode(encoding or "utf-8")
-    except UnicodeDecodeError as e:
-        if encoding not in (None, "utf-8", "utf8"):
-            raise ValidationError(f"cannot decode the file as {encoding}: {e}", path=path) from None
+        text = raw.decode(encoding or "utf-8")
+    except UnicodeError as e:
+        if not is_utf8(encoding) or not isinstance(e, UnicodeDecodeError):
+            raise ValidationError(f"cannot decode the file as {encoding}: {excerpt(str(e), 120)}; "
+                                  f"{ENCODING_HINT}", path=path) from None
         prefix = raw[: e.start].decode("utf-8", errors="replace")
         row, column = _locate(prefix, csv_rows)
         raise ValidationError(
             f"text is not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte offset {e.start}); "
             f"{ENCODING_HINT}", path=path, row=row, column=column) from None
+    return text.lstrip("\ufeff")  # byte order marks, also a doubled one
 
 
 def _locate(prefix: str, csv_rows: bool):
@@ -67,38 +77,87 @@ def read_records(path, *, encoding=None) -> pd.DataFrame:
     CSV cells are all strings (``""`` when empty, never NaN); JSONL cells keep their
     JSON types.  Text that is not valid UTF-8 (the default ``encoding``) raises
     :class:`ValidationError` naming byte offset, row and column, with an ``--encoding`` hint.
+    Every other problem (not a regular file, a corrupt parquet file, a ragged CSV row,
+    a JSONL line that is not an object, a number of more than
+    :data:`~judgeaudit.safe_read.MAX_NUMBER_DIGITS` digits, nesting deeper than
+    :data:`~judgeaudit.safe_read.MAX_JSON_DEPTH`) is a one-line :class:`ValidationError`
+    too.  Leading byte order marks are dropped.
     """
     path = Path(path)
-    if (suffix := table_format(path)) == ".parquet":
-        if not path.exists():
-            raise ValidationError("file not found", path=path)
-        return pd.read_parquet(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ValidationError("file not found", path=path) from None
-    if encoding in (None, "utf-8", "utf8"):
-        raw = raw.removeprefix(b"\xef\xbb\xbf")
+    suffix = table_format(path)
+    encoding = check_encoding(encoding)
+    if suffix == ".parquet":
+        return _read_parquet(check_input_file(path, what="parquet file"))
+    raw = read_file_bytes(path, what=f"{suffix[1:].upper()} file")
+    if is_utf8(encoding):
+        while raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
     text = _decode(raw, encoding, path, csv_rows=suffix == ".csv")
     if suffix == ".csv":
-        if not text.strip():
-            return pd.DataFrame()
-        try:
-            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-        except (pd.errors.ParserError, csv.Error) as e:
-            raise ValidationError(f"not a readable CSV file ({e}); check quoting and the "
-                                  "delimiter (a comma is expected)", path=path) from None
+        return _read_csv_text(text, path)
     rows = []
     for n, line in enumerate(text.split("\n"), start=1):  # not splitlines: \x85 is text
+        if not line.strip():
+            continue
         try:
-            obj = json.loads(line) if line.strip() else {}
-        except json.JSONDecodeError as e:
-            obj = f"invalid JSON ({e.msg})"
+            obj = loads_json(line)
+        except JSONInputError as e:
+            raise ValidationError(f"{e}; expected one JSON object per line", path=path, row=n) from None
         if not isinstance(obj, dict):
-            raise ValidationError(f"{obj if isinstance(obj, str) else 'not an object'}; expected "
-                                  "one JSON object per line", path=path, row=n)
+            kind = {str: "a JSON string", list: "a JSON array"}.get(type(obj), "a JSON scalar")
+            raise ValidationError(f"the line is {kind}, not an object; expected one JSON object "
+                                  "per line", path=path, row=n)
         rows += [obj] if obj else []
     return pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if path.stat().st_size == 0:
+        raise ValidationError("the parquet file is empty; expected a table written by "
+                              "judgeaudit or pandas.DataFrame.to_parquet", path=path)
+    try:
+        table = pq.read_table(path)
+        return table.to_pandas()
+    except (pa.ArrowException, ValueError, OSError, TypeError, IndexError) as e:
+        raise ValidationError(f"not a readable parquet file ({type(e).__name__}: "
+                              f"{excerpt(str(e), 120)}); rewrite it, e.g. with "
+                              "pandas.DataFrame.to_parquet", path=path) from None
+
+
+def _read_csv_text(text: str, path: Path) -> pd.DataFrame:
+    if not text.strip():
+        return pd.DataFrame()
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, csv.Error, ValueError) as e:
+        row, column, detail = _ragged(text)
+        if detail:
+            raise ValidationError(detail + "; check quoting and the delimiter (a comma is "
+                                  "expected)", path=path, row=row, column=column) from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValidationError(f"not a readable CSV file ({excerpt(first, 120)}); check quoting "
+                              "and the delimiter (a comma is expected)", path=path) from None
+
+
+def _ragged(text: str):
+    """``(row, column, message)`` of the first row with more cells than the header
+    (pandas pads shorter rows), or ``(None, None, "")`` when none is found."""
+    try:
+        reader = csv.reader(io.StringIO(text))
+        header = next(reader, [])
+        for n, record in enumerate(reader, start=1):
+            if len(record) > len(header):
+                return (n, f"#{len(header) + 1} (no header)",
+                        f"the row has {len(record)} cells but the header has {len(header)} "
+                        f"columns; extra cell {excerpt(record[len(header)], 40)}")
+    except csv.Error as e:
+        return None, None, f"not a readable CSV file ({excerpt(str(e), 120)})"
+    return None, None, ""
 
 
 def read_table(path, kind, *, encoding=None, allowed_values=None, known_item_ids=None) -> pd.DataFrame:
@@ -170,7 +229,7 @@ class AuditTables:
         if len(tabs["prompts"]):
             pids = tabs["generations"]["prompt_id"]
             raise_at_first(~pids.isin(set(tabs["prompts"]["prompt_id"])).to_numpy(),
-                            lambda v: f"prompt_id {v!r} is not in the prompts table; expected every "
+                            lambda v: f"prompt_id {excerpt(v)} is not in the prompts table; expected every "
                             "generation's prompt to be listed", "generations", "prompt_id", list(pids))
         return dataclasses.replace(self, **tabs)
 

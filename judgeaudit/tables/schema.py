@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judgeaudit.errors import UnknownNameError, ValidationError
+from judgeaudit.errors import UnknownNameError, ValidationError, excerpt, excerpt_names
 
 __all__ = [
     "ok_coherence", "FIELDS", "COHERENCE_BINS", "UNKNOWN_STRATUM", "VERDICT_STATUSES", "TABLE_KINDS", "SCHEMAS",
@@ -114,8 +114,7 @@ def parse_label(value, field):
     if key in _LOOKUP[field]:
         return _LOOKUP[field][key]
     text = str(value)
-    shown = text if len(text) <= 60 else text[:57] + "..."
-    raise ValidationError(f"cannot read {shown!r} as a {field} label; expected one of "
+    raise ValidationError(f"cannot read {excerpt(text, 60)} as a {field} label; expected one of "
                           f"{', '.join(FIELDS[field])} (or 0/1, true/false)")
 
 
@@ -302,9 +301,10 @@ def coerce_column(values: pd.Series, col: Column, path):
         try:
             empty = is_missing(v) or (col.dtype != "str" and isinstance(v, str) and not v.strip())
             out.append(None if empty else _coerce_cell(v, col.dtype))
-        except (TypeError, ValueError):
-            expect = {"int": "an integer", "float": "a number", "bool": "true/false"}[col.dtype]
-            raise ValidationError(f"expected {expect}, got {v!r}", path=path, row=i + 1,
+        except (TypeError, ValueError, OverflowError):
+            expect = {"int": "an integer (64-bit)", "float": "a number", "bool": "true/false",
+                      "str": "UTF-8 text"}[col.dtype]
+            raise ValidationError(f"expected {expect}, got {excerpt(v)}", path=path, row=i + 1,
                                   column=col.name) from None
     return out
 
@@ -316,7 +316,7 @@ def _coerce_cell(v, dtype):
         return str(int(v)) if integral else v.decode("utf-8") if isinstance(v, bytes) else str(v)
     if dtype in ("float", "int"):
         f = float(v) if number or isinstance(v, (bool, np.bool_)) else float(str(v).strip())
-        if dtype == "int" and not f.is_integer():
+        if dtype == "int" and not (f.is_integer() and -2.0**63 <= f < 2.0**63):
             raise ValueError(v)
         return f if dtype == "float" else int(f)
     if isinstance(v, (bool, np.bool_)):
@@ -365,7 +365,7 @@ def validate(df, kind, *, path=None, known_item_ids=None, allowed_values=None) -
     if missing:
         raise ValidationError(
             f"the {kind} table is missing required column(s) {', '.join(map(repr, missing))}; "
-            f"found columns: {', '.join(map(repr, found)) or '(none)'}",
+            f"found columns: {excerpt_names(found) or '(none)'}",
             path=path, column=", ".join(missing))
     out = {}
     for col in schema.columns:
@@ -385,7 +385,7 @@ def validate(df, kind, *, path=None, known_item_ids=None, allowed_values=None) -
                             f"empty {col.name}; expected non-empty text", path, col.name)
         if col.allowed is not None:
             raise_at_first([v is not None and v not in col.allowed for v in values],
-                            lambda v: f"value {v!r} is not allowed; allowed values: "
+                            lambda v: f"value {excerpt(v)} is not allowed; allowed values: "
                             f"{', '.join(col.allowed)}", path, col.name, values)
         out[col.name] = values
     if kind == "generations":
@@ -410,19 +410,19 @@ def _check_kind(df, kind, path, allowed_values):
     fields = sorted(set(FIELDS) | set(allowed_values or {}))
     if kind == "labels":
         allowed = [allowed_for(f, allowed_values) for f in df["field"]]
-        raise_at_first([a is None for a in allowed], lambda v: f"unknown label field {v!r}; known "
+        raise_at_first([a is None for a in allowed], lambda v: f"unknown label field {excerpt(v)}; known "
                         f"fields: {', '.join(fields)} (declare others with allowed_values=)",
                         path, "field", list(df["field"]))
         bad = [v not in a for v, a in zip(df["value"], allowed)]
         if any(bad):
             r = _first_row(bad) - 1
-            raise ValidationError(f"value {df['value'][r]!r} is not allowed for field "
-                                  f"{df['field'][r]!r}; allowed values: {', '.join(allowed[r])}",
+            raise ValidationError(f"value {excerpt(df['value'][r])} is not allowed for field "
+                                  f"{excerpt(df['field'][r])}; allowed values: {', '.join(allowed[r])}",
                                   path=path, row=r + 1, column="value")
     elif kind == "verdicts":
         every = sorted({v for f in fields for v in allowed_for(f, allowed_values)})
         raise_at_first([x is not None and x not in every for x in df["label"]],
-                        lambda v: f"verdict label {v!r} is not in the vocabulary; allowed values: "
+                        lambda v: f"verdict label {excerpt(v)} is not in the vocabulary; allowed values: "
                         f"{', '.join(every)} (an unparseable judge output is a row with status "
                         "parse_error and an empty label)", path, "label", list(df["label"]))
         raise_at_first(((df["status"] == "ok") & df["label"].isna() & df["score"].isna()).to_numpy(),
@@ -445,7 +445,7 @@ def _check_duplicates(df, schema, path):
     first = int(np.flatnonzero(dup)[0])
     vals = tuple(df.iloc[first][k] for k in key)
     same = np.flatnonzero((df[key] == pd.Series(vals, index=key)).all(axis=1).to_numpy())
-    desc = ", ".join(f"{k}={v!r}" for k, v in zip(key, vals))
+    desc = ", ".join(f"{k}={excerpt(v, 60)}" for k, v in zip(key, vals))
     raise ValidationError(f"duplicate key ({desc}) in rows {same[0] + 1} and {same[1] + 1}; "
                           f"expected one row per ({', '.join(key)})",
                           path=path, row=int(same[1]) + 1, column=", ".join(key))
@@ -453,6 +453,6 @@ def _check_duplicates(df, schema, path):
 
 def _check_known(df, known, kind, path):
     bad = ~df["item_id"].isin(known).to_numpy()
-    raise_at_first(bad, lambda v: f"item_id {v!r} is not in the generations table ({len(known)} "
+    raise_at_first(bad, lambda v: f"item_id {excerpt(v)} is not in the generations table ({len(known)} "
                     f"items); {kind} rows must refer to generated items ({int(bad.sum())} row(s) "
                     "do not)", path, "item_id", list(df["item_id"]))

@@ -371,3 +371,43 @@ def test_audit_matches_sklearn_on_random_tables(rows):
             assert overall["cohen_kappa"]["value"] is None and overall["cohen_kappa"]["undefined"]
     else:
         assert overall["accuracy"]["value"] is None
+
+
+def test_n_clusters_counts_the_clusters_behind_each_figure():
+    """A figure's ``n_clusters`` is the number of clusters with items in it, not the audit's
+    total (JailbreakBench said 235 clusters for a 2-item stratum and for a 50-item group).
+
+    12 prompts of 2 items: prompts 0-9 coherent, 10-11 incoherent; groups m1 (prompts 0-5)
+    and m2 (6-11); harmful items are the first item of every prompt.  So: overall 12
+    clusters, incoherent 2, group m1 6; FNR in incoherent rests on 2 prompts' positives.
+    """
+    task = Task("harmfulness", ("harmful",), ("not_harmful",), "harmful?")
+    gens, labels, verdicts = [], [], []
+    for p in range(12):
+        for s in range(2):
+            item = f"p{p}s{s}"
+            gens.append({"item_id": item, "prompt_id": f"p{p}", "checkpoint_id": "m1" if p < 6 else "m2",
+                         "sample_index": s, "response": f"r {item}",
+                         "stratum": "coherent" if p < 10 else "incoherent"})
+            truth = s == 0
+            labels.append({"item_id": item, "annotator_id": "h", "field": "harmfulness",
+                           "value": "harmful" if truth else "not_harmful"})
+            said = truth if (p + s) % 5 else not truth
+            verdicts.append({"item_id": item, "judge_id": "kw", "status": "ok",
+                             "label": "harmful" if said else "not_harmful"})
+    tables = AuditTables(prompts=empty_table("prompts"), generations=pd.DataFrame(gens),
+                         labels=pd.DataFrame(labels), verdicts=pd.DataFrame(verdicts),
+                         coherence=empty_table("coherence"), task=task, name="nc").validate()
+    audit = run_audit(tables, config=AuditConfig(n_boot=50, seed=0))
+    assert audit["meta"]["n_clusters"] == 12
+    kw = audit["judges"]["kw"]
+    assert kw["overall"]["accuracy"]["n_clusters"] == 12
+    assert kw["strata"]["incoherent"]["accuracy"]["n_clusters"] == 2
+    assert kw["strata"]["incoherent"]["cohen_kappa"]["n_clusters"] == 2
+    assert kw["strata"]["incoherent"]["fnr"]["n_clusters"] == 2
+    assert kw["strata"]["coherent"]["fpr"]["n_clusters"] == 10
+    assert audit["reference"]["strata"]["incoherent"]["positive_rate"]["n_clusters"] == 2
+    rob = audit["robustness"]
+    assert rob["rates"]["human"]["m1"]["n_clusters"] == 6
+    assert rob["rates"]["kw"]["m2"]["n_clusters"] == 6
+    assert rob["corrected_rates"]["kw"]["m1"]["n_clusters"] == 6

@@ -70,6 +70,13 @@ def test_conclusions_headline(sample_audit):
             assert (prob >= 0.975) if item["order"] == "a>b" else (prob <= 0.025)
     for item in con["headline"]["flip_with_the_judge"]:
         assert item["supported_by"] and (item["reversed"] or item["not_supported"])
+    # not vacuous: some rater orders some pair, and every decided order agrees with the
+    # bootstrap's order probability (the widened interval only ever removes an order)
+    decided = [(p, r) for p in con["pairs"] for r, v in p["raters"].items() if v["order"] in ("a>b", "b>a")]
+    assert decided and con["headline"]["flip_with_the_judge"]
+    for p, r in decided:
+        prob = p["raters"][r]["p_a_above_b"]
+        assert (prob >= 0.975) if p["raters"][r]["order"] == "a>b" else (prob <= 0.025)
 
 
 def _tables_from_arrays(cl, st, y, pred):
@@ -174,3 +181,111 @@ def test_fully_labelled_group_corrected_interval_is_the_human_one(sample_audit):
     unc = rob["conclusions"]["uncorrected"]
     assert unc["raters"][0] == "human" and set(unc["headline"]) == {"hold_under_every_judge",
                                                                       "flip_with_the_judge"}
+
+
+def test_double_sampling_by_hand_with_partial_labels():
+    """Double sampling where only some items are labelled (one stratum, judge ``kw``).
+
+    Group A, 10 items: the judge calls 4 harmful (2 labelled: 1 harmful) and 6 not
+    (3 labelled: none harmful).  theta_A = 4/10 * 1/2 + 6/10 * 0/3 = 0.2.
+    Group B, 10 items: the judge calls 5 harmful (3 labelled: all harmful) and 5 not (none
+    labelled: the cell borrows verdict 0's share pooled over groups, 0/3).
+    theta_B = 5/10 * 3/3 + 5/10 * 0 = 0.5, one cell borrowed.
+    Pooled (every cell's share over both groups): verdict 1: (1 + 3)/(2 + 3) = 0.8,
+    verdict 0: 0/3 = 0, so theta_A = 0.4 * 0.8 = 0.32 and theta_B = 0.5 * 0.8 = 0.4.
+    """
+    task = Task("harmfulness", ("harmful",), ("not_harmful",), "harmful?")
+    design = {"A": (4, {0: 1, 1: 0, 4: 0, 5: 0, 6: 0}), "B": (5, {0: 1, 1: 1, 2: 1})}
+    gens, labels, verdicts = [], [], []
+    for g, (n_pos, lab) in design.items():
+        for k in range(10):
+            item = f"{g}{k}"
+            gens.append({"item_id": item, "prompt_id": item, "checkpoint_id": g, "sample_index": 0,
+                         "response": f"r {item}", "stratum": "coherent"})
+            verdicts.append({"item_id": item, "judge_id": "kw", "status": "ok",
+                             "label": "harmful" if k < n_pos else "not_harmful"})
+            if k in lab:
+                labels.append({"item_id": item, "annotator_id": "h", "field": "harmfulness",
+                               "value": "harmful" if lab[k] else "not_harmful"})
+    tables = AuditTables(prompts=empty_table("prompts"), generations=pd.DataFrame(gens),
+                         labels=pd.DataFrame(labels), verdicts=pd.DataFrame(verdicts),
+                         coherence=empty_table("coherence"), task=task, name="ds").validate()
+    rob = run_audit(tables, config=AuditConfig(n_boot=200, seed=0))["robustness"]
+    ds = rob["corrected_rates_by_estimator"]["double-sampling"]["kw"]
+    assert ds["A"]["value"] == pytest.approx(0.2) and ds["A"]["n_cells_borrowed"] == 0
+    assert ds["B"]["value"] == pytest.approx(0.5) and ds["B"]["n_cells_borrowed"] == 1
+    assert (ds["A"]["n_labelled"], ds["B"]["n_labelled"]) == (5, 3)
+    pooled = rob["corrected_rates_by_estimator"]["double-sampling-pooled"]["kw"]
+    assert pooled["A"]["value"] == pytest.approx(0.32) and pooled["B"]["value"] == pytest.approx(0.4)
+    for r in (*ds.values(), *pooled.values()):
+        assert r["ci_low"] <= r["value"] <= r["ci_high"] and r["ci_high"] - r["ci_low"] > 0.05
+
+
+def test_stratified_rogan_gladen_floor_is_the_delta_interval_near_zero():
+    """With one stratum the stratified Rogan-Gladen floor is corrected_rate's own interval.
+
+    Group A (40 items, all labelled): 20 harmful, the judge finds 18; 20 harmless, it calls 4
+    harmful.  Group B: 40 harmless, the judge calls 1 harmful.  Se = 18/20 = 0.9,
+    Sp = 55/60; B's judge rate 1/40 lies below the false positive rate, so B's corrected rate
+    is clipped to 0 and its delta interval is [0, 0.128] (worked in corrected_rate's terms:
+    Var = (0.0622/40 + 0.0764/60) / 0.8167^2, upper 1.96 * 0.0651).  The floor used to be
+    rebuilt from that interval's width as if it were symmetric, halving the upper bound.
+    """
+    from judgeaudit.metrics import corrected_rate
+
+    task = Task("harmfulness", ("harmful",), ("not_harmful",), "harmful?")
+    gens, labels, verdicts = [], [], []
+
+    def add(item, group, truth, said):
+        gens.append({"item_id": item, "prompt_id": item, "checkpoint_id": group, "sample_index": 0,
+                     "response": f"r {item}", "stratum": "coherent"})
+        labels.append({"item_id": item, "annotator_id": "h", "field": "harmfulness",
+                       "value": "harmful" if truth else "not_harmful"})
+        verdicts.append({"item_id": item, "judge_id": "kw", "status": "ok",
+                         "label": "harmful" if said else "not_harmful"})
+
+    for k in range(40):
+        add(f"A{k}", "A", k < 20, k < 18 or 20 <= k < 24)
+        add(f"B{k}", "B", False, k == 0)
+    tables = AuditTables(prompts=empty_table("prompts"), generations=pd.DataFrame(gens),
+                         labels=pd.DataFrame(labels), verdicts=pd.DataFrame(verdicts),
+                         coherence=empty_table("coherence"), task=task, name="rg").validate()
+    rob = run_audit(tables, config=AuditConfig(n_boot=200, seed=0))["robustness"]
+    b = rob["corrected_rates_by_estimator"]["stratified-rogan-gladen"]["kw"]["B"]
+    one = corrected_rate(1 / 40, 40, 0.9, 55 / 60, 20, 60)
+    assert one.value == 0.0 and one.ci_high == pytest.approx(0.128, abs=2e-3)
+    assert b["value"] == 0.0
+    assert b["ci_low"] <= one.ci_low and b["ci_high"] >= one.ci_high - 1e-9
+
+
+def test_conclusion_on_few_events_needs_more_than_a_percentile_bootstrap():
+    """4 of 25 harmful in group a, 0 of 25 in b (one item per prompt, every item labelled).
+
+    Fisher's exact test gives p = 0.11 (two-sided), and Newcombe's interval of the difference
+    from Wilson intervals [0.064, 0.347] and [0, 0.133] is 0.16 -+ ... with lower bound
+    0.16 - hypot(0.096, 0.133) = -0.004: no order at 95%.  The percentile bootstrap alone
+    put the lower bound at 1/25 (a resample of a shows no event with probability
+    (21/25)^25 = 0.013 < 0.025, b never does) and called "a above b" a conclusion that holds.
+    The audit's flips and the experiment report already widen to Newcombe's interval; the
+    conclusions must too.
+    """
+    task = Task("harmfulness", ("harmful",), ("not_harmful",), "harmful?")
+    gens, labels, verdicts = [], [], []
+    for g, n_pos in (("a", 4), ("b", 0)):
+        for k in range(25):
+            item, truth = f"{g}{k}", k < n_pos
+            gens.append({"item_id": item, "prompt_id": item, "checkpoint_id": g, "sample_index": 0,
+                         "response": f"r {item}", "stratum": "coherent"})
+            labels.append({"item_id": item, "annotator_id": "h", "field": "harmfulness",
+                           "value": "harmful" if truth else "not_harmful"})
+            verdicts.append({"item_id": item, "judge_id": "kw", "status": "ok",
+                             "label": "harmful" if truth else "not_harmful"})
+    tables = AuditTables(prompts=empty_table("prompts"), generations=pd.DataFrame(gens),
+                         labels=pd.DataFrame(labels), verdicts=pd.DataFrame(verdicts),
+                         coherence=empty_table("coherence"), task=task, name="few").validate()
+    rob = run_audit(tables, config=AuditConfig(n_boot=1000, seed=0))["robustness"]
+    (pair,) = rob["conclusions"]["pairs"]
+    assert pair["raters"]["human"]["diff"] == pytest.approx(0.16)
+    assert pair["raters"]["human"]["order"] == "unsure"
+    assert pair["raters"]["kw"]["order"] == "unsure"
+    assert rob["conclusions"]["headline"]["hold_under_every_judge"] == []

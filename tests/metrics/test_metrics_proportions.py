@@ -62,3 +62,19 @@ def test_coverage_small_seeded_simulation(p):
         lo, hi, _ = cluster_proportion_interval(k, m)
         hits += lo <= p <= hi
     assert hits / 300 >= 0.91
+
+
+def test_few_clusters_with_events_use_the_all_or_nothing_design_effect():
+    # 150 prompts x 12 answers, one event in each of 2 prompts: p = 2/1800.  Estimated from
+    # the data: sum_c (k_c - p m_c)^2 = 2 (1 - 0.01333)^2 + 148 (0.01333)^2 = 1.9733,
+    # v = 150/149 * 1.9733 / 1800^2 = 6.131e-7 against p(1-p)/n = 6.166e-7, so deff 0.994,
+    # floored at 1: the data cannot show how 2 events cluster.  With events in fewer than 5
+    # prompts the all-or-nothing design effect sum m_c^2 / n = 150 * 144 / 1800 = 12 is used.
+    k, m = [1, 1] + [0] * 148, [12] * 150
+    lo, hi, deff = cluster_proportion_interval(k, m)
+    assert deff == 12.0
+    lo1, hi1, deff1 = cluster_proportion_interval(k, m, min_clusters=1)
+    assert deff1 == 1.0 and hi > hi1 and lo <= lo1  # wider on both sides
+    # one item per cluster: the rule changes nothing (sum 1^2 / n = 1)
+    assert cluster_proportion_interval([1, 0, 0, 0, 0, 0], [1] * 6)[2] == \
+        cluster_proportion_interval([1, 0, 0, 0, 0, 0], [1] * 6, min_clusters=1)[2]

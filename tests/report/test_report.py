@@ -433,6 +433,10 @@ def test_report_of_a_real_audit(tmp_path):
     if audit.get("robustness"):
         assert "Which conclusions hold" in page and "### Which conclusions hold" in md
         assert "Corrected harmful rates" in md
+        # every item is labelled: double sampling returns the humans' rate for every judge,
+        # and the reader is told so (else "holds under every judge" reads as the judges agreeing)
+        assert "every scored item is human-labelled" in md
+        assert "every scored item is human-labelled" in html.unescape(page)
     assert PAYLOAD not in page and PAYLOAD not in md
     assert "<script" not in page.lower() and "<" not in md
     for anchor in ("headline", "strata", "ceiling", "confusion", "agreement", "verdicts",
@@ -440,3 +444,53 @@ def test_report_of_a_real_audit(tmp_path):
         assert f'<section id="{anchor}">' in page
     assert sum(1 for t, _ in parsed.tags if t == "svg") >= 7
     assert html.escape(ODD_JUDGE, quote=True) in page
+
+
+def test_correction_caption_says_when_the_judges_add_nothing():
+    """Only when every group's double-sampling estimate rests on labels for all its items."""
+    from judgeaudit.report.conclusions import correction_caption
+
+    def rob(n_labelled, estimator="double-sampling"):
+        rate = {"value": 0.3, "ci_low": 0.1, "ci_high": 0.5, "n": 20, "n_labelled": n_labelled}
+        return {"correction": {"estimator": estimator},
+                "corrected_rates": {"kw": {"a": rate, "b": dict(rate, n_labelled=20)}}}
+
+    assert "every scored item is human-labelled" in correction_caption(rob(20))
+    assert "every scored item is human-labelled" not in correction_caption(rob(12))
+    assert "every scored item is human-labelled" not in correction_caption(
+        rob(20, "stratified-rogan-gladen"))
+
+
+def test_stratum_differences_hide_a_stratum_too_small_for_a_figure():
+    """The stratum table leaves out a stratum under MIN_STRATUM_ITEMS; its differences must
+    not be shown as numbers either (JailbreakBench: a 2-item stratum whose kappa is 0 in every
+    resample gave a kappa difference of 0.627 [0.523, 0.722] beside a κ shown as undefined)."""
+    import pandas as pd
+
+    from judgeaudit.audit import AuditConfig, run_audit
+    from judgeaudit.report.common import MIN_STRATUM_ITEMS, fmt_num
+    from judgeaudit.tables import AuditTables, Task, empty_table
+
+    task = Task("harmfulness", ("harmful",), ("not_harmful",), "harmful?")
+    gens, labels, verdicts = [], [], []
+    for k in range(43):
+        item, truth = f"i{k:02d}", k % 3 == 0
+        stratum = "coherent" if k < 40 else "incoherent"
+        gens.append({"item_id": item, "prompt_id": item, "checkpoint_id": "m", "sample_index": 0,
+                     "response": f"r{k}", "stratum": stratum})
+        labels.append({"item_id": item, "annotator_id": "h", "field": "harmfulness",
+                       "value": "harmful" if truth else "not_harmful"})
+        said = truth if k % 7 else not truth
+        verdicts.append({"item_id": item, "judge_id": "kw", "status": "ok",
+                         "label": "harmful" if said else "not_harmful"})
+    tables = AuditTables(prompts=empty_table("prompts"), generations=pd.DataFrame(gens),
+                         labels=pd.DataFrame(labels), verdicts=pd.DataFrame(verdicts),
+                         coherence=empty_table("coherence"), task=task, name="small").validate()
+    audit = run_audit(tables, config=AuditConfig(n_boot=50, seed=0))
+    diffs = [d for d in audit["judges"]["kw"]["stratum_differences"] if d["diff"] is not None]
+    assert diffs and audit["reference"]["strata"]["incoherent"]["n"] < MIN_STRATUM_ITEMS
+    section = html.unescape(render_html(audit).split("<h3>Stratum differences</h3>")[1])
+    section = section.split("</table>")[0]
+    for d in diffs:
+        assert f"{fmt_num(d['diff'])} [" not in section
+    assert "too few" in section

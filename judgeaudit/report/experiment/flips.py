@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from judgeaudit.metrics.flips import confident_flip, is_flip, supported_order
+from judgeaudit.metrics.flips import confident_flip, is_flip, newcombe_widen, supported_order
 
 from .estimates import bounds, estimate, num
 from .frontier import HUMANS
@@ -107,13 +107,8 @@ def mover_bounds(dlo, dhi, pa, la, ua, pb, lb, ub):
     >>> [round(float(x), 4) for x in mover_bounds(0.0, 0.0, 0.0, 0.0, 0.06, 0.0, 0.0, 0.08)]
     [-0.08, 0.06]
     """
-    pa, la, ua, pb, lb, ub = (np.asarray(x, float) for x in (pa, la, ua, pb, lb, ub))
-    d = pa - pb
-    with np.errstate(invalid="ignore"):
-        mlo, mhi = d - np.hypot(pa - la, ub - pb), d + np.hypot(ua - pa, pb - lb)
-        lo = np.fmin(np.asarray(dlo, float), mlo)
-        hi = np.fmax(np.asarray(dhi, float), mhi)
-    return np.maximum(lo, -1.0), np.minimum(hi, 1.0)
+    lo, hi = newcombe_widen(dlo, dhi, pa, (la, ua), pb, (lb, ub))
+    return np.asarray(lo, float), np.asarray(hi, float)
 
 
 def _diff_record(value, lo, hi) -> dict:
