@@ -18,7 +18,9 @@ word_salad    English only, read on its own scale: the pair it forms with the
               listed in symspellpy's bigram counts with a pointwise mutual
               information below 2.5, 0 when listed above it, and for an
               unlisted pair 1 to 0 as the highest PMI it could still have goes
-              from 2.5 to 6: absence is evidence only for pairs of common words)
+              from 2.5 to 6: absence is evidence only for pairs of common words);
+              1 for every pair of a run of CONTENT_RUN+ unlisted pairs of content
+              words (content-word salad: "recipe dog computer sings blue ...")
 junk_tokens   a tokenizer artefact (``##x``, ``▁``, ``Ġ``, ``[UNK]``, ``<unk>``,
               ``\\n`` written out) or a symbol token standing alone that prose
               does not use (``;;``, ``{``, ``~``), outside code
@@ -99,6 +101,13 @@ SALAD_TEXT = 0.22
 #: The text's mean pair badness is shrunk towards a fluent text's (0.05, as if 8
 #: more pairs were seen), so that one odd pair in a one-line answer is no salad.
 SALAD_PRIOR = (0.05, 8)
+#: Content-word salad: this many adjacent word pairs in a row, both words listed,
+#: neither a function word, the second not capitalised (names), and the pair not in
+#: symspellpy's bigram list, are all salad pairs.  At 6 no XSTest/JailbreakBench
+#: answer (2,550) or coherent data/coherence answer changes bin; at 5, 5 of them get
+#: a word_salad finding and 3 coherent test-set answers turn incoherent; 7 keeps a
+#: margin (docs/coherence.md).
+CONTENT_RUN = 7
 #: A word wordfreq lists below this frequency (Zipf 2) counts half as a pseudo-word.
 RARE_FREQUENCY = 1e-7
 #: A degradation start moves back to its sentence's start over at most this many words.
@@ -471,6 +480,14 @@ def _finding(bin_: str, share: float, start, reason: str) -> Finding:
     return Finding(bin_, float(score), start, reason)
 
 
+def _mark_run(salad: list[float], run: list[int]) -> list:
+    """Mark a run of :data:`CONTENT_RUN`+ content-word pairs as salad; a new run."""
+    if len(run) >= CONTENT_RUN:
+        for j in run:
+            salad[j] = 1.0
+    return []
+
+
 def analyse(text: str | None, prompt: str | None = None, lexicon=None) -> Finding:
     """Bin, score, degradation start and reason of one response (module notes).
 
@@ -523,13 +540,22 @@ def analyse(text: str | None, prompt: str | None = None, lexicon=None) -> Findin
             elif f < RARE_FREQUENCY:
                 pseudo[i] = 0.5
         if main == "en":
-            pair_badness = lexicon.pair_badness
+            pair_badness, run = lexicon.pair_badness, []
             for i, j in zip(latin_idx, latin_idx[1:]):
+                b = None
                 if j == i + 1 and _PAIR_GAP_RE.fullmatch(clean, units[i][1], starts[j]):
                     b = pair_badness(words[i], words[j])
                     if b is not None:
                         salad[j] = b
                         n_pairs += 1
+                # content-word salad: a run of unattested pairs of content words
+                if b is not None and (words[i], words[j]) not in lexicon.bigrams and not (
+                        words[i] in FUNCTION_WORDS or words[j] in FUNCTION_WORDS
+                        or text[starts[j]].isupper()):
+                    run.append(j)
+                else:
+                    run = _mark_run(salad, run)
+            _mark_run(salad, run)
         for i in _switched_clauses(lexicon, text, main, starts, words, latin_idx):
             switch[i] = 1.0
             pseudo[i] = 0.0

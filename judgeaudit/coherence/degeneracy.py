@@ -213,7 +213,7 @@ class DegeneracyScorer:
     @property
     def config(self) -> dict:
         """Everything that changes the scores (the scorer_id does not)."""
-        return {"scorer": self.name, "version": 3, "min_words": self.min_words,
+        return {"scorer": self.name, "version": 4, "min_words": self.min_words,
                 **lexicon_config(self.lexicon)}
 
     def config_hash(self) -> str:
