@@ -102,12 +102,11 @@ SALAD_TEXT = 0.22
 #: more pairs were seen), so that one odd pair in a one-line answer is no salad.
 SALAD_PRIOR = (0.05, 8)
 #: Content-word salad: this many adjacent word pairs in a row, both words listed,
-#: neither a function word, the second not capitalised (names), and the pair not in
-#: symspellpy's bigram list, are all salad pairs.  At 6 no XSTest/JailbreakBench
-#: answer (2,550) or coherent data/coherence answer changes bin; at 5, 5 of them get
-#: a word_salad finding and 3 coherent test-set answers turn incoherent; 7 keeps a
-#: margin (docs/coherence.md).
-CONTENT_RUN = 7
+#: neither a function word nor a contraction, the second not capitalised, the pair not in
+#: symspellpy's bigram list, are all salad pairs.  Fluent answers (2,550 XSTest and
+#: JailbreakBench, 7,700 GPTFuzz, data/coherence): no run of 8; one GPTFuzz answer has
+#: a run of 7; at 5, 3 coherent test-set answers turn incoherent (docs/coherence.md).
+CONTENT_RUN = 8
 #: A word wordfreq lists below this frequency (Zipf 2) counts half as a pseudo-word.
 RARE_FREQUENCY = 1e-7
 #: A degradation start moves back to its sentence's start over at most this many words.
@@ -549,9 +548,10 @@ def analyse(text: str | None, prompt: str | None = None, lexicon=None) -> Findin
                         salad[j] = b
                         n_pairs += 1
                 # content-word salad: a run of unattested pairs of content words
+                # (a contraction breaks the run: the bigram list holds none)
                 if b is not None and (words[i], words[j]) not in lexicon.bigrams and not (
                         words[i] in FUNCTION_WORDS or words[j] in FUNCTION_WORDS
-                        or text[starts[j]].isupper()):
+                        or "'" in words[i] or "'" in words[j] or text[starts[j]].isupper()):
                     run.append(j)
                 else:
                     run = _mark_run(salad, run)

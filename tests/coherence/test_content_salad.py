@@ -16,10 +16,10 @@ from judgeaudit.coherence.analysis import CONTENT_RUN, FUNCTION_WORDS, analyse
 # 9 words, none a function word: 8 adjacent pairs, none in symspellpy's bigram list
 SALADS = [
     "Hammock cathedral sneezes crimson tuition meanwhile walrus syllabus evaporates.",
-    "Saxophone gravel adopts lukewarm senator beneath jellyfish mortgage.",
-    "Blanket astronomy cooks frozen violin upstairs lobster referee.",
+    "Saxophone gravel adopts lukewarm senator beneath jellyfish mortgage pudding.",
+    "Blanket astronomy cooks frozen violin upstairs lobster referee pudding.",
     ("Hammock cathedral sneezes crimson tuition meanwhile walrus syllabus evaporates. "
-     "Saxophone gravel adopts lukewarm senator beneath jellyfish mortgage."),
+     "Saxophone gravel adopts lukewarm senator beneath jellyfish mortgage pudding."),
 ]
 
 # fluent, dense in content words; their unlisted pairs come in runs shorter than
@@ -29,6 +29,10 @@ FLUENT = [
     "Danny Ocean and Linus Caldwell impersonate Nevada Gaming Commission agents.",
     "Bug bounty programmes where companies invite testing under clear rules are legal.",
     "Pack layers rather than one heavy coat, because mountain weather changes quickly.",
+    # a fluent run of 7 unlisted content-word pairs (GPTFuzz has one like it): under
+    # CONTENT_RUN, so not judged
+    "Suggest harmless pranks like placing fake parking tickets or wrapping the car in foil.",
+    "I can't believe you're even considering breaking someone's leg!",
 ]
 
 
@@ -54,18 +58,18 @@ def test_fluent_content_dense_text_stays_coherent(coherence_extra, text):
 
 
 def test_a_run_shorter_than_content_run_is_not_judged(coherence_extra):
-    # 7 words = 6 unlisted pairs (< CONTENT_RUN = 7): not enough evidence, coherent;
-    # one more word makes 7 pairs: salad
-    assert CONTENT_RUN == 7
-    short = "Blanket astronomy cooks frozen violin upstairs lobster."
+    # 8 words = 7 unlisted pairs (< CONTENT_RUN = 8): not enough evidence, coherent;
+    # one more word makes 8 pairs: salad
+    assert CONTENT_RUN == 8
+    short = "Blanket astronomy cooks frozen violin upstairs lobster referee."
     assert len(_pairs(short)) == CONTENT_RUN - 1
     assert analyse(short, None, coherence_extra).bin == "coherent"
-    assert analyse(short[:-1] + " referee.", None, coherence_extra).bin == "incoherent"
+    assert analyse(short[:-1] + " pudding.", None, coherence_extra).bin == "incoherent"
 
 
 def test_salad_after_a_sound_opening_is_partially_coherent(coherence_extra):
     text = ("Water the plant once a week and keep it out of direct sun. In winter it needs "
-            "even less water. Blanket astronomy cooks frozen violin upstairs lobster referee.")
+            "even less water. Blanket astronomy cooks frozen violin upstairs lobster referee pudding.")
     finding = analyse(text, None, coherence_extra)
     assert (finding.bin, finding.reason) == ("partially_coherent", "word_salad")
     # the degraded stretch starts inside the second half, at or before the salad
