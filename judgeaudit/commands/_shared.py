@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["csv_list", "log"]
+__all__ = ["csv_list", "log", "load_named_dataset"]
 
 
 def log(msg: str) -> None:
@@ -19,3 +19,35 @@ def csv_list(value: str) -> list:
     if not items:
         raise argparse.ArgumentTypeError("expected a comma-separated list, e.g. a,b,c")
     return items
+
+
+def load_named_dataset(args, *, extra_kwargs=None):
+    """The tables of ``--dataset NAME --path FILE`` (with ``--dataset csv``'s column mapping),
+    read the same way for every command that takes them (``audit``, ``stress``).
+
+    ``extra_kwargs(name)`` may add loader options of one command (e.g. ``audit``'s score
+    mappings and ``--human-labels``).
+    """
+    from judgeaudit import datasets
+    from judgeaudit.errors import ConfigError
+
+    name = args.dataset.lower()
+    if name == "sample":
+        return datasets.load_sample_campaign()
+    if args.path is None:
+        raise ConfigError(f"--dataset {name} needs --path FILE (the dataset's local file or folder)")
+    if name == "csv":
+        missing = [o for o, v in (("--response-col", args.response_col), ("--human-cols", args.human_cols))
+                   if not v]
+        if missing:
+            raise ConfigError(f"--dataset csv needs {' and '.join(missing)}")
+        optional = {k: getattr(args, k) for k in ("judge_cols", "stratum_col") if getattr(args, k, None)}
+        return datasets.load_table_csv(
+            args.path, response_col=args.response_col, prompt_col=args.prompt_col,
+            human_cols=args.human_cols, group_col=args.group_col, prompt_id_col=args.prompt_id_col,
+            field=args.field or "harmfulness", positive=tuple(args.positive) if args.positive else None,
+            encoding=args.encoding, **optional)
+    kwargs = {"encoding": args.encoding} if args.encoding else {}
+    if extra_kwargs is not None:
+        kwargs.update(extra_kwargs(name))
+    return datasets.load_dataset(name, args.path, **kwargs)

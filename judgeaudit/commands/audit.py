@@ -18,7 +18,7 @@ from pathlib import Path
 from judgeaudit.errors import ConfigError
 from judgeaudit.safe_read import check_encoding, check_output_dir
 
-from ._shared import csv_list, log
+from ._shared import csv_list, load_named_dataset, log
 
 __all__ = ["register", "add_audit_options", "add_builtin_judges", "audit_and_write"]
 
@@ -154,40 +154,27 @@ def _tool_options(name: str, args) -> dict:
     return out
 
 
+def _dataset_options(name, args) -> dict:
+    """``audit``'s own loader options: other tools' score mappings, ``--human-labels``, and
+    XSTest's ``final_label`` when it is the reference."""
+    kwargs = dict(_tool_options(name, args))
+    if args.human_labels is not None:
+        if name not in ("jailbreakeval", "harmbench", "strongreject", "garak", "inspect"):
+            raise ConfigError("--human-labels joins labels to another tool's output: use it with "
+                              "--dataset jailbreakeval, harmbench, strongreject, garak or inspect")
+        kwargs["labels_path"] = args.human_labels
+    if name == "xstest" and args.reference:
+        kwargs["reference"] = "all"  # load final_label too, so it can serve as the reference
+    return kwargs
+
+
 def _load_tables(args):
-    from judgeaudit import datasets, tables
+    from judgeaudit import tables
 
     if args.dataset and (args.labels or args.verdicts):
         raise ConfigError("give either --dataset/--path or --labels/--verdicts, not both")
     if args.dataset:
-        name = args.dataset.lower()
-        if name == "sample":
-            from judgeaudit.datasets import load_sample_campaign
-
-            return load_sample_campaign()
-        if args.path is None:
-            raise ConfigError(f"--dataset {name} needs --path FILE (the dataset's local file or folder)")
-        if name == "csv":
-            missing = [o for o, v in (("--response-col", args.response_col), ("--human-cols", args.human_cols))
-                       if not v]
-            if missing:
-                raise ConfigError(f"--dataset csv needs {' and '.join(missing)}")
-            return datasets.load_table_csv(
-                args.path, response_col=args.response_col, prompt_col=args.prompt_col,
-                human_cols=args.human_cols, judge_cols=args.judge_cols, group_col=args.group_col,
-                stratum_col=args.stratum_col, prompt_id_col=args.prompt_id_col,
-                field=args.field or "harmfulness",
-                positive=tuple(args.positive) if args.positive else None, encoding=args.encoding)
-        kwargs = {"encoding": args.encoding} if args.encoding else {}
-        kwargs.update(_tool_options(name, args))
-        if args.human_labels is not None:
-            if name not in ("jailbreakeval", "harmbench", "strongreject", "garak", "inspect"):
-                raise ConfigError("--human-labels joins labels to another tool's output: use it with "
-                                  "--dataset jailbreakeval, harmbench, strongreject, garak or inspect")
-            kwargs["labels_path"] = args.human_labels
-        if name == "xstest" and args.reference:
-            kwargs["reference"] = "all"  # load final_label too, so it can serve as the reference
-        return datasets.load_dataset(name, args.path, **kwargs)
+        return load_named_dataset(args, extra_kwargs=lambda name: _dataset_options(name, args))
     if not (args.labels and args.verdicts):
         raise ConfigError("give --dataset NAME --path FILE, or --labels F and --verdicts F")
     return tables.tables_from_files(

@@ -17,14 +17,9 @@ import json
 import sys
 from pathlib import Path
 
+from ._shared import csv_list, load_named_dataset
+
 __all__ = ["register", "load_stress_tables"]
-
-
-def _csv_list(value: str) -> list:
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("expected a comma-separated list, e.g. a,b,c")
-    return items
 
 
 def register(subparsers) -> None:
@@ -44,15 +39,15 @@ def register(subparsers) -> None:
     src.add_argument("--generations", type=Path, help="generations table (the answers to perturb)")
     src.add_argument("--prompts", type=Path, help="prompts table (the judges see each request)")
     src.add_argument("--field", default=None, help="label field the perturbations must keep (default harmfulness)")
-    src.add_argument("--positive", type=_csv_list, default=None, help="values of the field that count as positive")
+    src.add_argument("--positive", type=csv_list, default=None, help="values of the field that count as positive")
     m = p.add_argument_group("column mapping (--dataset csv)")
     for col in ("--response-col", "--prompt-col", "--prompt-id-col", "--group-col"):
         m.add_argument(col)
-    m.add_argument("--human-cols", type=_csv_list)
+    m.add_argument("--human-cols", type=csv_list)
     j = p.add_argument_group("judges and perturbations")
     j.add_argument("--judge", action="append", default=[], metavar="NAME[:opt=val,...]",
                    help="a judge to stress (repeatable), as for `judgeaudit judge`")
-    j.add_argument("--judges", type=_csv_list, default=[], metavar="J1,J2", help="built-in judges by name")
+    j.add_argument("--judges", type=csv_list, default=[], metavar="J1,J2", help="built-in judges by name")
     j.add_argument("--judge-config", type=Path, metavar="FILE.toml", help="judges from a TOML file")
     j.add_argument("--perturbation", action="append", default=[], metavar="NAME[:opt=val,...]",
                    help="a perturbation (repeatable; default: all of them)")
@@ -74,31 +69,13 @@ def register(subparsers) -> None:
 
 def load_stress_tables(args):
     """The labelled table named by the input options (as ``judgeaudit audit`` reads them)."""
-    from judgeaudit import datasets, tables
+    from judgeaudit import tables
     from judgeaudit.errors import ConfigError
 
     if args.dataset and (args.labels or args.generations):
         raise ConfigError("give either --dataset/--path or --labels/--generations, not both")
     if args.dataset:
-        name = args.dataset.lower()
-        if name == "sample":
-            from judgeaudit.datasets import load_sample_campaign
-
-            return load_sample_campaign()
-        if args.path is None:
-            raise ConfigError(f"--dataset {name} needs --path FILE (the dataset's local file or folder)")
-        if name == "csv":
-            missing = [o for o, v in (("--response-col", args.response_col), ("--human-cols", args.human_cols))
-                       if not v]
-            if missing:
-                raise ConfigError(f"--dataset csv needs {' and '.join(missing)}")
-            return datasets.load_table_csv(
-                args.path, response_col=args.response_col, prompt_col=args.prompt_col,
-                human_cols=args.human_cols, group_col=args.group_col, prompt_id_col=args.prompt_id_col,
-                field=args.field or "harmfulness", positive=tuple(args.positive) if args.positive else None,
-                encoding=args.encoding)
-        kwargs = {"encoding": args.encoding} if args.encoding else {}
-        return datasets.load_dataset(name, args.path, **kwargs)
+        return load_named_dataset(args)
     if not (args.labels and args.generations):
         raise ConfigError("give --dataset NAME --path FILE, or --labels F and --generations F "
                           "(the stress test perturbs the answers, so it needs their text)")
