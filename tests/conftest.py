@@ -22,6 +22,7 @@ def pytest_configure(config):
 
     set_threads(int(os.environ["JUDGEAUDIT_THREADS"]))
 
+
 # The model organism is trained once and cached; tests that point JUDGEAUDIT_CACHE at a
 # temporary folder (for Label Studio's credentials) still share that one trained organism.
 if not os.environ.get("JUDGEAUDIT_ORGANISM_CACHE"):
