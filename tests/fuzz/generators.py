@@ -307,11 +307,23 @@ FAMILIES = {"tables": tables_case, "csv": csv_case, "datasets": dataset_case}
 
 # ---------------------------------------------------------------- running one
 class Hang(Exception):
-    """Raised by the alarm when one input runs past its time limit."""
+    """Raised by :func:`time_limit` when a block runs past its time limit."""
 
 
-def _alarm(signum, frame):
-    raise Hang()
+@contextlib.contextmanager
+def time_limit(seconds: int, what: str = "still running"):
+    """Raise :class:`Hang` when the block runs longer than ``seconds`` (SIGALRM): a hang
+    guard for inputs that once blocked or backtracked, not a timing assertion."""
+    def _raise(signum, frame):
+        raise Hang(f"{what} after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def run_case(argv, *, limit_s: int = 60):
@@ -326,11 +338,9 @@ def run_case(argv, *, limit_s: int = 60):
     from judgeaudit.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    old = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(limit_s)
     start = time.perf_counter()
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with time_limit(limit_s), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 rc = main(argv)
             except SystemExit as e:
@@ -341,9 +351,6 @@ def run_case(argv, *, limit_s: int = 60):
         tb = traceback.extract_tb(e.__traceback__)
         where = f"{Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else "?"
         return "traceback", f"{type(e).__name__} at {where}: {str(e)[:100]}", time.perf_counter() - start
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
     seconds = time.perf_counter() - start
     category, detail = classify(rc, err.getvalue())
     return category, detail, seconds

@@ -17,9 +17,7 @@ from __future__ import annotations
 import random
 import re
 import resource
-import signal
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,7 +27,7 @@ from hypothesis import strategies as st
 from judgeaudit.cli import main
 from judgeaudit.errors import JudgeAuditError
 
-from .generators import FAMILIES, classify, make_case
+from .generators import FAMILIES, classify, make_case, time_limit
 
 FAST, FULL = 25, 1000
 LIMIT_S = 60  # per input; the slowest legitimate input here takes about a second
@@ -38,23 +36,9 @@ _COMMON = dict(derandomize=True, database=None, deadline=None,
                                        HealthCheck.function_scoped_fixture])
 
 
-class Hang(Exception):
-    pass
-
-
-@contextmanager
 def bounded(seconds: int = LIMIT_S):
-    """Fail an input that runs longer than ``seconds`` (SIGALRM) instead of hanging."""
-    def _raise(signum, frame):
-        raise Hang(f"still running after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, _raise)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+    """Fail an input that runs longer than ``seconds`` instead of hanging."""
+    return time_limit(seconds)
 
 
 @pytest.fixture(scope="module", autouse=True)
