@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["csv_list", "log", "load_named_dataset"]
+__all__ = ["csv_list", "log", "add_dataset_options", "load_named_dataset"]
 
 
 def log(msg: str) -> None:
@@ -19,6 +19,21 @@ def csv_list(value: str) -> list:
     if not items:
         raise argparse.ArgumentTypeError("expected a comma-separated list, e.g. a,b,c")
     return items
+
+
+def add_dataset_options(inputs, mapping) -> None:
+    """The options :func:`load_named_dataset` reads: ``--dataset``, ``--path`` and ``--encoding``
+    in the ``inputs`` group, ``--dataset csv``'s column mapping in the ``mapping`` group."""
+    from pathlib import Path
+
+    inputs.add_argument("--dataset", help="jailbreakbench, xstest, gptfuzz, csv, sample, or another "
+                                          "tool's output: jailbreakeval, harmbench, strongreject, garak, inspect")
+    inputs.add_argument("--path", type=Path, help="the dataset's file or folder")
+    inputs.add_argument("--encoding", default=None, help="text encoding of CSV input (e.g. mac_roman)")
+    for col in ("--response-col", "--prompt-col", "--prompt-id-col"):
+        mapping.add_argument(col)
+    mapping.add_argument("--human-cols", type=csv_list)
+    mapping.add_argument("--group-col")
 
 
 def load_named_dataset(args, *, extra_kwargs=None):

@@ -18,7 +18,7 @@ from pathlib import Path
 from judgeaudit.errors import ConfigError
 from judgeaudit.safe_read import check_encoding, check_output_dir
 
-from ._shared import csv_list, load_named_dataset, log
+from ._shared import add_dataset_options, csv_list, load_named_dataset, log
 
 __all__ = ["register", "add_audit_options", "add_builtin_judges", "audit_and_write"]
 
@@ -65,13 +65,13 @@ def register(subparsers) -> None:
                                    "(--dataset csv --path FILE --response-col ... --human-cols ...), "
                                    "or the project's own tables (--labels F --verdicts F ...).")
     src = a.add_argument_group("input")
-    src.add_argument("--dataset", help="jailbreakbench, xstest, gptfuzz, csv, sample, or another "
-                                       "tool's output: jailbreakeval, harmbench, strongreject, garak, inspect")
-    src.add_argument("--path", type=Path, help="the dataset's file or folder")
+    m = a.add_argument_group("column mapping (--dataset csv)")
+    add_dataset_options(src, m)
+    m.add_argument("--judge-cols", type=csv_list, default=[])
+    m.add_argument("--stratum-col")
     src.add_argument("--human-labels", type=Path, default=None,
                      help="human labels for another tool's output: CSV/JSONL with an 'id' column "
                           "(the tool's item key, see docs/interop.md) and one column per annotator")
-    src.add_argument("--encoding", default=None, help="text encoding of CSV input (e.g. mac_roman)")
     src.add_argument("--labels", type=Path, help="labels table (parquet, jsonl or csv)")
     src.add_argument("--verdicts", type=Path, help="verdicts table")
     src.add_argument("--coherence", type=Path, help="coherence table")
@@ -80,14 +80,6 @@ def register(subparsers) -> None:
     src.add_argument("--field", default=None, help="label field to audit (default harmfulness)")
     src.add_argument("--positive", type=csv_list, default=None,
                      help="values of the field that count as positive (default: the field's usual one)")
-    m = a.add_argument_group("column mapping (--dataset csv)")
-    m.add_argument("--response-col")
-    m.add_argument("--prompt-col")
-    m.add_argument("--prompt-id-col")
-    m.add_argument("--human-cols", type=csv_list)
-    m.add_argument("--judge-cols", type=csv_list, default=[])
-    m.add_argument("--group-col")
-    m.add_argument("--stratum-col")
     t = a.add_argument_group("other tools' outputs (docs/interop.md)")
     t.add_argument("--score-threshold", type=float, default=None, metavar="X",
                    help="a score >= X is positive (strongreject and inspect default 0.5; garak: the "

@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from ._shared import csv_list, load_named_dataset
+from ._shared import add_dataset_options, csv_list, load_named_dataset
 
 __all__ = ["register", "load_stress_tables"]
 
@@ -32,18 +32,13 @@ def register(subparsers) -> None:
                     "the sample campaign (--dataset sample) or the project's tables (--labels, --generations).")
     p.add_argument("--list", action="store_true", help="list the perturbations and judges, then exit")
     src = p.add_argument_group("input")
-    src.add_argument("--dataset", help="jailbreakbench, xstest, gptfuzz, csv or sample")
-    src.add_argument("--path", type=Path, help="the dataset's file or folder")
-    src.add_argument("--encoding", default=None, help="text encoding of CSV input (e.g. mac_roman)")
+    m = p.add_argument_group("column mapping (--dataset csv)")
+    add_dataset_options(src, m)
     src.add_argument("--labels", type=Path, help="labels table (parquet, jsonl or csv)")
     src.add_argument("--generations", type=Path, help="generations table (the answers to perturb)")
     src.add_argument("--prompts", type=Path, help="prompts table (the judges see each request)")
     src.add_argument("--field", default=None, help="label field the perturbations must keep (default harmfulness)")
     src.add_argument("--positive", type=csv_list, default=None, help="values of the field that count as positive")
-    m = p.add_argument_group("column mapping (--dataset csv)")
-    for col in ("--response-col", "--prompt-col", "--prompt-id-col", "--group-col"):
-        m.add_argument(col)
-    m.add_argument("--human-cols", type=csv_list)
     j = p.add_argument_group("judges and perturbations")
     j.add_argument("--judge", action="append", default=[], metavar="NAME[:opt=val,...]",
                    help="a judge to stress (repeatable), as for `judgeaudit judge`")
